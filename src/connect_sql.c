@@ -1,0 +1,366 @@
+/*
+ * connect_sql.c
+ *		The synchronous Connect functions: mono_account_sync(),
+ *		mono_inflow() and mono_outflow(); and two small helpers for the SQL
+ *		side (mono.backoff(), mono.wake_worker()).
+ *
+ * Like mono_user_status(), these call Mono while the caller waits
+ * (interruptible by cancel and statement_timeout), then store what came
+ * back. Anything unexpected raises an error before a row is written.
+ */
+#include "connect.h"
+#include "worker.h"
+
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+
+PG_FUNCTION_INFO_V1(mono_account_sync);
+PG_FUNCTION_INFO_V1(mono_inflow);
+PG_FUNCTION_INFO_V1(mono_outflow);
+PG_FUNCTION_INFO_V1(mono_connect_backoff);
+PG_FUNCTION_INFO_V1(mono_connect_wake);
+
+/* What one synchronous call returned (all palloc'd). */
+typedef struct ConnectAnswer
+{
+	long		status;
+	char	   *body;
+	size_t		len;
+	char	   *refresh;		/* refresh facts as JSON text (realtime calls) */
+} ConnectAnswer;
+
+static const char *const last_refresh_sql =
+"SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
+"  FROM mono.accounts WHERE account_id = $1"
+"   AND NOT mono.realtime_allowed(last_refresh_at)";
+
+static const char *const may_refresh_sql =
+"SELECT mono.data_status_action(mono.normalize_data_status($1::jsonb ->> 'data_status'),"
+" mono.normalize_retrieved_data($1::jsonb -> 'retrieved_data'), 'transactions'),"
+" coalesce($1::jsonb ->> 'data_status', 'missing')";
+
+static const char *const record_sync_sql =
+"SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
+" 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
+" 'refresh', $3::jsonb)), 'sync')";
+
+static const char *const account_row_sql =
+"SELECT a FROM mono.accounts a WHERE a.account_id = $1";
+
+static const char *const store_flows_sql =
+"WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
+"  amount, transaction_count, source, fetched_at)"
+" SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
+"  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
+" ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
+"  transaction_count = excluded.transaction_count, source = 'api',"
+"  fetched_at = excluded.fetched_at"
+" RETURNING f.*)"
+" SELECT * FROM r ORDER BY period";
+
+/* Is id a plausible Mono account id: 1-64 of [A-Za-z0-9_-]? */
+bool
+mono_valid_account_id(const char *id)
+{
+	size_t		len = id ? strlen(id) : 0;
+	size_t		i;
+
+	if (len == 0 || len > CONNECT_ID_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		char		c = id[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* The account_id argument, checked: 22023 with a hint when unusable. */
+static char *
+account_id_arg(FunctionCallInfo fcinfo)
+{
+	char	   *id = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!mono_valid_account_id(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 id == NULL ? errmsg("account_id must not be null") :
+				 errmsg("invalid Mono account id \"%.80s%s\"", id,
+						strlen(id) > 80 ? "..." : ""),
+				 errdetail("A Mono account id is 1 to %d letters, digits, \"_\" or \"-\".",
+						   CONNECT_ID_MAX),
+				 errhint("Use the id Mono gave the account, e.g. data.id of the mono.events.account_connected webhook.")));
+	return id;
+}
+
+/* GET path now; for a real-time call, keep its refresh headers as well. */
+static void
+connect_get(const char *path, bool realtime, ConnectAnswer *answer)
+{
+	MonoHttp	http;
+
+	mono_http_init(&http);
+	PG_TRY();
+	{
+		mono_http_prepare(&http, "GET", path, NULL, realtime);
+		answer->status = mono_http_perform(&http);
+		answer->len = http.resp.len;
+		answer->body = palloc(http.resp.len + 1);
+		memcpy(answer->body, http.resp.data ? http.resp.data : "", http.resp.len);
+		answer->body[http.resp.len] = '\0';
+		answer->refresh = NULL;
+		if (realtime)
+		{
+			json_t	   *facts = mono_connect_refresh(http.easy);
+			char	   *text = json_dumps(facts, JSON_COMPACT);
+
+			json_decref(facts);
+			answer->refresh = pstrdup(text ? text : "{}");
+			free(text);
+		}
+	}
+	PG_FINALLY();
+	{
+		mono_http_free(&http);
+	}
+	PG_END_TRY();
+	if (answer->status < 200 || answer->status >= 300)
+		mono_raise_http_error(answer->status, answer->body, answer->len);
+}
+
+/* Run a one-row statement with text/jsonb arguments; its first row or NULL. */
+static HeapTuple
+run1(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls)
+{
+	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 1) < 0)
+		elog(ERROR, "could not run: %s", sql);
+	return SPI_processed > 0 ? SPI_tuptable->vals[0] : NULL;
+}
+
+/* Stop before calling Mono when a real-time refresh would break its 5-minute limit. */
+static void
+check_refresh_gap(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(id)};
+	HeapTuple	row = run1(last_refresh_sql, 1, types, args, NULL);
+
+	if (row != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("a real-time refresh of account \"%s\" was started less than 5 minutes ago", id),
+				 errdetail("Mono allows one real-time refresh per account every 5 minutes; the next is allowed at %s.",
+						   SPI_getvalue(row, SPI_tuptable->tupdesc, 1)),
+				 errhint("Call mono_account_sync('%s') without realtime, or try again after that time.", id)));
+}
+
+/* Read the account's details; their facts as JSON text, or an error showing the body. */
+static char *
+sync_details(const char *id)
+{
+	ConnectAnswer answer;
+	json_t	   *root;
+	json_t	   *facts;
+	char	   *text;
+	char	   *result;
+
+	connect_get(psprintf("/v2/accounts/%s", mono_url_escape(id)), false, &answer);
+	root = mono_json_parse(answer.body, answer.len, "the account details");
+	facts = mono_connect_details(root);
+	json_decref(root);
+	if (facts == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("Mono's answer for account \"%s\" has no account details", id),
+				 errdetail("Expected data.account; the body began: \"%s\".",
+						   mono_body_excerpt(answer.body, answer.len)),
+				 errhint("Nothing was stored. Check mono_pay.api_url: it must point at Mono's API.")));
+	text = json_dumps(facts, JSON_COMPACT);
+	json_decref(facts);
+	result = pstrdup(text ? text : "{}");
+	free(text);
+	return result;
+}
+
+/*
+ * Start a real-time refresh when the data_status rules allow reading
+ * transactions; its facts as JSON text, or NULL (with a NOTICE) when not.
+ */
+static char *
+sync_refresh(const char *id, const char *details)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(details)};
+	HeapTuple	row = run1(may_refresh_sql, 1, types, args, NULL);
+	char	   *action = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
+	char	   *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
+	ConnectAnswer answer;
+
+	if (action == NULL || strcmp(action, "read") != 0)
+	{
+		ereport(NOTICE,
+				(errmsg("real-time refresh of account \"%s\" not started", id),
+				 errdetail("Its data_status is %s: transactions are read only when it is AVAILABLE, or PARTIAL with transactions in retrieved_data.",
+						   status)));
+		return NULL;
+	}
+	connect_get(psprintf("/v2/accounts/%s/transactions", mono_url_escape(id)), true, &answer);
+	return answer.refresh;
+}
+
+/* Store the facts of a sync and return the account's row (a datum outside SPI). */
+static Datum
+record_sync(const char *id, const char *details, const char *refresh)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
+	refresh ? CStringGetTextDatum(refresh) : (Datum) 0};
+	HeapTuple	row;
+	bool		isnull;
+
+	run1(record_sync_sql, 3, types, args, refresh ? "   " : "  n");
+	row = run1(account_row_sql, 1, types, args, NULL);
+	if (row == NULL)
+		elog(ERROR, "account \"%s\" vanished while it was being recorded", id);
+	return SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull),
+							 false, -1);
+}
+
+/*
+ * mono_account_sync(account_id, realtime DEFAULT false) -> mono.accounts
+ * Reads GET /v2/accounts/{id} now and upserts the account (tracked); with
+ * realtime, also starts a real-time refresh and records its job and
+ * whether Mono found new data. The worker takes it from there (at COMMIT).
+ */
+Datum
+mono_account_sync(PG_FUNCTION_ARGS)
+{
+	char	   *id = account_id_arg(fcinfo);
+	bool		realtime;
+	char	   *details;
+	char	   *refresh = NULL;
+	Datum		result;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("realtime must not be null"),
+				 errhint("Pass true to start a real-time refresh, false (the default) to read the stored data.")));
+	realtime = PG_GETARG_BOOL(1);
+	mono_require_secret_key();
+	SPI_connect();
+	if (realtime)
+		check_refresh_gap(id);
+	details = sync_details(id);
+	if (realtime)
+		refresh = sync_refresh(id, details);
+	result = record_sync(id, details, refresh);
+	SPI_finish();
+	mono_wake_at_commit();
+	PG_RETURN_DATUM(result);
+}
+
+/* The months of a credits/debits answer as JSON text, or an error showing the body. */
+static char *
+flows_months(const char *id, const char *direction, ConnectAnswer *answer)
+{
+	json_t	   *root = mono_json_parse(answer->body, answer->len,
+									   psprintf("the %s of account \"%s\"", direction, id));
+	const char *problem = "it is not the expected shape";
+	json_t	   *months = mono_connect_flows(root, &problem);
+	char	   *text;
+	char	   *result;
+
+	json_decref(root);
+	if (months == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("unexpected %s answer from Mono for account \"%s\"", direction, id),
+				 errdetail("%c%s; the body began: \"%s\".", pg_toupper(problem[0]), problem + 1,
+						   mono_body_excerpt(answer->body, answer->len)),
+				 errhint("Nothing was stored. Monthly figures derived from synced transactions stay in mono.%s.",
+						 direction)));
+	text = json_dumps(months, JSON_COMPACT);
+	json_decref(months);
+	result = pstrdup(text ? text : "[]");
+	free(text);
+	return result;
+}
+
+/* Upsert the months into mono.account_flows and return them as the result set. */
+static void
+store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
+	DirectFunctionCall1(jsonb_in, CStringGetDatum(months))};
+	Datum	   *values;
+	bool	   *nulls;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_with_args(store_flows_sql, 3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not store the %s of account \"%s\"", direction, id);
+	values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
+	nulls = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+}
+
+/* GET .../credits or .../debits now; store and return the months. */
+static Datum
+flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *id = account_id_arg(fcinfo);
+	ConnectAnswer answer;
+	char	   *months;
+
+	mono_require_secret_key();
+	InitMaterializedSRF(fcinfo, 0);
+	connect_get(psprintf("/v2/accounts/%s/%s", mono_url_escape(id), endpoint), false, &answer);
+	months = flows_months(id, direction, &answer);
+	store_flows(rsinfo, id, direction, months);
+	return (Datum) 0;
+}
+
+/* mono_inflow(account_id) -> SETOF mono.account_flows, from GET .../credits */
+Datum
+mono_inflow(PG_FUNCTION_ARGS)
+{
+	return flows(fcinfo, "inflow", "credits");
+}
+
+/* mono_outflow(account_id) -> SETOF mono.account_flows, from GET .../debits */
+Datum
+mono_outflow(PG_FUNCTION_ARGS)
+{
+	return flows(fcinfo, "outflow", "debits");
+}
+
+/* mono.backoff(attempts) -> interval: the worker's retry delay (mono_backoff_ms). */
+Datum
+mono_connect_backoff(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = mono_backoff_ms(PG_ARGISNULL(0) ? 1 : Max(PG_GETARG_INT32(0), 1)) * 1000;
+	PG_RETURN_INTERVAL_P(result);
+}
+
+/* mono.wake_worker(): wake the worker when the current transaction commits. */
+Datum
+mono_connect_wake(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	mono_wake_at_commit();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,541 @@
+/*
+ * enqueue.c
+ *		The outbox's entry points: mono_charge(), mono_link_beneficiary(),
+ *		mono_unlink_beneficiary() and the mono_charge_trigger() trigger.
+ *
+ * Each validates its arguments, writes one row in the caller's transaction
+ * and asks for a wake of the worker at COMMIT. Nothing is sent from here.
+ */
+#include "mono_pay.h"
+
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(mono_charge);
+PG_FUNCTION_INFO_V1(mono_link_beneficiary);
+PG_FUNCTION_INFO_V1(mono_unlink_beneficiary);
+PG_FUNCTION_INFO_V1(mono_charge_trigger);
+
+static SPIPlanPtr insert_charge_plan = NULL;
+static SPIPlanPtr reference_used_plan = NULL;
+
+/* Prepare a statement once per backend and keep it. */
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/* Raise "x must not be null" with a hint. */
+static void
+require_not_null(bool isnull, const char *what, const char *hint)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", what),
+				 errhint("%s", hint)));
+}
+
+/* Check every field of a charge; normalise the phone, generate a reference. */
+void
+mono_validate_charge(MonoCharge *a)
+{
+	a->phone = mono_normalize_phone(a->phone);
+	mono_check_amount(a->amount);
+	mono_check_description(a->description);
+	if (a->reference == NULL)
+		a->reference = mono_generate_reference();
+	else
+		mono_check_reference(a->reference);
+	mono_check_currency(a->currency);
+	if (a->period != NULL)
+	{
+		mono_check_period(a->period, a->interval);
+		mono_check_dates(a->start_date, a->start_null, a->end_date, a->end_null);
+	}
+	else if (!a->start_null || !a->end_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_date and end_date apply to recurring charges only"),
+				 errhint("Pass a period (day, week, month or year) for a recurring charge, or leave the dates NULL.")));
+}
+
+/* Refuse a reference that an earlier fund request already used. */
+static void
+check_reference_unused(const char *reference)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (reference_used_plan == NULL)
+		reference_used_plan = keep_plan(
+			"SELECT 1 FROM mono.fund_requests WHERE reference = $1", 1, types);
+	values[0] = CStringGetTextDatum(reference);
+	if (SPI_execute_plan(reference_used_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up reference");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("reference \"%s\" is already used", reference),
+				 errdetail("A reference identifies one fund request at Mono, forever."),
+				 errhint("Pass a new reference, or NULL to have one generated.")));
+}
+
+/* Insert the fund request row; returns the new row when want_row. */
+static HeapTuple
+insert_charge(MonoCharge *a, bool want_row)
+{
+	Oid			types[11] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+	Datum		v[11];
+	char		n[11];
+	int			i;
+
+	if (insert_charge_plan == NULL)
+		insert_charge_plan = keep_plan(
+			"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
+			" description, type, period, \"interval\", start_date, end_date, link_id)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+			11, types);
+	for (i = 0; i < 11; i++)
+		n[i] = ' ';
+	v[0] = CStringGetTextDatum(a->reference);
+	v[1] = CStringGetTextDatum(a->phone);
+	v[2] = Int64GetDatum(a->amount);
+	v[3] = CStringGetTextDatum(a->currency);
+	v[4] = CStringGetTextDatum(a->description);
+	v[5] = CStringGetTextDatum(a->period ? "recurring" : "onetime");
+	v[6] = a->period ? CStringGetTextDatum(a->period) : (Datum) 0;
+	n[6] = a->period ? ' ' : 'n';
+	v[7] = Int32GetDatum(a->interval);
+	n[7] = a->period ? ' ' : 'n';
+	v[8] = TimestampTzGetDatum(a->start_date);
+	n[8] = a->start_null ? 'n' : ' ';
+	v[9] = TimestampTzGetDatum(a->end_date);
+	n[9] = a->end_null ? 'n' : ' ';
+	v[10] = Int64GetDatum(a->link_id);
+	n[10] = a->link_id ? ' ' : 'n';
+	if (SPI_execute_plan(insert_charge_plan, v, n, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert the fund request");
+	mono_wake_at_commit();
+	return want_row ? SPI_tuptable->vals[0] : NULL;
+}
+
+/* Validate and queue one fund request; the caller is connected to SPI. */
+static HeapTuple
+queue_charge(MonoCharge *a, bool want_row)
+{
+	mono_validate_charge(a);
+	check_reference_unused(a->reference);
+	return insert_charge(a, want_row);
+}
+
+/* Read a text argument, NULL as NULL. */
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	if (PG_ARGISNULL(n))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/*
+ * mono_charge(phone, amount, description, reference, period, interval,
+ *			   start_date, end_date, currency) -> mono.fund_requests
+ */
+Datum
+mono_charge(PG_FUNCTION_ARGS)
+{
+	MonoCharge	a;
+	HeapTuple	row;
+	Datum		result;
+
+	memset(&a, 0, sizeof(a));
+	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
+	require_not_null(PG_ARGISNULL(1), "amount", "Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.");
+	require_not_null(PG_ARGISNULL(2), "description", "Describe the charge: the customer reads it in WhatsApp.");
+	require_not_null(PG_ARGISNULL(8), "currency", "Pass 'NGN' or leave the default.");
+	a.phone = text_arg(fcinfo, 0);
+	a.amount = PG_GETARG_INT64(1);
+	a.description = text_arg(fcinfo, 2);
+	a.reference = text_arg(fcinfo, 3);
+	a.period = text_arg(fcinfo, 4);
+	if (a.period != NULL)
+		require_not_null(PG_ARGISNULL(5), "interval", "Pass the number of periods between debits, at least 1.");
+	a.interval = PG_ARGISNULL(5) ? 1 : PG_GETARG_INT32(5);
+	a.start_null = PG_ARGISNULL(6);
+	a.start_date = a.start_null ? 0 : PG_GETARG_TIMESTAMPTZ(6);
+	a.end_null = PG_ARGISNULL(7);
+	a.end_date = a.end_null ? 0 : PG_GETARG_TIMESTAMPTZ(7);
+	a.currency = text_arg(fcinfo, 8);
+
+	SPI_connect();
+	row = queue_charge(&a, true);
+	result = PointerGetDatum(SPI_returntuple(row, SPI_tuptable->tupdesc));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+static SPIPlanPtr live_link_plan = NULL;
+static SPIPlanPtr insert_link_plan = NULL;
+
+/* Refuse a second live link for a phone. */
+static void
+check_no_live_link(const char *phone)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (live_link_plan == NULL)
+		live_link_plan = keep_plan(
+			"SELECT status FROM mono.beneficiaries"
+			" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')", 1, types);
+	values[0] = CStringGetTextDatum(phone);
+	if (SPI_execute_plan(live_link_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up links");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("phone \"%s\" already has a link", phone),
+				 errdetail("Its status is %s.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Unlink it with mono_unlink_beneficiary() before linking another account.")));
+}
+
+/* Insert the beneficiary row and return it (in SPI memory). */
+static HeapTuple
+insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[5];
+	char		n[5] = {' ', ' ', ' ', ' ', ' '};
+
+	if (insert_link_plan == NULL)
+		insert_link_plan = keep_plan(
+			"INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
+			" account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *", 5, types);
+	v[0] = CStringGetTextDatum(phone);
+	v[1] = CStringGetTextDatum(name);
+	v[2] = CStringGetTextDatum(nip);
+	v[3] = CStringGetTextDatum(nuban);
+	v[4] = bvn ? CStringGetTextDatum(bvn) : (Datum) 0;
+	n[4] = bvn ? ' ' : 'n';
+	if (SPI_execute_plan(insert_link_plan, v, n, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert the beneficiary");
+	mono_wake_at_commit();
+	return SPI_copytuple(SPI_tuptable->vals[0]);
+}
+
+/*
+ * mono_link_beneficiary(phone, account_name, nip_code, account_number, bvn,
+ *						 first_charge_amount, first_charge_description)
+ * Queues a link, and optionally a first one-time fund request sent inside it.
+ */
+Datum
+mono_link_beneficiary(PG_FUNCTION_ARGS)
+{
+	char	   *phone;
+	char	   *name = text_arg(fcinfo, 1);
+	char	   *nip = text_arg(fcinfo, 2);
+	char	   *nuban = text_arg(fcinfo, 3);
+	char	   *bvn = text_arg(fcinfo, 4);
+	HeapTuple	row;
+	TupleDesc	desc;
+	Datum		result;
+
+	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
+	phone = mono_normalize_phone(text_arg(fcinfo, 0));
+	mono_check_account_name(name);
+	mono_check_digits("nip_code", nip, 6, "Pass the bank's 6-digit NIP code, e.g. 000013.");
+	mono_check_digits("account_number", nuban, 10, "Pass the 10-digit NUBAN account number.");
+	if (bvn != NULL)
+		mono_check_digits("bvn", bvn, 11, "Pass the 11-digit BVN, or NULL when the user is already active at Mono.");
+	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("first_charge_amount and first_charge_description go together"),
+				 errhint("Pass both to send a first charge with the link, or neither.")));
+
+	SPI_connect();
+	check_no_live_link(phone);
+	row = insert_link(phone, name, nip, nuban, bvn);
+	desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+	if (!PG_ARGISNULL(5))
+	{
+		MonoCharge	a;
+		bool		isnull;
+
+		memset(&a, 0, sizeof(a));
+		a.phone = phone;
+		a.amount = PG_GETARG_INT64(5);
+		a.description = text_arg(fcinfo, 6);
+		a.currency = "NGN";
+		a.start_null = a.end_null = true;
+		a.link_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		queue_charge(&a, false);
+	}
+	result = PointerGetDatum(SPI_returntuple(row, desc));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+static SPIPlanPtr unlink_plan = NULL;
+static SPIPlanPtr live_plan = NULL;
+
+/*
+ * Queue the unlink of the phone's link: a linked one gets an unlink to
+ * send; one never sent (queued, no attempt yet) simply ends unlinked, with
+ * its first fund request cancelled. Returns true when a row changed.
+ */
+static bool
+queue_unlink(const char *phone)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(phone);
+
+	if (unlink_plan == NULL)
+		unlink_plan = keep_plan(
+			"WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
+			"  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
+			"  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
+			"  bvn = CASE WHEN status = 'linked' THEN bvn END,"
+			"  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
+			"  WHERE phone = $1 AND (status = 'linked'"
+			"   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
+			"  RETURNING *),"
+			" f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
+			"  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
+			"  AND status = 'queued')"
+			" SELECT * FROM b", 1, types);
+	if (SPI_execute_plan(unlink_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not queue the unlink");
+	return SPI_processed > 0;
+}
+
+/* The phone's live link, or raise: none, or one Mono has not confirmed. */
+static void
+require_unlinkable(const char *phone)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(phone);
+	char	   *status;
+	char	   *action;
+
+	if (live_plan == NULL)
+		live_plan = keep_plan(
+			"SELECT * FROM mono.beneficiaries"
+			" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')", 1, types);
+	if (SPI_execute_plan(live_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up links");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("phone \"%s\" has no link to unlink", phone),
+				 errhint("mono.beneficiaries lists the links; only a linked or pending one can be unlinked.")));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						  SPI_fnumber(SPI_tuptable->tupdesc, "status"));
+	action = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						  SPI_fnumber(SPI_tuptable->tupdesc, "action"));
+	if (strcmp(action, "unlink") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the link of phone \"%s\" is not confirmed yet", phone),
+				 errdetail("Its status is %s; Mono gives the link an id only once the customer completes it in WhatsApp.", status),
+				 errhint("Wait for status linked, then unlink.")));
+}
+
+/*
+ * mono_unlink_beneficiary(phone) -> mono.beneficiaries
+ * Queues the unlink of the phone's linked beneficiary; calling it again
+ * while the unlink is pending returns the row unchanged.
+ */
+Datum
+mono_unlink_beneficiary(PG_FUNCTION_ARGS)
+{
+	char	   *phone;
+	Datum		result;
+
+	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
+	phone = mono_normalize_phone(text_arg(fcinfo, 0));
+	SPI_connect();
+	if (queue_unlink(phone))
+		mono_wake_at_commit();
+	else
+		require_unlinkable(phone);
+	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+/* Trigger argument keys, in MonoCharge order. */
+static const char *const trigger_keys[] = {
+	"phone", "amount", "description", "reference", "period", "interval",
+	"start_date", "end_date", "currency"
+};
+
+#define NKEYS lengthof(trigger_keys)
+
+/* Map "key=column" trigger arguments to attribute numbers (0: unmapped). */
+static void
+map_trigger_args(Trigger *trig, Relation rel, int *attnums)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i,
+				k;
+
+	memset(attnums, 0, sizeof(int) * NKEYS);
+	for (i = 0; i < trig->tgnargs; i++)
+	{
+		const char *arg = trig->tgargs[i];
+		const char *eq = strchr(arg, '=');
+
+		for (k = 0; eq && k < (int) NKEYS; k++)
+			if (strlen(trigger_keys[k]) == (size_t) (eq - arg) &&
+				strncmp(arg, trigger_keys[k], eq - arg) == 0)
+				break;
+		if (eq == NULL || k == (int) NKEYS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid mono_charge_trigger argument \"%s\"", arg),
+					 errhint("Arguments are key=column with key one of phone, amount, description, reference, period, interval, start_date, end_date, currency.")));
+		attnums[k] = SPI_fnumber(desc, eq + 1);
+		if (attnums[k] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("mono_charge_trigger: column \"%s\" does not exist in table \"%s\"",
+							eq + 1, RelationGetRelationName(rel)),
+					 errhint("Fix the argument \"%s\" of the trigger.", arg)));
+	}
+	for (k = 0; k < 3; k++)
+		if (attnums[k] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("mono_charge_trigger needs a column for \"%s\"", trigger_keys[k]),
+					 errhint("Add the argument '%s=<column>' to the trigger.", trigger_keys[k])));
+}
+
+/* Is the column's type one of the accepted ones? */
+static bool
+type_in(Oid type, const Oid *ok, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (type == ok[i])
+			return true;
+	return false;
+}
+
+/* Fetch a mapped column as the C value the key needs; wrong types raise. */
+static bool
+trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, int key, Datum *out)
+{
+	static const Oid texts[] = {TEXTOID, VARCHAROID, BPCHAROID};
+	static const Oid ints[] = {INT2OID, INT4OID, INT8OID};
+	static const Oid times[] = {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID};
+	Oid			type = SPI_gettypeid(desc, attnum);
+	bool		isnull;
+	Datum		d;
+	bool		ok;
+
+	if (key == 1 || key == 5)
+		ok = type_in(type, ints, 3);
+	else if (key == 6 || key == 7)
+		ok = type_in(type, times, 3);
+	else
+		ok = type_in(type, texts, 3);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("mono_charge_trigger: column \"%s\" has type %s, which cannot be the %s",
+						SPI_fname(desc, attnum), format_type_be(type), trigger_keys[key]),
+				 errhint("Map %s to a column of type %s.", trigger_keys[key],
+						 (key == 1 || key == 5) ? "smallint, integer or bigint" :
+						 (key == 6 || key == 7) ? "timestamptz, timestamp or date" :
+						 "text or varchar")));
+	d = SPI_getbinval(tuple, desc, attnum, &isnull);
+	if (isnull)
+		return false;
+	if (type == INT2OID)
+		d = Int64GetDatum((int64) DatumGetInt16(d));
+	else if (type == INT4OID)
+		d = Int64GetDatum((int64) DatumGetInt32(d));
+	else if (type == TIMESTAMPOID)
+		d = DirectFunctionCall1(timestamp_timestamptz, d);
+	else if (type == DATEOID)
+		d = DirectFunctionCall1(date_timestamptz, d);
+	else if (type_in(type, texts, 3))
+		d = CStringGetDatum(TextDatumGetCString(d));
+	*out = d;
+	return true;
+}
+
+/* Build the charge of one inserted row from the mapped columns. */
+static void
+charge_from_row(HeapTuple tuple, TupleDesc desc, int *attnums, MonoCharge *a)
+{
+	Datum		d[NKEYS];
+	bool		have[NKEYS];
+	int			k;
+
+	for (k = 0; k < (int) NKEYS; k++)
+		have[k] = attnums[k] && trigger_value(tuple, desc, attnums[k], k, &d[k]);
+	memset(a, 0, sizeof(*a));
+	require_not_null(!have[0], "phone", "The row's phone column is NULL.");
+	require_not_null(!have[1], "amount", "The row's amount column is NULL.");
+	require_not_null(!have[2], "description", "The row's description column is NULL.");
+	a->phone = DatumGetCString(d[0]);
+	a->amount = DatumGetInt64(d[1]);
+	a->description = DatumGetCString(d[2]);
+	a->reference = have[3] ? DatumGetCString(d[3]) : NULL;
+	a->period = have[4] ? DatumGetCString(d[4]) : NULL;
+	if (have[5] && (DatumGetInt64(d[5]) < 1 || DatumGetInt64(d[5]) > 10000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid interval " INT64_FORMAT, DatumGetInt64(d[5])),
+				 errhint("The interval counts periods between debits: 1 to 10000.")));
+	a->interval = have[5] ? (int) DatumGetInt64(d[5]) : 1;
+	a->start_null = !have[6];
+	a->start_date = have[6] ? DatumGetTimestampTz(d[6]) : 0;
+	a->end_null = !have[7];
+	a->end_date = have[7] ? DatumGetTimestampTz(d[7]) : 0;
+	a->currency = have[8] ? DatumGetCString(d[8]) : "NGN";
+}
+
+/*
+ * mono_charge_trigger('phone=col', 'amount=col', 'description=col', ...)
+ * AFTER INSERT FOR EACH ROW: validates the row's charge now and buffers it;
+ * batch.c inserts the buffered charges in one statement when the statement
+ * that fired the trigger finishes.
+ */
+Datum
+mono_charge_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	int			attnums[NKEYS];
+	MonoCharge	a;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mono_charge_trigger() must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mono_charge_trigger() must be an AFTER INSERT ... FOR EACH ROW trigger"),
+				 errhint("CREATE TRIGGER ... AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION mono_charge_trigger(...).")));
+	map_trigger_args(td->tg_trigger, td->tg_relation, attnums);
+	charge_from_row(td->tg_trigtuple, td->tg_relation->rd_att, attnums, &a);
+	mono_validate_charge(&a);
+	mono_buffer_charge(&a);
+	return PointerGetDatum(NULL);
+}

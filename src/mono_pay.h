@@ -1,0 +1,178 @@
+/*
+ * mono_pay.h
+ *		Declarations shared by the files of mono_pay.
+ *
+ * One concept per file:
+ *	mono_pay.c	module init, settings, shared memory, commit-time wake
+ *	validate.c	argument checks and normalisation (phones, references, ...)
+ *	http.c		libcurl easy handles, response buffers, synchronous calls
+ *	json.c		jansson helpers: parse, Mono's error envelope
+ *	owo.c		Direct Charge request bodies and mono_user_status()
+ *	enqueue.c	mono_charge(), mono_link/unlink_beneficiary(), the trigger
+ *	wait.c		mono_wait() and mono_worker_status()
+ *	queue.c		the worker's claims and outcome records (SPI plans)
+ *	dispatch.c	the worker's curl multi handle driven by a WaitEventSet
+ *	worker.c	the background worker's main loop
+ */
+#ifndef MONO_PAY_H
+#define MONO_PAY_H
+
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+/* fmgrprotos.h declares a json_object() of its own: hide it from jansson's */
+#define json_object pg_fmgr_json_object
+#include "utils/builtins.h"
+#undef json_object
+#include <jansson.h>
+/*
+ * At run time the postgres binary's json_object() (the SQL function) shadows
+ * jansson's: our calls would bind to it. Create objects with
+ * mono_json_object(); the poison turns a slip into a compile error.
+ */
+#pragma GCC poison json_object
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+
+/* settings (mono_pay.c) */
+extern char *mono_api_url;
+extern char *mono_secret_key;
+extern char *mono_webhook_secret;
+extern char *mono_database_name;
+extern char *mono_ca_bundle;
+extern bool mono_enabled;
+extern int	mono_max_in_flight;
+extern int	mono_batch_size;
+extern int	mono_poll_interval;
+extern int	mono_connect_timeout;
+extern int	mono_request_timeout;
+extern int	mono_max_attempts;
+extern int	mono_retry_base;
+extern int	mono_retry_max;
+extern int	mono_max_response_size;
+extern int	mono_webhook_max_size;
+extern int	mono_poll_budget;
+extern int	mono_poll_base;
+extern int	mono_poll_max;
+extern char *mono_schedule_grace;
+extern char *mono_approval_window;
+extern bool mono_http_log;
+extern char *mono_http_log_retention;
+
+/* state the worker shares with every backend (mono_pay.c) */
+typedef struct MonoShared
+{
+	slock_t		mutex;
+	Latch	   *latch;			/* the worker's latch; NULL when not running */
+	pid_t		pid;
+	char		state[96];		/* what the worker is doing, or why it idles */
+	int			in_flight;
+	uint64		sent_total;
+	char		last_error[256];
+	TimestampTz last_error_at;
+} MonoShared;
+
+extern MonoShared *mono_shared;
+
+extern void mono_wake_at_commit(void);
+extern void mono_set_state(const char *state);
+extern void mono_set_last_error(const char *error);
+
+/* connect.c */
+extern void mono_connect_define_settings(void);
+
+/* a fund request to queue (enqueue.c validates it, batch.c buffers it) */
+typedef struct MonoCharge
+{
+	char	   *phone;
+	int64		amount;
+	char	   *description;
+	char	   *reference;
+	char	   *period;			/* NULL: one-time */
+	int			interval;
+	TimestampTz start_date;
+	bool		start_null;
+	TimestampTz end_date;
+	bool		end_null;
+	char	   *currency;
+	int64		link_id;		/* 0: sent on its own */
+} MonoCharge;
+
+/* enqueue.c */
+extern void mono_validate_charge(MonoCharge *a);
+
+/* batch.c */
+extern void mono_buffer_charge(MonoCharge *a);
+extern void mono_flush_charges(void);
+extern void mono_discard_charges(int level);
+
+/* validate.c */
+extern char *mono_normalize_phone(const char *phone);
+extern void mono_check_reference(const char *reference);
+extern void mono_check_amount(int64 amount);
+extern void mono_check_description(const char *description);
+extern void mono_check_period(const char *period, int interval);
+extern void mono_check_dates(TimestampTz start, bool start_null,
+							 TimestampTz end, bool end_null);
+extern void mono_check_currency(const char *currency);
+extern void mono_check_digits(const char *what, const char *value, int len,
+							  const char *hint);
+extern void mono_check_account_name(const char *name);
+extern char *mono_generate_reference(void);
+
+/* http.c: a response body held outside PostgreSQL's memory contexts */
+typedef struct MonoBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		overflow;
+} MonoBuf;
+
+typedef struct MonoHttp
+{
+	CURL	   *easy;
+	struct curl_slist *headers;
+	MonoBuf		resp;
+	char		errbuf[CURL_ERROR_SIZE];
+	char	   *body;			/* request body (malloc'd), or NULL */
+} MonoHttp;
+
+extern void mono_http_init(MonoHttp *http);
+extern void mono_http_prepare(MonoHttp *http, const char *method,
+							  const char *path, const char *body,
+							  bool realtime);
+extern void mono_http_reset(MonoHttp *http);
+extern void mono_http_free(MonoHttp *http);
+extern long mono_http_perform(MonoHttp *http);
+extern const char *mono_http_phase(CURL *easy, CURLcode rc, bool overflow);
+extern bool mono_http_reached_server(CURL *easy, CURLcode rc);
+extern char *mono_http_header(CURL *easy, const char *name);
+extern char *mono_url_escape(const char *value);
+
+/* json.c */
+extern json_t *mono_json_object(void);
+extern json_t *mono_json_parse(const char *text, size_t len, const char *what);
+extern char *mono_body_excerpt(const char *text, size_t len);
+extern json_t *mono_json_try_parse(const char *text, size_t len);
+extern json_t *mono_json_data(json_t *root);
+extern const char *mono_json_str(json_t *obj, const char *key);
+extern char *mono_error_summary(json_t *root, char **trace_id,
+								char **field_errors);
+extern void mono_raise_http_error(long status, const char *body, size_t len);
+
+/* connect_parse.c: values checked so that SQL casts them without error */
+extern bool mono_json_int(json_t *v, json_int_t *out);
+extern char *mono_iso_timestamp(const char *in);
+
+/* owo.c */
+extern const char *mono_user_status_name(const char *status);
+extern void mono_require_secret_key(void);
+
+/* queue.c and dispatch.c are used by worker.c only; see their headers */
+
+#endif							/* MONO_PAY_H */

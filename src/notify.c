@@ -1,0 +1,60 @@
+/*
+ * notify.c
+ *		The row trigger behind NOTIFY mono_pay: every insert and status change
+ *		of a link or fund request sends {"table", "id", "reference", "status"},
+ *		whoever made the change (application, worker, webhook, polling).
+ */
+#include "mono_pay.h"
+
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/json.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(mono_notify_status);
+
+/* Append a text column of the row as a JSON string (null when NULL or absent). */
+static void
+append_text_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	int			attnum = SPI_fnumber(desc, column);
+	bool		isnull = true;
+	Datum		d = 0;
+
+	if (attnum > 0)
+		d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		appendStringInfoString(s, "null");
+	else
+		escape_json(s, TextDatumGetCString(d));
+}
+
+/* AFTER INSERT OR UPDATE OF status ... FOR EACH ROW: send the notification. */
+Datum
+mono_notify_status(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	row;
+	TupleDesc	desc;
+	StringInfoData s;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mono_notify_status() must be called as a trigger")));
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	desc = RelationGetDescr(td->tg_relation);
+	initStringInfo(&s);
+	appendStringInfo(&s, "{\"table\":\"%s\",\"id\":" INT64_FORMAT ",\"reference\":",
+					 RelationGetRelationName(td->tg_relation),
+					 DatumGetInt64(heap_getattr(row, 1, desc, &isnull)));
+	append_text_column(&s, row, desc, "reference");
+	appendStringInfoString(&s, ",\"status\":");
+	append_text_column(&s, row, desc, "status");
+	appendStringInfoChar(&s, '}');
+	Async_Notify("mono_pay", s.data);
+	pfree(s.data);
+	return PointerGetDatum(NULL);
+}

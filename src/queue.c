@@ -1,0 +1,487 @@
+/*
+ * queue.c
+ *		The worker's side of the outbox, in short transactions with plans
+ *		prepared once: mark interrupted sends at start-up, claim due rows
+ *		(status sending, attempts + 1, FOR UPDATE SKIP LOCKED), and record a
+ *		group of outcomes in one statement per table.
+ */
+#include "worker.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+
+/* Columns every claimed charge returns (see mono_charge_body). */
+#define CHARGE_COLUMNS \
+	"id, attempts, reference, phone, type, description, amount, currency, period," \
+	" \"interval\", to_char(start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS start_iso," \
+	" to_char(end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS end_iso"
+
+static const char *const claim_charges_sql =
+"UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
+" updated_at = now()"
+" WHERE id IN (SELECT id FROM mono.fund_requests"
+"  WHERE status = 'queued' AND link_id IS NULL AND next_attempt_at <= now()"
+"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING " CHARGE_COLUMNS;
+
+static const char *const claim_links_sql =
+"UPDATE mono.beneficiaries SET status = 'sending', attempts = attempts + 1,"
+" updated_at = now()"
+" WHERE id IN (SELECT id FROM mono.beneficiaries"
+"  WHERE status = 'queued' AND next_attempt_at <= now()"
+"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING id, attempts, action, phone, bvn, account_name, nip_code,"
+" account_number, mono_id";
+
+static const char *const claim_first_charge_sql =
+"UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
+" updated_at = now()"
+" WHERE link_id = $1 AND status IN ('queued', 'unknown')"
+" RETURNING " CHARGE_COLUMNS;
+
+/* Unknown rows are read back; the claim only pushes their next read ahead. */
+static const char *const claim_unknown_charges_sql =
+"UPDATE mono.fund_requests SET next_attempt_at = now() + $2 * interval '1 millisecond'"
+" WHERE id IN (SELECT id FROM mono.fund_requests"
+"  WHERE status = 'unknown' AND link_id IS NULL AND next_attempt_at <= now()"
+"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING id, attempts, phone, reference";
+
+static const char *const claim_unknown_links_sql =
+"UPDATE mono.beneficiaries SET next_attempt_at = now() + $2 * interval '1 millisecond'"
+" WHERE id IN (SELECT id FROM mono.beneficiaries"
+"  WHERE status = 'unknown' AND next_attempt_at <= now()"
+"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING id, attempts, action, phone, mono_id";
+
+#define OUTCOME_COLUMNS \
+	"o(id bigint, expect text, status text, redirect_url text, mono_id text," \
+	" http_status integer, trace_id text, last_error text, error_details jsonb," \
+	" retry_ms bigint, erase_bvn boolean)"
+
+static const char *const record_charges_sql =
+"UPDATE mono.fund_requests f SET status = o.status,"
+" redirect_url = coalesce(o.redirect_url, f.redirect_url),"
+" mono_id = coalesce(f.mono_id, o.mono_id),"
+" http_status = coalesce(o.http_status, f.http_status),"
+" trace_id = o.trace_id, last_error = o.last_error, error_details = o.error_details,"
+" next_attempt_at = CASE WHEN o.retry_ms IS NULL THEN f.next_attempt_at"
+"  ELSE now() + o.retry_ms * interval '1 millisecond' END,"
+" accepted_at = CASE WHEN o.status = 'awaiting_authorization' THEN now() ELSE f.accepted_at END,"
+" next_poll_at = CASE WHEN mono.fund_request_rank(o.status) BETWEEN 2 AND 8"
+"  THEN now() + $2 * interval '1 millisecond' ELSE f.next_poll_at END,"
+" updated_at = now()"
+" FROM jsonb_to_recordset($1) AS " OUTCOME_COLUMNS
+" WHERE f.id = o.id AND f.status = o.expect";
+
+/* A link's first fund request follows its link while both are in the outbox. */
+static const char *const record_links_sql =
+"WITH o AS (SELECT * FROM jsonb_to_recordset($1) AS " OUTCOME_COLUMNS "),"
+" b AS (UPDATE mono.beneficiaries b SET status = o.status,"
+"  redirect_url = coalesce(o.redirect_url, b.redirect_url),"
+"  mono_id = coalesce(b.mono_id, o.mono_id),"
+"  bvn = CASE WHEN o.erase_bvn THEN NULL ELSE b.bvn END,"
+"  http_status = coalesce(o.http_status, b.http_status),"
+"  trace_id = o.trace_id, last_error = o.last_error, error_details = o.error_details,"
+"  next_attempt_at = CASE WHEN o.retry_ms IS NULL THEN b.next_attempt_at"
+"   ELSE now() + o.retry_ms * interval '1 millisecond' END,"
+"  next_poll_at = CASE WHEN o.status = 'awaiting_authorization'"
+"   THEN now() + $2 * interval '1 millisecond' ELSE b.next_poll_at END,"
+"  linked_at = CASE WHEN o.status = 'linked' THEN now() ELSE b.linked_at END,"
+"  unlinked_at = CASE WHEN o.status = 'unlinked' THEN now() ELSE b.unlinked_at END,"
+"  updated_at = now()"
+"  FROM o WHERE b.id = o.id AND b.status = o.expect"
+"  RETURNING b.id, b.action, b.status, b.redirect_url, b.last_error, b.http_status,"
+"   b.trace_id, b.error_details)"
+" UPDATE mono.fund_requests f SET"
+"  status = CASE b.status WHEN 'linked' THEN 'awaiting_authorization' ELSE b.status END,"
+"  redirect_url = coalesce(b.redirect_url, f.redirect_url),"
+"  accepted_at = CASE WHEN b.status IN ('awaiting_authorization', 'linked') THEN now()"
+"   ELSE f.accepted_at END,"
+"  next_poll_at = CASE WHEN b.status IN ('awaiting_authorization', 'linked')"
+"   THEN now() + $2 * interval '1 millisecond' ELSE f.next_poll_at END,"
+"  last_error = b.last_error, http_status = b.http_status, trace_id = b.trace_id,"
+"  error_details = b.error_details, updated_at = now()"
+" FROM b WHERE f.link_id = b.id AND b.action = 'link'"
+"  AND f.status IN ('queued', 'sending', 'unknown')"
+"  AND b.status IN ('queued', 'awaiting_authorization', 'failed', 'unknown', 'linked')";
+
+/* Reads of requests and links that wait on Mono, backing off as they age. */
+static const char *const claim_poll_charges_sql =
+"UPDATE mono.fund_requests SET polls = polls + 1,"
+" next_poll_at = now() + least($3::float8, $2::float8 * power(2, least(polls, 40)))"
+"  * interval '1 millisecond'"
+" WHERE id IN (SELECT id FROM mono.fund_requests"
+"  WHERE status IN ('awaiting_authorization', 'created', 'approved', 'processing',"
+"   'active', 'completed')"
+"  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING id, attempts, phone, reference, mono_id, status";
+
+static const char *const claim_poll_links_sql =
+"UPDATE mono.beneficiaries SET polls = polls + 1,"
+" next_poll_at = now() + least($3::float8, $2::float8 * power(2, least(polls, 40)))"
+"  * interval '1 millisecond'"
+" WHERE id IN (SELECT id FROM mono.beneficiaries"
+"  WHERE status = 'awaiting_authorization'"
+"  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" RETURNING id, attempts, phone, mono_id";
+
+static SPIPlanPtr plans[12];
+
+/* Prepare (once) and return plan i. */
+static SPIPlanPtr
+plan(int i, const char *sql, int nargs, Oid *types)
+{
+	if (plans[i] == NULL)
+	{
+		plans[i] = SPI_prepare(sql, nargs, types);
+		if (plans[i] == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plans[i]);
+	}
+	return plans[i];
+}
+
+/* Open a short transaction with SPI and a snapshot. */
+static void
+begin_tx(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* Commit the short transaction. */
+static void
+commit_tx(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Is the extension installed in this database? */
+bool
+mono_extension_installed(void)
+{
+	bool		installed;
+
+	begin_tx("mono_pay: checking for the extension");
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up pg_extension");
+	installed = SPI_processed > 0;
+	commit_tx();
+	return installed;
+}
+
+/* At start-up, rows left in sending by a dead worker become unknown. */
+void
+mono_queue_recover(void)
+{
+	uint64		charges,
+				links;
+
+	begin_tx("mono_pay: recovering interrupted sends");
+	SPI_execute("UPDATE mono.fund_requests SET status = 'unknown', next_attempt_at = now(),"
+				" last_error = 'worker stopped while sending', updated_at = now()"
+				" WHERE status = 'sending'", false, 0);
+	charges = SPI_processed;
+	SPI_execute("UPDATE mono.beneficiaries SET status = 'unknown', next_attempt_at = now(),"
+				" last_error = 'worker stopped while sending', updated_at = now()"
+				" WHERE status = 'sending'", false, 0);
+	links = SPI_processed;
+	commit_tx();
+	if (charges + links > 0)
+		ereport(LOG,
+				(errmsg("mono_pay: %llu fund requests and %llu links were being sent when the worker stopped; they will be settled by reading Mono's state",
+						(unsigned long long) charges, (unsigned long long) links)));
+}
+
+/* A new job in cxt for row i of the current SPI result. */
+static MonoJob *
+new_job(MemoryContext cxt, MonoJobKind kind, int i)
+{
+	MonoJob    *job = MemoryContextAllocZero(cxt, sizeof(MonoJob));
+	HeapTuple	t = SPI_tuptable->vals[i];
+	TupleDesc	d = SPI_tuptable->tupdesc;
+	bool		isnull;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	int			col;
+
+	job->kind = kind;
+	job->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	job->attempts = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
+	job->phone = SPI_getvalue(t, d, SPI_fnumber(d, "phone"));
+	if ((col = SPI_fnumber(d, "reference")) > 0)
+		job->reference = SPI_getvalue(t, d, col);
+	if ((col = SPI_fnumber(d, "mono_id")) > 0)
+		job->mono_id = SPI_getvalue(t, d, col);
+	MemoryContextSwitchTo(old);
+	return job;
+}
+
+/* Set the job's HTTP call (strings copied into cxt). */
+static void
+set_call(MonoJob *job, MemoryContext cxt, const char *method, char *path, char *body)
+{
+	job->method = MemoryContextStrdup(cxt, method);
+	job->path = MemoryContextStrdup(cxt, path);
+	job->body = body ? MemoryContextStrdup(cxt, body) : NULL;
+}
+
+/* Claim due one-time and recurring charges. */
+static int
+claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		arg = Int32GetDatum(limit);
+	uint64		i;
+
+	SPI_execute_plan(plan(0, claim_charges_sql, 1, types), &arg, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MonoJob    *job = new_job(cxt, JOB_CHARGE, i);
+
+		set_call(job, cxt, "POST", "/owo/v1/fund-requests",
+				 mono_charge_body(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, true));
+		dlist_push_tail(jobs, &job->node);
+	}
+	return (int) SPI_processed;
+}
+
+/* Claim the first fund request travelling inside link id; its body or NULL. */
+static char *
+claim_first_charge(int64 link_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		arg = Int64GetDatum(link_id);
+	SPITupleTable *saved = SPI_tuptable;
+	uint64		saved_n = SPI_processed;
+	char	   *body = NULL;
+
+	SPI_execute_plan(plan(2, claim_first_charge_sql, 1, types), &arg, NULL, false, 1);
+	if (SPI_processed > 0)
+		body = mono_charge_body(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
+	SPI_tuptable = saved;
+	SPI_processed = saved_n;
+	return body;
+}
+
+/* Claim due links and unlinks. */
+static int
+claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		arg = Int32GetDatum(limit);
+	uint64		i,
+				n;
+	SPITupleTable *tt;
+
+	SPI_execute_plan(plan(1, claim_links_sql, 1, types), &arg, NULL, false, 0);
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		char	   *action = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
+		bool		unlink = strcmp(action, "unlink") == 0;
+		MonoJob    *job;
+
+		SPI_tuptable = tt;
+		job = new_job(cxt, unlink ? JOB_UNLINK : JOB_LINK, i);
+		if (unlink)
+			set_call(job, cxt, "POST", "/owo/v1/beneficiaries/unlink",
+					 psprintf("{\"id\":\"%s\"}", job->mono_id ? job->mono_id : ""));
+		else
+			set_call(job, cxt, "POST", "/owo/v1/beneficiaries/link",
+					 mono_link_body(tt->vals[i], tt->tupdesc, claim_first_charge(job->id)));
+		dlist_push_tail(jobs, &job->node);
+	}
+	return (int) n;
+}
+
+/* Claim unknown rows whose settling read is due. */
+static int
+claim_unknown(int limit, dlist_head *jobs, MemoryContext cxt)
+{
+	Oid			types[2] = {INT4OID, INT8OID};
+	Datum		args[2] = {Int32GetDatum(limit),
+	Int64GetDatum((int64) mono_request_timeout + mono_backoff_ms(6))};
+	uint64		i;
+	int			n;
+
+	SPI_execute_plan(plan(3, claim_unknown_charges_sql, 2, types), args, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MonoJob    *job = new_job(cxt, JOB_SETTLE_CHARGE, i);
+
+		set_call(job, cxt, "GET",
+				 psprintf("/owo/v1/fund-requests?phone=%s&limit=100", job->phone), NULL);
+		dlist_push_tail(jobs, &job->node);
+	}
+	n = (int) SPI_processed;
+	args[0] = Int32GetDatum(Max(limit - n, 0));
+	if (limit - n <= 0)
+		return n;
+	SPI_execute_plan(plan(4, claim_unknown_links_sql, 2, types), args, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *action = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		bool		unlink = strcmp(action, "unlink") == 0;
+		MonoJob    *job = new_job(cxt, unlink ? JOB_SETTLE_UNLINK : JOB_SETTLE_LINK, i);
+
+		if (unlink)
+			set_call(job, cxt, "GET", psprintf("/owo/v1/beneficiaries/%s",
+											   mono_url_escape(job->mono_id ? job->mono_id : "")), NULL);
+		else
+			set_call(job, cxt, "GET",
+					 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100", job->phone), NULL);
+		dlist_push_tail(jobs, &job->node);
+	}
+	return n + (int) SPI_processed;
+}
+
+/* Queue a polling read of the job's kind with the given path. */
+static void
+poll_job(MemoryContext cxt, MonoJobKind kind, int i, char *path, dlist_head *jobs)
+{
+	MonoJob    *job = new_job(cxt, kind, i);
+
+	set_call(job, cxt, "GET", path, NULL);
+	dlist_push_tail(jobs, &job->node);
+}
+
+/*
+ * Claim the polling reads due, within budget: links by phone; fund requests
+ * by id (with their payments) once Mono's id is known, else by phone.
+ */
+static void
+claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
+{
+	Oid			types[3] = {INT4OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int32GetDatum(budget / 2 + 1), Int64GetDatum(mono_poll_base),
+	Int64GetDatum(mono_poll_max)};
+	uint64		i;
+	int			n = 0;
+
+	SPI_execute_plan(plan(7, claim_poll_links_sql, 3, types), args, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++, n++)
+		poll_job(cxt, JOB_POLL_LINK, i,
+				 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100",
+						  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
+				 jobs);
+	args[0] = Int32GetDatum(Max((budget - n) / 2, 1));
+	SPI_execute_plan(plan(8, claim_poll_charges_sql, 3, types), args, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *mono_id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5);
+		char	   *phone = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+
+		if (mono_id == NULL)
+		{
+			poll_job(cxt, JOB_POLL_CHARGE, i,
+					 psprintf("/owo/v1/fund-requests?phone=%s&limit=100", phone), jobs);
+			continue;
+		}
+		mono_id = mono_url_escape(mono_id);
+		poll_job(cxt, JOB_POLL_CHARGE, i, psprintf("/owo/v1/fund-requests/%s", mono_id), jobs);
+		poll_job(cxt, JOB_POLL_PAYMENTS, i,
+				 psprintf("/owo/v1/fund-requests/%s/payments?limit=100", mono_id), jobs);
+	}
+}
+
+/*
+ * Claim up to limit due jobs: links first (rare, and a customer is waiting),
+ * then charges, then settling reads, then Connect; plus up to poll_budget
+ * reconciliation reads. Returns the count (reads excluded).
+ */
+static int
+claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
+{
+	int			n = 0;
+
+	if (limit > 0)
+		n += claim_links(limit, jobs, cxt);
+	if (n < limit)
+		n += claim_charges(limit - n, jobs, cxt);
+	if (n < limit)
+		n += claim_unknown(limit - n, jobs, cxt);
+	if (n < limit)
+		n += mono_connect_claim(limit - n, jobs, cxt);
+	if (poll_budget > 0)
+		claim_polls(poll_budget, jobs, cxt);
+	return n;
+}
+
+/* Periodic upkeep (schedules, approval window) in its own transaction. */
+void
+mono_queue_maintain(void)
+{
+	begin_tx("mono_pay: maintaining schedules");
+	if (SPI_execute("SELECT mono.maintain()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run mono.maintain()");
+	commit_tx();
+}
+
+/* Apply one array of outcomes with its statement ($2: mono_pay.poll_base). */
+static void
+record(int i, const char *sql, json_t *outcomes)
+{
+	Oid			types[2] = {JSONBOID, INT8OID};
+	char	   *text;
+	Datum		arg[2];
+
+	if (json_array_size(outcomes) == 0)
+		return;
+	text = json_dumps(outcomes, JSON_COMPACT);
+	if (text == NULL)
+		elog(ERROR, "out of memory serialising outcomes");
+	arg[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	arg[1] = Int64GetDatum(mono_poll_base);
+	free(text);
+	if (SPI_execute_plan(plan(i, sql, i >= 9 ? 1 : 2, types), arg, NULL, false, 0) < 0)
+		elog(ERROR, "could not record outcomes");
+}
+
+/* Does the group hold any outcome? */
+static bool
+has_outcomes(MonoOutcomes *out)
+{
+	return json_array_size(out->charges) > 0 || json_array_size(out->links) > 0 ||
+		json_array_size(out->accounts) > 0 || json_array_size(out->events) > 0 ||
+		json_array_size(out->log) > 0;
+}
+
+/*
+ * One short transaction per turn of the worker's loop: record the outcomes
+ * of finished jobs, then claim up to limit new ones (and the polling reads
+ * of a sweep). The claim is committed before any of its requests is sent.
+ * Returns the number claimed.
+ */
+int
+mono_queue_exchange(MonoOutcomes *out, int limit, int poll_budget,
+					dlist_head *jobs, MemoryContext cxt)
+{
+	int			n;
+
+	if (!has_outcomes(out) && limit <= 0 && poll_budget <= 0)
+		return 0;
+	begin_tx("mono_pay: recording and claiming");
+	record(5, record_charges_sql, out->charges);
+	record(6, record_links_sql, out->links);
+	record(9, "SELECT mono.apply_owo_events($1)", out->events);
+	record(10, "INSERT INTO mono.http_log (at, method, path, http_status, duration_ms, error)"
+		   " SELECT at, method, path, http_status, duration_ms, error"
+		   " FROM jsonb_to_recordset($1) AS l(at timestamptz, method text, path text,"
+		   " http_status integer, duration_ms double precision, error text)", out->log);
+	if (json_array_size(out->accounts) > 0)
+		mono_connect_record(out->accounts);
+	n = claim(limit, poll_budget, jobs, cxt);
+	commit_tx();
+	return n;
+}

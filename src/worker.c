@@ -1,0 +1,306 @@
+/*
+ * worker.c
+ *		The background worker: keeps the curl multi handle full of due work,
+ *		records outcomes as transfers finish, and sleeps on its latch, curl's
+ *		sockets and timer at once. Network I/O never happens inside a
+ *		transaction.
+ */
+#include "worker.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "access/xact.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+PGDLLEXPORT void mono_worker_main(Datum main_arg);
+
+#define HTTP_POOL_SIZE 1024
+
+static MemoryContext job_cxt = NULL;
+static MonoHttp http_pool[HTTP_POOL_SIZE];
+static int	http_pooled = 0;
+
+/* Forget the worker's latch in shared memory when it exits. */
+static void
+unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	SpinLockAcquire(&mono_shared->mutex);
+	mono_shared->latch = NULL;
+	mono_shared->pid = 0;
+	mono_shared->in_flight = 0;
+	strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
+	SpinLockRelease(&mono_shared->mutex);
+}
+
+/* Publish the worker's latch so committing backends can wake it. */
+static void
+publish(void)
+{
+	SpinLockAcquire(&mono_shared->mutex);
+	mono_shared->latch = MyLatch;
+	mono_shared->pid = MyProcPid;
+	SpinLockRelease(&mono_shared->mutex);
+	on_shmem_exit(unpublish, (Datum) 0);
+}
+
+/* Reload the configuration after SIGHUP. */
+static void
+reload_if_asked(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* Idle (one warning) until the extension exists in the worker's database. */
+static void
+wait_for_extension(void)
+{
+	bool		warned = false;
+
+	while (!mono_extension_installed())
+	{
+		if (!warned)
+			ereport(WARNING,
+					(errmsg("mono_pay worker: extension \"mono_pay\" is not installed in database \"%s\"",
+							mono_database_name),
+					 errhint("Run CREATE EXTENSION mono_pay in that database; the worker waits for it.")));
+		warned = true;
+		mono_set_state("waiting for CREATE EXTENSION mono_pay");
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(mono_poll_interval, 1000), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reload_if_asked();
+	}
+}
+
+/* Give the job an easy handle, reusing a pooled one when there is one. */
+static void
+attach_http(MonoJob *job)
+{
+	if (http_pooled > 0)
+		job->http = http_pool[--http_pooled];
+	else
+		mono_http_init(&job->http);
+}
+
+/* Free a string of a job (NULL is fine). */
+static void
+free_str(char *s)
+{
+	if (s != NULL)
+		pfree(s);
+}
+
+/* Return the job's easy handle to the pool and free the job and its strings. */
+static void
+release_job(MonoJob *job)
+{
+	free_str(job->reference);
+	free_str(job->phone);
+	free_str(job->mono_id);
+	free_str(job->account_id);
+	free_str(job->method);
+	free_str(job->path);
+	free_str(job->body);
+	mono_http_reset(&job->http);
+	if (http_pooled < HTTP_POOL_SIZE)
+		http_pool[http_pooled++] = job->http;
+	else
+		mono_http_free(&job->http);
+	pfree(job);
+}
+
+/* Start the transfers of newly claimed jobs. */
+static void
+start_jobs(dlist_head *jobs)
+{
+	dlist_mutable_iter it;
+
+	dlist_foreach_modify(it, jobs)
+	{
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		dlist_delete(&job->node);
+		attach_http(job);
+		mono_dispatch_add(job);
+	}
+}
+
+/* Turn every finished transfer into an outcome and free its job. */
+static int
+collect_outcomes(MonoOutcomes *out)
+{
+	dlist_head	done;
+	dlist_mutable_iter it;
+	int			n = 0;
+
+	dlist_init(&done);
+	mono_dispatch_collect(&done);
+	dlist_foreach_modify(it, &done)
+	{
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		mono_outcome(job, out);
+		dlist_delete(&job->node);
+		release_job(job);
+		n++;
+	}
+	return n;
+}
+
+/* Publish progress for mono_worker_status(). */
+static void
+report_progress(int finished)
+{
+	SpinLockAcquire(&mono_shared->mutex);
+	mono_shared->in_flight = mono_dispatch_in_flight();
+	mono_shared->sent_total += finished;
+	SpinLockRelease(&mono_shared->mutex);
+}
+
+/*
+ * One turn: record what finished and, when wanted, claim up to the free
+ * slots, in one transaction; start what was claimed. Returns true when the
+ * claim filled every free slot (there may be more).
+ */
+static bool
+exchange(bool want_claim, bool sweep)
+{
+	MonoOutcomes out;
+	dlist_head	jobs;
+	int			room = 0;
+	int			finished;
+	int			claimed;
+
+	out.charges = json_array();
+	out.links = json_array();
+	out.accounts = json_array();
+	out.events = json_array();
+	out.log = json_array();
+	finished = collect_outcomes(&out);
+	if (want_claim && mono_enabled)
+		room = Min(mono_max_in_flight - mono_dispatch_in_flight(), mono_batch_size);
+	dlist_init(&jobs);
+	claimed = mono_queue_exchange(&out, room, sweep && mono_enabled ? mono_poll_budget : 0,
+								  &jobs, job_cxt);
+	json_decref(out.charges);
+	json_decref(out.links);
+	json_decref(out.accounts);
+	json_decref(out.events);
+	json_decref(out.log);
+	start_jobs(&jobs);
+	report_progress(finished);
+	if (!mono_enabled)
+		return false;
+	if (room <= 0)
+		return want_claim;		/* the pipe is full: claim as soon as it drains */
+	return claimed == room;
+}
+
+/*
+ * Periodic upkeep (schedules, approval window, log retention). Its failure
+ * is reported, not fatal: sending must not stop because upkeep failed.
+ */
+static void
+maintain(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		mono_queue_maintain();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		mono_set_last_error(psprintf("upkeep failed: %s", edata->message));
+		ereport(WARNING,
+				(errmsg("mono_pay worker: upkeep failed: %s", edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * The loop: claim when woken, when the last claim was full or when the
+ * sweep is due; record what finished; sleep on the latch, curl's sockets
+ * and timer at once.
+ */
+static void
+run(void)
+{
+	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay loop",
+												   ALLOCSET_DEFAULT_SIZES);
+	TimestampTz next_sweep = 0;
+	bool		want_claim = true;
+
+	mono_set_state("running");
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		bool		sweep = now >= next_sweep;
+		long		sleep_ms;
+
+		MemoryContextSwitchTo(loop_cxt);
+		CHECK_FOR_INTERRUPTS();
+		reload_if_asked();
+		if (sweep)
+		{
+			want_claim = true;
+			next_sweep = TimestampTzPlusMilliseconds(now, mono_poll_interval);
+			if (mono_enabled)
+				maintain();
+		}
+		if (sweep)
+			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
+		want_claim = exchange(want_claim, sweep);
+		sleep_ms = (want_claim && mono_dispatch_in_flight() < mono_max_in_flight) ? 0 :
+			(long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
+		if (mono_dispatch_wait(sleep_ms))
+			want_claim = true;
+		MemoryContextReset(loop_cxt);
+	}
+}
+
+/* Entry point of the background worker. */
+void
+mono_worker_main(Datum main_arg pg_attribute_unused())
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(mono_database_name, NULL, 0);
+	/*
+	 * The worker runs as a superuser: no search_path set on the database may
+	 * choose the code it runs; and its claims must be durable before it sends
+	 * (which also makes the committed charges they read durable).
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	pgstat_report_appname("mono_pay worker");
+	publish();
+	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
+									ALLOCSET_DEFAULT_SIZES);
+	wait_for_extension();
+	mono_queue_recover();
+	mono_dispatch_init();
+	ereport(LOG,
+			(errmsg("mono_pay worker started in database \"%s\", sending to %s",
+					mono_database_name, mono_api_url)));
+	run();
+}

@@ -1,0 +1,92 @@
+/*
+ * worker.h
+ *		The background worker's pieces: a job is one HTTP call for one row;
+ *		queue.c claims jobs and records their outcomes, dispatch.c runs them
+ *		on a curl multi handle, outcome.c decides what each result means.
+ */
+#ifndef MONO_WORKER_H
+#define MONO_WORKER_H
+
+#include "mono_pay.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "lib/ilist.h"
+
+typedef enum MonoJobKind
+{
+	JOB_CHARGE,					/* POST /owo/v1/fund-requests */
+	JOB_LINK,					/* POST /owo/v1/beneficiaries/link */
+	JOB_UNLINK,					/* POST /owo/v1/beneficiaries/unlink */
+	JOB_SETTLE_CHARGE,			/* GET fund requests of the phone: find ours */
+	JOB_SETTLE_LINK,			/* GET beneficiaries of the phone */
+	JOB_SETTLE_UNLINK,			/* GET the beneficiary by id */
+	JOB_POLL_CHARGE,			/* GET a waiting fund request (by id or phone) */
+	JOB_POLL_PAYMENTS,			/* GET the payments of a fund request */
+	JOB_POLL_LINK,				/* GET the beneficiaries of a waiting link's phone */
+	JOB_CONNECT					/* a Mono Connect call; connect.c owns it */
+} MonoJobKind;
+
+typedef struct MonoJob
+{
+	dlist_node	node;
+	MonoJobKind kind;
+	int64		id;				/* row id in fund_requests or beneficiaries */
+	int			attempts;		/* attempts including this one */
+	char	   *reference;		/* fund request reference (charges) */
+	char	   *phone;
+	char	   *mono_id;		/* Mono's id (unlink) */
+	char	   *account_id;		/* Connect account (JOB_CONNECT) */
+	int			step;			/* which Connect call (connect.c's own codes) */
+	bool		realtime;		/* send x-realtime: true */
+	char	   *method;
+	char	   *path;
+	char	   *body;			/* JSON request body, or NULL for GET */
+	MonoHttp	http;
+	CURLcode	rc;
+	TimestampTz started;
+} MonoJob;
+
+/* the outcomes of finished jobs, one JSON array per table group */
+typedef struct MonoOutcomes
+{
+	json_t	   *charges;		/* mono.fund_requests */
+	json_t	   *links;			/* mono.beneficiaries */
+	json_t	   *accounts;		/* connect.c's own format */
+	json_t	   *events;			/* owo events read back by polling */
+	json_t	   *log;			/* mono.http_log rows, when mono_pay.http_log is on */
+} MonoOutcomes;
+
+/* outcome.c: what a finished job means, as a row update */
+extern void mono_outcome(MonoJob *job, MonoOutcomes *out);
+extern int64 mono_backoff_ms(int attempts);
+
+/* queue.c */
+extern void mono_queue_recover(void);
+extern int	mono_queue_exchange(MonoOutcomes *out, int limit, int poll_budget,
+								dlist_head *jobs, MemoryContext cxt);
+extern void mono_queue_maintain(void);
+extern bool mono_extension_installed(void);
+
+/* dispatch.c */
+extern void mono_dispatch_init(void);
+extern void mono_dispatch_add(MonoJob *job);
+extern bool mono_dispatch_wait(long timeout_ms);
+extern int	mono_dispatch_collect(dlist_head *done);
+extern int	mono_dispatch_in_flight(void);
+
+/*
+ * connect.c: Mono Connect's part of the worker. claim runs inside the claim
+ * transaction (SPI connected) and appends JOB_CONNECT jobs; outcome runs
+ * outside any transaction and appends to out->accounts; record runs inside
+ * the record transaction (SPI connected).
+ */
+extern int	mono_connect_claim(int limit, dlist_head *jobs, MemoryContext cxt);
+extern void mono_connect_outcome(MonoJob *job, MonoOutcomes *out);
+extern void mono_connect_record(json_t *accounts);
+
+/* owo.c */
+extern char *mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone);
+extern char *mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body);
+
+#endif							/* MONO_WORKER_H */

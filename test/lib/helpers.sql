@@ -1,0 +1,96 @@
+-- test/lib/helpers.sql: SQL helpers of the mono_pay test suite, installed by
+-- test/run into the pgTAP database (schema mono_test). Idempotent.
+
+CREATE SCHEMA IF NOT EXISTS mono_test;
+-- tests switch to unprivileged roles and still call these helpers
+GRANT USAGE ON SCHEMA mono_test TO PUBLIC;
+
+-- Wait until a boolean query returns true, checking every 10 ms; false when
+-- the timeout passes first. Each check is a new statement, so in READ
+-- COMMITTED it sees what other sessions (the background worker) committed
+-- since the previous one. Use this, never fixed sleeps.
+CREATE OR REPLACE FUNCTION mono_test.wait_until(condition text,
+                                                timeout interval DEFAULT '10 seconds')
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    ok boolean;
+BEGIN
+    LOOP
+        EXECUTE format('SELECT (%s)::boolean', condition) INTO ok;
+        IF ok THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() >= deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END;
+$$;
+
+-- Run a statement, optionally as another role, and report what happened:
+-- code, message, detail, hint of the error it raised (NULL when none), and
+-- output, its rows joined by newlines, columns by '|' (like psql -At). Catches query cancellation
+-- (57014) too, which pgTAP's throws_ok cannot (WHEN OTHERS skips it).
+-- Everything the statement did, the role switch included, is undone
+-- afterwards (it runs in a subtransaction that is always rolled back), so
+-- pgTAP keeps running as the caller: e.g.
+--   SELECT is(r.code, '42501') FROM mono_test.run('SHOW x', 'mono_app') r;
+CREATE OR REPLACE FUNCTION mono_test.run(statement text, as_role name DEFAULT NULL,
+    OUT code text, OUT message text, OUT detail text, OUT hint text,
+    OUT output text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+    lines text[] := '{}';
+BEGIN
+    BEGIN
+        IF as_role IS NOT NULL THEN
+            EXECUTE format('SET LOCAL ROLE %I', as_role);
+        END IF;
+        BEGIN
+            FOR r IN EXECUTE statement LOOP
+                lines := lines || (SELECT string_agg(coalesce(value, ''), '|')
+                                     FROM json_each_text(row_to_json(r)));
+            END LOOP;
+        EXCEPTION WHEN invalid_cursor_definition THEN
+            -- SET, RESET and other utility statements return no rows and
+            -- cannot run as a cursor (refused before they run)
+            EXECUTE statement;
+        END;
+        -- no error: roll the subtransaction back all the same
+        RAISE EXCEPTION 'statement succeeded' USING ERRCODE = 'MT000';
+    EXCEPTION
+        WHEN query_canceled THEN
+            GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE,
+                message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                hint = PG_EXCEPTION_HINT;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE,
+                message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                hint = PG_EXCEPTION_HINT;
+    END;
+    IF code = 'MT000' THEN
+        code := NULL;
+        message := NULL;
+        detail := NULL;
+        hint := NULL;
+    END IF;
+    output := array_to_string(lines, E'\n');
+END;
+$$;
+
+-- The whole text of the error a statement raises (message, detail and hint
+-- joined by newlines), for checking what a user could read in it; NULL when
+-- the statement raised nothing.
+CREATE OR REPLACE FUNCTION mono_test.error_text(statement text, as_role name DEFAULT NULL)
+RETURNS text
+LANGUAGE sql VOLATILE AS $$
+    SELECT CASE WHEN r.code IS NOT NULL THEN
+        concat_ws(E'\n', r.message, NULLIF(r.detail, ''), NULLIF(r.hint, '')) END
+      FROM mono_test.run(statement, as_role) r
+$$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mono_test TO PUBLIC;

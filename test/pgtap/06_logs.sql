@@ -1,0 +1,28 @@
+-- 06_logs: the server log of this run (regress and pgTAP so far: 401s,
+-- timeouts, bad phones, the worker's start) never shows the API key or the
+-- webhook secret (DESIGN.md principle 7). Runs last of the pgTAP files.
+-- (A failing statement is logged with its text: a test that fails while
+-- its SQL names a secret would show up here too.)
+\ir ../lib/tap.psql
+\getenv tmp MONO_TMP
+\if :{?tmp}
+\else
+\echo 'Bail out! MONO_TMP is not set: run the tests with test/run'
+\quit
+\endif
+
+BEGIN;
+SELECT plan(3);
+
+CREATE TEMP TABLE server_log ON COMMIT DROP AS
+SELECT pg_read_file(:'tmp' || '/postgres.log') AS text;
+
+SELECT ok(position('database system is ready to accept connections' IN text) > 0,
+          'the server log of this run is readable') FROM server_log;
+SELECT ok(position(:'secret_key' IN text) = 0,
+          'the server log does not contain the API key') FROM server_log;
+SELECT ok(position(:'webhook_secret' IN text) = 0,
+          'the server log does not contain the webhook secret') FROM server_log;
+
+SELECT * FROM finish();
+ROLLBACK;
