@@ -849,7 +849,8 @@ CREATE FUNCTION mono_worker_status()
 RETURNS TABLE (running boolean, pid integer, state text, database text,
                queued bigint, sending bigint, unknown bigint,
                awaiting_authorization bigint, in_flight integer,
-               sent_total bigint, last_error text, last_error_at timestamptz)
+               sent_total bigint, last_error text, last_error_at timestamptz,
+               config_loaded_at timestamptz)
 AS 'MODULE_PATHNAME', 'mono_worker_status'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

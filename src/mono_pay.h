@@ -74,6 +74,7 @@ typedef struct MonoShared
 	uint64		sent_total;
 	char		last_error[256];
 	TimestampTz last_error_at;
+	TimestampTz config_loaded_at;	/* the worker's last read of its settings */
 } MonoShared;
 
 extern MonoShared *mono_shared;

@@ -144,8 +144,8 @@ Datum
 mono_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[12];
-	bool		n[12];
+	Datum		v[13];
+	bool		n[13];
 	int64		counts[4];
 	MonoShared	copy;
 	int			i;
@@ -178,6 +178,8 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	n[10] = copy.last_error[0] == '\0';
 	v[11] = TimestampTzGetDatum(copy.last_error_at);
 	n[11] = copy.last_error_at == 0;
+	v[12] = TimestampTzGetDatum(copy.config_loaded_at);
+	n[12] = copy.latch == NULL;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	return (Datum) 0;
 }

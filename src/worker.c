@@ -45,6 +45,7 @@ publish(void)
 	SpinLockAcquire(&mono_shared->mutex);
 	mono_shared->latch = MyLatch;
 	mono_shared->pid = MyProcPid;
+	mono_shared->config_loaded_at = GetCurrentTimestamp();
 	SpinLockRelease(&mono_shared->mutex);
 	on_shmem_exit(unpublish, (Datum) 0);
 }
@@ -57,6 +58,9 @@ reload_if_asked(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
+		SpinLockAcquire(&mono_shared->mutex);
+		mono_shared->config_loaded_at = GetCurrentTimestamp();
+		SpinLockRelease(&mono_shared->mutex);
 	}
 }
 

@@ -74,7 +74,7 @@ link=$(t7_sql "SELECT status || ' ' || (last_error LIKE 'request failed while co
 is "$link" "queued true" "the link waits in queued too, saying so"
 
 # growing gaps: attempt a waits retry_base * 2^(a-1) (capped), jittered into [d/2, d]
-gaps=$(sort -n -u "$samples" | awk '!seen[$1]++')
+gaps=$(sort -n -u "$samples" | awk 'NF == 2 && !seen[$1]++')
 diag "attempt and the delay before the next one (ms) of OUTAGE72Q01: $(echo "$gaps" | tr '\n' ' ')"
 bad=$(echo "$gaps" | awk -v b=$BASE_MS -v m=$MAX_MS 'NF == 2 {
 	d = b; for (i = 1; i < $1 && d < m; i++) d *= 2; if (d > m) d = m;

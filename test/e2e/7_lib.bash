@@ -63,15 +63,19 @@ t7_sql() {
 	sql "$@"
 }
 
-# ALTER SYSTEM SET mono_pay.NAME = 'VALUE' ..., then reload and give the
-# worker time to read it: t7_set NAME VALUE [NAME VALUE ...]
+# ALTER SYSTEM SET mono_pay.NAME = 'VALUE' ..., then reload and wait until the
+# worker has read it: t7_set NAME VALUE [NAME VALUE ...]
 t7_set() {
 	while [ $# -ge 2 ]; do
 		t7_sql "ALTER SYSTEM SET mono_pay.$1 = '$2'" >/dev/null
 		shift 2
 	done
+	local before
+	before=$(t7_sql "SELECT clock_timestamp()")
 	t7_sql "SELECT pg_reload_conf()" >/dev/null
-	sleep 0.5
+	# the worker reads the file at its next turn: wait for it (10 s at most)
+	wait_for "SELECT coalesce(config_loaded_at > '$before', true) FROM mono_worker_status()" 10 ||
+		echo "# t7_set: the worker did not reload its settings within 10 s" >&2
 }
 
 # Undo every ALTER SYSTEM of the test.

@@ -30,6 +30,21 @@ BEGIN
 END;
 $$;
 
+-- Reload the configuration and wait (10 s at most) until the worker has
+-- read it, so that what a test commits next is handled with the new
+-- settings; false when the worker did not reload in time.
+CREATE OR REPLACE FUNCTION mono_test.reload()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    before timestamptz := clock_timestamp();
+BEGIN
+    PERFORM pg_reload_conf();
+    RETURN mono_test.wait_until(format(
+        '(SELECT coalesce(config_loaded_at > %L, true) FROM mono_worker_status())', before));
+END;
+$$;
+
 -- Run a statement, optionally as another role, and report what happened:
 -- code, message, detail, hint of the error it raised (NULL when none), and
 -- output, its rows joined by newlines, columns by '|' (like psql -At). Catches query cancellation

@@ -9,7 +9,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -178,7 +178,7 @@ SELECT results_eq($$SELECT status::text, last_error FROM mono.fund_requests WHER
 -- Nothing listens: a refused connection is retried (the request never left)
 ------------------------------------------------------------------------
 ALTER SYSTEM SET mono_pay.api_url = 'http://127.0.0.1:1';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT mono_charge('2348011111111', 5000, 'While Mono is unreachable', 'FAULTREFUSED01') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT attempts >= 2 FROM mono.fund_requests
@@ -189,7 +189,7 @@ SELECT results_eq($$SELECT status::text, last_error LIKE 'request failed while c
                   $$VALUES ('queued', true)$$,
                   'the row waits in queued (not unknown: nothing reached Mono), saying it could not connect');
 ALTER SYSTEM RESET mono_pay.api_url;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'FAULTREFUSED01')$$, '15 seconds'),
           'once Mono is reachable again the charge is sent');
@@ -202,7 +202,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.counts('FAULTREFUSED01')$$, $$VALUES (
 -- Retries run out: max_attempts = 3 against a permanent 500
 ------------------------------------------------------------------------
 ALTER SYSTEM SET mono_pay.max_attempts = 3;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"500","count":100,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
 SELECT mono_charge('2348011111111', 5000, 'Against a permanent 500', 'FAULTGIVEUP001') AS ignored \gset
@@ -234,7 +234,7 @@ SELECT results_eq($$SELECT status::text, last_error LIKE 'gave up after 3 attemp
                   'its first fund request fails with it');
 
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 \set ignored `"$MONO_TEST_LIB"/sim clear-faults`
 
 ------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -79,7 +79,7 @@ ROLLBACK;
 
 -- the worker disabled: the request stays queued; mono_wait gives up at the timeout
 ALTER SYSTEM SET mono_pay.enabled = off;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT mono_charge('2348011111111', 5000, 'While the worker is disabled', 'WAIT0000000004') AS ignored \gset
 SELECT mono_link_beneficiary('2348022222222', 'Ada Obi', '000013', '0123456789', '22212345678',
@@ -101,7 +101,7 @@ SELECT is(count(*), 0::bigint, 'with mono_pay.enabled = off nothing is sent')
  WHERE e -> 'body' ->> 'reference' = 'WAIT0000000004' OR e -> 'body' ->> 'phone' = '2348022222222';
 
 ALTER SYSTEM RESET mono_pay.enabled;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT results_eq($$SELECT status::text FROM mono_wait('WAIT0000000004')$$, $$VALUES ('awaiting_authorization')$$,
                   'enabled again, the worker sends the queued charge');
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.beneficiaries

@@ -8,7 +8,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348033333333 active`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;

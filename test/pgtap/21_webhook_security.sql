@@ -7,7 +7,7 @@
 
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -73,12 +73,12 @@ SELECT ok(hint LIKE '%webhook secret%', 'its hint says where the secret comes fr
 
 -- no secret configured cluster-wide (ALTER SYSTEM + reload)
 ALTER SYSTEM SET mono_pay.webhook_secret = '';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT is(current_setting('mono_pay.webhook_secret'), '', 'setup: the configured secret is now empty');
 SELECT pg_temp.try('no secret in postgresql.auto.conf', :'body', :'webhook_secret');
 ALTER SYSTEM RESET mono_pay.webhook_secret;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT is(code, '55000', 'the same when the secret is emptied in the configuration file and reloaded')
   FROM refused WHERE label = 'no secret in postgresql.auto.conf';

@@ -9,7 +9,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -165,7 +165,7 @@ SELECT is(count(*), 0::bigint,
 -- "Which subscriptions missed a payment this month?" in one query
 ------------------------------------------------------------------------
 ALTER SYSTEM SET mono_pay.schedule_grace = '1 second';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
@@ -209,7 +209,7 @@ SELECT results_eq($$SELECT reference::text, status::text FROM mono.instalments W
                   'the paid one is paid (a payment after the grace still pays it), last month''s is missed');
 
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 
 SELECT * FROM finish();
 

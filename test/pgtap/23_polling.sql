@@ -12,7 +12,7 @@
 ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -160,7 +160,7 @@ SELECT is(jsonb_array_length(:'wh'::jsonb -> 'webhooks'), 0, 'the simulator deli
 
 \set ignored `"$MONO_TEST_LIB"/sim config '{"webhooks_drop": false}'`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 
 SELECT * FROM finish();
 

@@ -6,7 +6,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -43,7 +43,7 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
 
 -- a window of one second
 ALTER SYSTEM SET mono_pay.approval_window = '1s';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_charge('2348011111111', 7000, 'Never authorised', 'WINDOWEXPIRE01') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'WINDOWEXPIRE01')$$),
@@ -65,7 +65,7 @@ SELECT is(status::text, 'awaiting_authorization', 'links are not expired by the 
 
 -- the customer approves at Mono after the local expiry: Mono is the authority
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/WINDOWEXPIRE01/approve`
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/WINDOWEXPIRE01/debit '{"status":"successful"}'`
 \set hooks `"$MONO_TEST_LIB"/sim get 'webhooks?since=2'`
@@ -77,7 +77,7 @@ SELECT isnt(status::text, 'expired', 'a request Mono approved and debited after 
   FROM mono.fund_requests WHERE reference = 'WINDOWEXPIRE01';
 
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 
 SELECT * FROM finish();
 

@@ -16,7 +16,7 @@
 
 DELETE FROM mono.accounts WHERE account_id LIKE 'c51\_%';
 ALTER SYSTEM SET mono_pay.account_refresh_interval = '1s';
-SELECT pg_reload_conf() AS ignored \gset
+SELECT mono_test.reload() AS ignored \gset
 
 SELECT plan(27);
 
@@ -133,5 +133,5 @@ SELECT is(jsonb_array_length(:'log_flaky'::jsonb), 3, 'three details reads: two 
 SELECT * FROM finish();
 
 ALTER SYSTEM RESET mono_pay.account_refresh_interval;
-SELECT pg_reload_conf() AS ignored \gset
+SELECT mono_test.reload() AS ignored \gset
 DELETE FROM mono.accounts WHERE account_id LIKE 'c51\_%';

@@ -20,7 +20,7 @@
 
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events, mono.accounts, mono.transactions, mono.account_flows
@@ -335,7 +335,7 @@ SELECT is(amount::text, '9223372036854775807', 'the trigger queues the largest b
 -- mono_wait's timeout: a huge interval means "wait", not "return at once"
 ------------------------------------------------------------------------
 ALTER SYSTEM SET mono_pay.enabled = off;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.5) AS slept \gset
 SELECT mono_charge('2348012345678', 500, 'Waited for', 'WAITHUGE70REF') AS ignored \gset
 SET statement_timeout = '800ms';
@@ -347,7 +347,7 @@ SELECT is(r.code, '57014', 'mono_wait(ref, ''1 day'') waits likewise (the contro
   FROM mono_test.run($$SELECT status FROM mono_wait('WAITHUGE70REF', '1 day')$$) r;
 RESET statement_timeout;
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 
 SELECT diag(format('%s bad inputs tried: %s', sum(k),
                    string_agg(fn || ' ' || k, ', ' ORDER BY fn)))

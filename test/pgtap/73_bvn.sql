@@ -17,7 +17,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim user 2348073000002 pending_activation`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348073000003 not_found`
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -36,13 +36,13 @@ INSERT INTO bvns VALUES
 -- links 4-6 wait in the queue (sending paused) while the table is analysed,
 -- as autovacuum would on a busy table
 ALTER SYSTEM SET mono_pay.enabled = off;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.5) AS slept \gset
 SELECT count(mono_link_beneficiary(phone, 'Ada Obi', '000013', '0123456789', bvn))
   FROM bvns WHERE phone >= '2348073000004' \gset
 ANALYZE mono.beneficiaries;
 ALTER SYSTEM RESET mono_pay.enabled;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"close_after_body","count":1,"method":"POST","path_prefix":"/owo/v1/beneficiaries/link"}'`
 SELECT mono_link_beneficiary('2348073000002', 'Bayo Ade', '000014', '0123456780', '22273000012',

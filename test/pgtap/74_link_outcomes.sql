@@ -16,7 +16,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.poll_base = '1h';
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
@@ -75,6 +75,6 @@ SELECT results_eq($$SELECT b.status::text, f.status::text FROM mono.beneficiarie
                   'when the customer completes it, the link and its charge follow Mono (linked, approved)');
 
 ALTER SYSTEM RESET ALL;
-SELECT pg_reload_conf() AS reloaded \gset
+SELECT mono_test.reload() AS reloaded \gset
 \set ignored `"$MONO_TEST_LIB"/sim clear-faults`
 SELECT * FROM finish();
