@@ -71,8 +71,10 @@ CREATE UNIQUE INDEX beneficiaries_live_phone ON mono.beneficiaries (phone)
     WHERE status NOT IN ('unlinked', 'failed');
 CREATE INDEX beneficiaries_due ON mono.beneficiaries (next_attempt_at)
     WHERE status IN ('queued', 'unknown');
+-- polled while waiting on the customer, and once linked (an unlink made in
+-- WhatsApp whose webhook was lost)
 CREATE INDEX beneficiaries_poll ON mono.beneficiaries (next_poll_at)
-    WHERE status = 'awaiting_authorization';
+    WHERE status IN ('awaiting_authorization', 'linked');
 
 -- A fund request (one-time or recurring debit authorisation) and its outbox state.
 -- link_id is set when the request travels inside its link's call.
@@ -524,13 +526,16 @@ BEGIN
 END;
 $$;
 
--- owo.beneficiary.linked: the phone's pending link gets its Mono id.
+-- owo.beneficiary.linked: the phone's pending link gets its Mono id (and is
+-- read back now and then from now on: an unlink made in WhatsApp).
 CREATE FUNCTION mono.apply_linked(p_data jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE mono.beneficiaries
        SET mono_id = p_data ->> 'id', status = 'linked', bvn = NULL,
-           linked_at = coalesce(linked_at, now()), updated_at = now()
+           linked_at = coalesce(linked_at, now()), updated_at = now(),
+           next_poll_at = coalesce(next_poll_at, now() + coalesce(
+               nullif(current_setting('mono_pay.poll_max', true), ''), '6h')::interval)
      WHERE phone = p_data ->> 'phone' AND action = 'link'
        AND status IN ('queued', 'sending', 'awaiting_authorization', 'unknown');
     IF FOUND THEN

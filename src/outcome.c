@@ -279,6 +279,19 @@ add_event(json_t *events, const char *event, json_t *data)
 	json_array_append_new(events, e);
 }
 
+/*
+ * The event a linked beneficiary read by its id stands for: only an explicit
+ * "unlinked" (the customer ended it in WhatsApp) changes anything.
+ */
+static void
+link_events(json_t *events, json_t *obj)
+{
+	const char *status = mono_json_str(obj, "status");
+
+	if (status != NULL && strcmp(status, "unlinked") == 0 && mono_json_str(obj, "id") != NULL)
+		add_event(events, "owo.beneficiary.unlinked", obj);
+}
+
 /* The events a fund request object read from Mono stands for. */
 static void
 fund_request_events(json_t *events, json_t *obj)
@@ -346,6 +359,8 @@ poll_outcome(MonoJob *job, json_t *events)
 	data = mono_json_data(root);
 	if (job->kind == JOB_POLL_CHARGE && json_is_object(data))
 		fund_request_events(events, data);
+	if (job->kind == JOB_POLL_LINK && json_is_object(data))
+		link_events(events, data);
 	json_array_foreach(json_is_array(data) ? data : NULL, i, item)
 	{
 		const char *ref = mono_json_str(item, "reference");

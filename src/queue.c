@@ -87,7 +87,7 @@ static const char *const record_links_sql =
 "  trace_id = o.trace_id, last_error = o.last_error, error_details = o.error_details,"
 "  next_attempt_at = CASE WHEN o.retry_ms IS NULL THEN b.next_attempt_at"
 "   ELSE now() + o.retry_ms * interval '1 millisecond' END,"
-"  next_poll_at = CASE WHEN o.status = 'awaiting_authorization'"
+"  next_poll_at = CASE WHEN o.status IN ('awaiting_authorization', 'linked')"
 "   THEN now() + $2 * interval '1 millisecond' ELSE b.next_poll_at END,"
 "  linked_at = CASE WHEN o.status = 'linked' THEN now() ELSE b.linked_at END,"
 "  unlinked_at = CASE WHEN o.status = 'unlinked' THEN now() ELSE b.unlinked_at END,"
@@ -124,9 +124,9 @@ static const char *const claim_poll_links_sql =
 " next_poll_at = now() + least($3::float8, $2::float8 * power(2, least(polls, 40)))"
 "  * interval '1 millisecond'"
 " WHERE id IN (SELECT id FROM mono.beneficiaries"
-"  WHERE status = 'awaiting_authorization'"
+"  WHERE status IN ('awaiting_authorization', 'linked')"
 "  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, phone, mono_id";
+" RETURNING id, attempts, phone, mono_id, status";
 
 static SPIPlanPtr plans[12];
 
@@ -357,7 +357,8 @@ poll_job(MemoryContext cxt, MonoJobKind kind, int i, char *path, dlist_head *job
 }
 
 /*
- * Claim the polling reads due, within budget: links by phone; fund requests
+ * Claim the polling reads due, within budget: links waiting on the customer
+ * by phone, linked ones by id (an unlink made in WhatsApp); fund requests
  * by id (with their payments) once Mono's id is known, else by phone.
  */
 static void
@@ -371,10 +372,19 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 
 	SPI_execute_plan(plan(7, claim_poll_links_sql, 3, types), args, NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++, n++)
-		poll_job(cxt, JOB_POLL_LINK, i,
-				 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100",
-						  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
-				 jobs);
+	{
+		char	   *mono_id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4);
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5);
+
+		if (mono_id != NULL && strcmp(status, "linked") == 0)
+			poll_job(cxt, JOB_POLL_LINK, i,
+					 psprintf("/owo/v1/beneficiaries/%s", mono_url_escape(mono_id)), jobs);
+		else
+			poll_job(cxt, JOB_POLL_LINK, i,
+					 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100",
+							  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
+					 jobs);
+	}
 	args[0] = Int32GetDatum(Max((budget - n) / 2, 1));
 	SPI_execute_plan(plan(8, claim_poll_charges_sql, 3, types), args, NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)

@@ -23,7 +23,7 @@ typedef enum MonoJobKind
 	JOB_SETTLE_UNLINK,			/* GET the beneficiary by id */
 	JOB_POLL_CHARGE,			/* GET a waiting fund request (by id or phone) */
 	JOB_POLL_PAYMENTS,			/* GET the payments of a fund request */
-	JOB_POLL_LINK,				/* GET the beneficiaries of a waiting link's phone */
+	JOB_POLL_LINK,				/* GET a link: by phone while waiting, by id once linked */
 	JOB_CONNECT					/* a Mono Connect call; connect.c owns it */
 } MonoJobKind;
 

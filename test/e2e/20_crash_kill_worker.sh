@@ -24,7 +24,7 @@ plan 12
 
 sim reset
 sql "ALTER SYSTEM RESET ALL" >/dev/null
-sql "SELECT pg_reload_conf()" >/dev/null
+reload_conf
 wait_for "SELECT in_flight = 0 FROM mono_worker_status()" 15 || true
 sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
      mono.webhook_events RESTART IDENTITY CASCADE" >/dev/null

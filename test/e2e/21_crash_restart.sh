@@ -61,7 +61,7 @@ plan 20
 
 sim reset
 sql "ALTER SYSTEM RESET ALL" >/dev/null
-sql "SELECT pg_reload_conf()" >/dev/null
+reload_conf
 wait_for "SELECT in_flight = 0 FROM mono_worker_status()" 15 || true
 sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
      mono.webhook_events RESTART IDENTITY CASCADE" >/dev/null
@@ -70,8 +70,7 @@ sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiari
 # 1. Queued with the worker disabled; fast restart, then immediate restart
 # ----------------------------------------------------------------------
 sql "ALTER SYSTEM SET mono_pay.enabled = off" >/dev/null
-sql "SELECT pg_reload_conf()" >/dev/null
-sleep 0.3
+reload_conf
 queue QUEUED 200
 sleep 0.6
 is "$(refs QUEUED received)" "0" "with mono_pay.enabled = off, 200 committed charges stay queued and nothing is sent"
@@ -87,7 +86,7 @@ sleep 0.6
 is "$(refs QUEUED received)" "0" "and nothing has been sent while disabled"
 
 sql "ALTER SYSTEM RESET mono_pay.enabled" >/dev/null
-sql "SELECT pg_reload_conf()" >/dev/null
+reload_conf
 ok "wait_for \"SELECT count(*) = 200 FROM mono.fund_requests WHERE reference LIKE 'QUEUED%' AND $settled\" 60" \
 	"enabled again, the worker sends them all"
 is "$(by_status QUEUED)" "awaiting_authorization:200" "all 200 reach awaiting_authorization"

@@ -62,13 +62,13 @@ out=$MONO_TMP/74_listen.out
 fifo=$MONO_TMP/74_listen.fifo
 rm -f "$fifo"
 mkfifo "$fifo"
-PGUSER=$APP PGAPPNAME=qa74_listener timeout 120 "$PG_BIN/psql" -X -q -A -t <"$fifo" >"$out" 2>&1 &
+PGUSER=$APP PGOPTIONS= PGAPPNAME=qa74_listener timeout 120 "$PG_BIN/psql" -X -q -A -t <"$fifo" >"$out" 2>&1 &
 listener=$!
 exec 7>"$fifo"
 echo "LISTEN mono_pay;" >&7
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'qa74_listener'" 10 >/dev/null
 
-as_app() { PGUSER=$APP sql "$@"; }
+as_app() { PGUSER=$APP PGOPTIONS= sql "$@"; }
 as_app "SELECT status FROM mono_link_beneficiary('2348074000001', 'Ada Obi', '000013', '0123456789', '22274000001', 5000, 'First')" >/dev/null
 as_app "SELECT status FROM mono_link_beneficiary('2348074000002', 'Bayo Ade', '000014', '0123456780', '22274000002')" >/dev/null
 as_app "SELECT count(mono_charge('2348074000003', 100 + i, 'Charge ' || i, 'LISTEN74C' || i)) FROM generate_series(1, 5) i" >/dev/null
@@ -78,7 +78,7 @@ sim post beneficiaries/2348074000001/approve >/dev/null
 sim post beneficiaries/2348074000002/approve >/dev/null
 sim post fund-requests/LISTEN74C1/approve >/dev/null
 sim post fund-requests/LISTEN74C1/debit '{"status":"successful"}' >/dev/null
-PGUSER=$APP "$MONO_TEST_LIB/deliver-webhooks" --quiet >/dev/null
+PGUSER=$APP PGOPTIONS= "$MONO_TEST_LIB/deliver-webhooks" --quiet >/dev/null
 wait_for "SELECT status = 'linked' FROM mono.beneficiaries WHERE phone = '2348074000002'" 10
 as_app "SELECT status FROM mono_unlink_beneficiary('2348074000002')" >/dev/null
 wait_for "SELECT status = 'unlinked' FROM mono.beneficiaries WHERE phone = '2348074000002'" 10
@@ -88,8 +88,7 @@ as_app "SELECT count(mono_charge('2348074000003', 100 + i, 'Refused ' || i, 'LIS
 ok "wait_for \"SELECT count(*) = 3 FROM mono.fund_requests WHERE reference LIKE 'LISTEN74W%' AND status = 'failed' AND http_status = 401\" 15" \
 	"with a wrong API key the worker's charges fail with 401"
 t7_sql "ALTER SYSTEM RESET mono_pay.secret_key" >/dev/null
-t7_sql "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
+reload_conf
 echo "SELECT 'listener done';" >&7
 echo '\q' >&7
 exec 7>&-
@@ -123,10 +122,10 @@ is "$shape" "" "every payload is JSON with table, id, reference, status (and seq
 ok "grep -q 'listener done' '$out'" "the listener session ran to the end"
 
 # ---- 2. ALTER SYSTEM as the application --------------------------------
-err=$(PGUSER=$APP "$PG_BIN/psql" -X -q -A -t -c "ALTER SYSTEM SET mono_pay.api_url = 'http://127.0.0.1:9'" 2>&1 || true)
-like "$err" "permission denied" "ALTER SYSTEM SET mono_pay.api_url as the application: permission denied"
-err=$(PGUSER=$APP "$PG_BIN/psql" -X -q -A -t -c "ALTER SYSTEM SET mono_pay.secret_key = 'sk_mine'" 2>&1 || true)
-like "$err" "permission denied" "ALTER SYSTEM SET mono_pay.secret_key as the application: permission denied"
+err=$(PGUSER=$APP PGOPTIONS= "$PG_BIN/psql" -X -q -A -t -c "ALTER SYSTEM SET mono_pay.api_url = 'http://127.0.0.1:9'" 2>&1 || true)
+like "$err" 'permission denied to set parameter "mono_pay.api_url"' "ALTER SYSTEM SET mono_pay.api_url as the application: permission denied"
+err=$(PGUSER=$APP PGOPTIONS= "$PG_BIN/psql" -X -q -A -t -c "ALTER SYSTEM SET mono_pay.secret_key = 'sk_mine'" 2>&1 || true)
+like "$err" 'permission denied to set parameter "mono_pay.secret_key"' "ALTER SYSTEM SET mono_pay.secret_key as the application: permission denied"
 is "$(grep -c 'mono_pay.api_url\|sk_mine' "$PGDATA/postgresql.auto.conf" 2>/dev/null || true)" 0 \
 	"postgresql.auto.conf was not changed"
 
@@ -152,7 +151,7 @@ sql "SET client_min_messages = warning; DROP ROLE IF EXISTS $OWNER" >/dev/null
 sql "CREATE ROLE $OWNER LOGIN" >/dev/null
 sql "ALTER DATABASE $PGDATABASE OWNER TO $OWNER" -d postgres >/dev/null
 sql "CREATE SCHEMA evil74 AUTHORIZATION $OWNER" >/dev/null
-PGUSER=$OWNER sql "
+PGUSER=$OWNER PGOPTIONS= sql "
     CREATE TABLE evil74.seen (who text, superuser boolean, at timestamptz DEFAULT pg_catalog.clock_timestamp());
     CREATE FUNCTION evil74.now() RETURNS timestamptz LANGUAGE sql AS \$\$
         INSERT INTO evil74.seen (who, superuser)

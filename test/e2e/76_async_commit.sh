@@ -23,8 +23,7 @@ plan 5
 t7_fresh
 t7_sql "ALTER SYSTEM SET wal_writer_delay = '10s'" >/dev/null
 t7_sql "ALTER SYSTEM SET wal_writer_flush_after = '64MB'" >/dev/null
-t7_sql "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
+reload_conf
 
 # Charge REF with synchronous_commit MODE, wait until the simulator accepted
 # it, crash the cluster at once, start it again; prints whether the row

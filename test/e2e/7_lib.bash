@@ -70,12 +70,7 @@ t7_set() {
 		t7_sql "ALTER SYSTEM SET mono_pay.$1 = '$2'" >/dev/null
 		shift 2
 	done
-	local before
-	before=$(t7_sql "SELECT clock_timestamp()")
-	t7_sql "SELECT pg_reload_conf()" >/dev/null
-	# the worker reads the file at its next turn: wait for it (10 s at most)
-	wait_for "SELECT coalesce(config_loaded_at > '$before', true) FROM mono_worker_status()" 10 ||
-		echo "# t7_set: the worker did not reload its settings within 10 s" >&2
+	reload_conf
 }
 
 # Undo every ALTER SYSTEM of the test.

@@ -247,6 +247,15 @@ sql() {
 		-v ON_ERROR_STOP=1 -c "$q" "$@"
 }
 
+# Reload the configuration and wait (10 s at most) until the worker has
+# read it, so that what commits next is handled with the new settings.
+reload_conf() {
+	local before
+	before=$(sql "SELECT clock_timestamp()")
+	sql "SELECT pg_reload_conf()" >/dev/null
+	wait_for "SELECT coalesce(config_loaded_at > '$before', true) FROM mono_worker_status()" 10
+}
+
 # Wait until a boolean query returns true: wait_for "SQL" [SECONDS] (default 10).
 wait_for() {
 	local q=$1 secs=${2:-10} end

@@ -145,7 +145,6 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'linked' FROM mono.beneficiari
           'setup: a second link is linked');
 SELECT json_build_object('id', mono_id)::text AS unlink_body FROM mono.beneficiaries WHERE phone = '2348022222222' \gset
 \set ignored `curl -sf -H "mono-sec-key: $MONO_SECRET_KEY" -H 'Content-Type: application/json' -d :'unlink_body' "$MONO_SIM_URL/owo/v1/beneficiaries/unlink"`
-SELECT todo('links are polled only while awaiting authorisation: an unlink made by the customer is never read back', 1);
 SELECT ok(mono_test.wait_until($$(SELECT status = 'unlinked' FROM mono.beneficiaries WHERE phone = '2348022222222')$$,
                                '5 seconds'),
           'a link the customer unlinked in WhatsApp is seen unlinked by polling');
