@@ -104,6 +104,8 @@ CREATE TABLE mono.fund_requests (
     next_poll_at    timestamptz,
     polls           integer NOT NULL DEFAULT 0,
     accepted_at     timestamptz,
+    -- expired by mono_pay.approval_window, not by Mono: Mono's word still wins
+    expired_locally boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK ((type = 'onetime' AND period IS NULL)
@@ -123,10 +125,11 @@ CREATE UNIQUE INDEX fund_requests_mono_id ON mono.fund_requests (mono_id)
 -- an unlink cancels the phone's recurring requests
 CREATE INDEX fund_requests_recurring_phone ON mono.fund_requests (phone)
     WHERE type = 'recurring';
--- polled while waiting on Mono, and once completed until a payment is seen
+-- polled while waiting on Mono, once completed until a payment is seen, and
+-- after a local expiry until Mono says what became of it
 CREATE INDEX fund_requests_poll ON mono.fund_requests (next_poll_at)
     WHERE status IN ('awaiting_authorization', 'created', 'approved', 'processing',
-                     'active', 'completed');
+                     'active', 'completed') OR expired_locally;
 CREATE INDEX fund_requests_window ON mono.fund_requests (accepted_at)
     WHERE status = 'awaiting_authorization';
 
@@ -371,15 +374,19 @@ LANGUAGE sql STABLE AS $$
     SELECT current_setting('mono_pay.' || name)::interval
 $$;
 
--- Move a fund request to a higher-ranked status; false when that would go backwards.
+-- Move a fund request to a higher-ranked status; false when that would go
+-- backwards. A local expiry (approval window) is only a guess: whatever Mono
+-- reports after it, from approved on, replaces it.
 CREATE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE mono.fund_requests
-       SET status = p_status, updated_at = now()
+       SET status = p_status, expired_locally = false, updated_at = now(),
+           last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
      WHERE id = p_id
-       AND mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
-       AND mono.fund_request_rank(status) < 9;
+       AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
+             AND mono.fund_request_rank(status) < 9)
+            OR (expired_locally AND mono.fund_request_rank(p_status) > 3));
     RETURN FOUND;
 END;
 $$;
@@ -779,7 +786,7 @@ BEGIN
         AND (SELECT max(due_at) FROM mono.schedule WHERE fund_request_id = f.id)
             < now() + interval '3 months';
     UPDATE mono.fund_requests
-       SET status = 'expired', updated_at = now(),
+       SET status = 'expired', expired_locally = true, updated_at = now(),
            last_error = 'not authorised within mono_pay.approval_window'
      WHERE status = 'awaiting_authorization'
        AND accepted_at < now() - mono.setting_interval('approval_window');

@@ -114,8 +114,8 @@ static const char *const claim_poll_charges_sql =
 " next_poll_at = now() + least($3::float8, $2::float8 * power(2, least(polls, 40)))"
 "  * interval '1 millisecond'"
 " WHERE id IN (SELECT id FROM mono.fund_requests"
-"  WHERE status IN ('awaiting_authorization', 'created', 'approved', 'processing',"
-"   'active', 'completed')"
+"  WHERE (status IN ('awaiting_authorization', 'created', 'approved', 'processing',"
+"   'active', 'completed') OR expired_locally)"
 "  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 " RETURNING id, attempts, phone, reference, mono_id, status";
 

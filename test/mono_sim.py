@@ -519,6 +519,7 @@ class Simulator:
             self.events = []            # produced webhooks
             self.total_requests = 0
             self.by_path = {}
+            self.realtime_by_path = {}  # requests that asked for a real-time refresh
             self.by_reference = {}
             self.request_log = []
 
@@ -610,6 +611,8 @@ class Simulator:
         self.total_requests += 1
         key = "%s %s" % (req.method, req.path)
         self.by_path[key] = self.by_path.get(key, 0) + 1
+        if req.headers.get("x-realtime", "").strip().lower() == "true":
+            self.realtime_by_path[key] = self.realtime_by_path.get(key, 0) + 1
         if req.method == "POST":
             for ref in references_in(req):
                 c = self.by_reference.setdefault(ref, {"received": 0, "accepted": 0})
@@ -1315,9 +1318,10 @@ class Simulator:
         return ctl(200, {"seq": rec["seq"], "body": rec["body"]})
 
     def c_requests(self, req, p):
-        """GET /_sim/requests: counts by path and by reference."""
+        """GET /_sim/requests: counts by path, by reference, and of real-time refreshes."""
         return ctl(200, {"total": self.total_requests, "by_path": self.by_path,
-                         "by_reference": self.by_reference})
+                         "by_reference": self.by_reference,
+                         "realtime_by_path": self.realtime_by_path})
 
     def c_requests_log(self, req, p):
         """GET /_sim/requests/log?path=&path_prefix=&limit=: the last Mono requests."""

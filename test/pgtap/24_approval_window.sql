@@ -11,7 +11,7 @@ SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', 
 TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
 
-SELECT plan(13);
+SELECT plan(14);
 
 -- Deliver every webhook produced since K.
 CREATE FUNCTION pg_temp.deliver(hooks jsonb) RETURNS SETOF text LANGUAGE sql AS $$
@@ -72,9 +72,11 @@ SELECT mono_test.reload() AS reloaded \gset
 SELECT count(*) AS n FROM pg_temp.deliver(:'hooks') \gset
 SELECT is(count(*), 1::bigint, 'a payment Mono reports after the local expiry is recorded')
   FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id WHERE f.reference = 'WINDOWEXPIRE01';
-SELECT todo('a local expiry is final: Mono approving and debiting later leaves the row expired', 1);
 SELECT isnt(status::text, 'expired', 'a request Mono approved and debited after the local expiry is not shown as expired')
   FROM mono.fund_requests WHERE reference = 'WINDOWEXPIRE01';
+SELECT results_eq($$SELECT expired_locally, last_error FROM mono.fund_requests WHERE reference = 'WINDOWEXPIRE01'$$,
+                  $$VALUES (false, NULL::text)$$,
+                  'and it no longer says it expired locally');
 
 ALTER SYSTEM RESET ALL;
 SELECT mono_test.reload() AS reloaded \gset
