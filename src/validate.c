@@ -104,15 +104,41 @@ mono_check_amount(int64 amount)
 				 errhint("Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.")));
 }
 
+/* Length in bytes of the UTF-8 blank (space, control, Unicode space) at p; 0 if none. */
+static int
+blank_length(const unsigned char *p)
+{
+	if (*p <= ' ' || *p == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && (p[1] == 0xa0 || p[1] == 0x85))
+		return 2;				/* no-break space, next line */
+	if (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80)
+		return 3;				/* ogham space mark */
+	if (p[0] == 0xe2 && p[1] == 0x80 &&
+		((p[2] >= 0x80 && p[2] <= 0x8f) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+		return 3;				/* en quad .. zero-width marks, separators, narrow nbsp */
+	if (p[0] == 0xe2 && p[1] == 0x81 && (p[2] == 0x9f || p[2] == 0xa0))
+		return 3;				/* medium mathematical space, word joiner */
+	if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
+		return 3;				/* ideographic space */
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return 3;				/* zero-width no-break space */
+	return 0;
+}
+
 /* The description is shown to the customer in WhatsApp: it must say something. */
 void
 mono_check_description(const char *description)
 {
-	const char *p;
+	const unsigned char *p = (const unsigned char *) description;
+	int			n;
 
-	for (p = description; *p; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+	while (*p)
+	{
+		if ((n = blank_length(p)) == 0)
 			return;
+		p += n;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("description must not be empty"),

@@ -764,7 +764,8 @@ class RequestAccountingTest(SimCase):
         state = sim("GET", "/_sim/state")
         self.assertEqual(len(state["fund_requests"]), 2)
         sim("POST", "/_sim/reset")
-        self.assertEqual(sim("GET", "/_sim/requests"), {"total": 0, "by_path": {}, "by_reference": {}})
+        self.assertEqual(sim("GET", "/_sim/requests"),
+                         {"total": 0, "by_path": {}, "by_reference": {}, "realtime_by_path": {}})
 
 
 def tx(i, typ, amount, day, month=6):
@@ -880,6 +881,9 @@ class ConnectTest(SimCase):
         self.assertIn("x-job-id", r.headers)
         self.assertNotIn("x-has-new-data", r.headers)
         self.assertFalse(events(2)[1]["data"]["meta"]["has_new_data"])
+        # real-time requests are counted apart, refused ones included
+        self.assertEqual(sim("GET", "/_sim/requests")["realtime_by_path"],
+                         {"GET /v2/accounts/acc_1/transactions": 1, "GET /v2/accounts/acc_1/balance": 2})
 
     def test_realtime_processing(self):
         """realtime_job_status=processing: header says so, data lands after the answer."""

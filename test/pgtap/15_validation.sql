@@ -14,7 +14,7 @@ TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
          mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
-SELECT plan(80);
+SELECT plan(81);
 
 -- setup: a live link (2348011111111, still awaiting the customer) and a
 -- used reference
@@ -44,6 +44,7 @@ INSERT INTO cases (label, stmt, code, msg) VALUES
 -- description
 ('charge: an empty description', $$SELECT mono_charge('2348012345678', 5000, '')$$, '22023', 'description must not be empty'),
 ('charge: a blank description', $$SELECT mono_charge('2348012345678', 5000, E' \t ')$$, '22023', 'description must not be empty'),
+('charge: a description of Unicode spaces only', $$SELECT mono_charge('2348012345678', 5000, E'\u00a0\u3000\u2009\ufeff')$$, '22023', 'description must not be empty'),
 ('charge: a NULL description', $$SELECT mono_charge('2348012345678', 5000, NULL)$$, '22023', 'description must not be null'),
 -- reference
 ('charge: a 7-character reference', $$SELECT mono_charge('2348012345678', 5000, 'x', 'ABCDEF7')$$, '22023', 'invalid reference "ABCDEF7"'),
