@@ -754,11 +754,16 @@ $$;
 -- The worker's periodic upkeep: instalments fall due or are missed (with a
 -- NOTIFY each), open-ended schedules are extended, requests nobody
 -- authorised within mono_pay.approval_window expire, and mono.http_log
--- keeps mono_pay.http_log_retention.
+-- keeps mono_pay.http_log_retention. The settings are read once, so every
+-- statement compares with a constant and uses its index: upkeep costs what
+-- is due, not the size of the tables.
 CREATE FUNCTION mono.maintain() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     s record;
+    v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
+    v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
+    v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
 BEGIN
     -- a request that failed, expired or was cancelled misses nothing
     UPDATE mono.schedule sc SET status = 'due', updated_at = now()
@@ -769,7 +774,7 @@ BEGIN
         UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
           FROM mono.fund_requests f
          WHERE sc.status = 'due'
-           AND sc.due_at + mono.setting_interval('schedule_grace') < now()
+           AND sc.due_at < v_missed_before
            AND f.id = sc.fund_request_id AND f.status NOT IN ('failed', 'expired', 'cancelled')
         RETURNING sc.fund_request_id, sc.seq
     LOOP
@@ -789,9 +794,9 @@ BEGIN
        SET status = 'expired', expired_locally = true, updated_at = now(),
            last_error = 'not authorised within mono_pay.approval_window'
      WHERE status = 'awaiting_authorization'
-       AND accepted_at < now() - mono.setting_interval('approval_window');
+       AND accepted_at < v_expire_before;
     DELETE FROM mono.http_log
-     WHERE at < now() - mono.setting_interval('http_log_retention');
+     WHERE at < v_log_before;
 END;
 $$;
 
