@@ -106,6 +106,8 @@ CREATE TABLE mono.fund_requests (
     accepted_at     timestamptz,
     -- expired by mono_pay.approval_window, not by Mono: Mono's word still wins
     expired_locally boolean NOT NULL DEFAULT false,
+    -- the worker process that claimed it last (0 .. mono_pay.workers - 1)
+    claimed_by      smallint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK ((type = 'onetime' AND period IS NULL)
@@ -867,7 +869,7 @@ RETURNS TABLE (running boolean, pid integer, state text, database text,
                queued bigint, sending bigint, unknown bigint,
                awaiting_authorization bigint, in_flight integer,
                sent_total bigint, last_error text, last_error_at timestamptz,
-               config_loaded_at timestamptz)
+               config_loaded_at timestamptz, workers integer)
 AS 'MODULE_PATHNAME', 'mono_worker_status'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;

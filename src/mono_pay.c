@@ -24,6 +24,7 @@ char	   *mono_webhook_secret = NULL;
 char	   *mono_database_name = NULL;
 char	   *mono_ca_bundle = NULL;
 bool		mono_enabled = true;
+int			mono_workers = 1;
 int			mono_max_in_flight = 64;
 int			mono_batch_size = 500;
 int			mono_poll_interval = 1000;
@@ -154,8 +155,12 @@ define_numeric_settings(void)
 							 "Whether the background worker sends queued work.",
 							 NULL, &mono_enabled, true, PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("mono_pay.workers",
+							"Worker processes: the first does everything, the others also send charges.",
+							NULL, &mono_workers, 1, 1, MONO_MAX_WORKERS,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("mono_pay.max_in_flight",
-							"Maximum concurrent requests of the worker.",
+							"Maximum concurrent requests of each worker process.",
 							NULL, &mono_max_in_flight, 64, 1, 1024,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("mono_pay.batch_size",
@@ -258,21 +263,32 @@ mono_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Register the background worker (restarted by the postmaster if it dies). */
+/*
+ * Register the background workers (restarted by the postmaster if they
+ * die): "mono_pay worker", and mono_pay.workers - 1 "mono_pay sender"s.
+ */
 static void
-register_worker(void)
+register_workers(void)
 {
 	BackgroundWorker worker;
+	int			i;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "mono_worker_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "mono_pay worker", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "mono_pay worker", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	for (i = 0; i < mono_workers; i++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 1;
+		worker.bgw_main_arg = Int32GetDatum(i);
+		strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
+		strlcpy(worker.bgw_function_name, "mono_worker_main", BGW_MAXLEN);
+		if (i == 0)
+			strlcpy(worker.bgw_name, "mono_pay worker", BGW_MAXLEN);
+		else
+			snprintf(worker.bgw_name, BGW_MAXLEN, "mono_pay sender %d", i);
+		strlcpy(worker.bgw_type, i == 0 ? "mono_pay worker" : "mono_pay sender", BGW_MAXLEN);
+		RegisterBackgroundWorker(&worker);
+	}
 }
 
 /* After a statement's AFTER triggers ran, insert the charges they buffered. */
@@ -331,6 +347,24 @@ mono_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_
 		mono_discard_charges(GetCurrentTransactionNestLevel());
 }
 
+/* Set the latch of every running worker process. */
+static void
+wake_workers(void)
+{
+	Latch	   *latches[MONO_MAX_WORKERS];
+	int			i;
+
+	if (mono_shared == NULL)
+		return;
+	SpinLockAcquire(&mono_shared->mutex);
+	for (i = 0; i < MONO_MAX_WORKERS; i++)
+		latches[i] = mono_shared->workers[i].latch;
+	SpinLockRelease(&mono_shared->mutex);
+	for (i = 0; i < MONO_MAX_WORKERS; i++)
+		if (latches[i] != NULL)
+			SetLatch(latches[i]);
+}
+
 /*
  * Before commit: insert charges still buffered (deferred triggers). At
  * commit of a transaction that queued work: wake the worker. On abort:
@@ -349,16 +383,7 @@ mono_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (mono_shared != NULL)
-			{
-				Latch	   *latch;
-
-				SpinLockAcquire(&mono_shared->mutex);
-				latch = mono_shared->latch;
-				SpinLockRelease(&mono_shared->mutex);
-				if (latch != NULL)
-					SetLatch(latch);
-			}
+			wake_workers();
 			wake_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
@@ -383,7 +408,7 @@ mono_wake_at_commit(void)
 void
 mono_set_state(const char *state)
 {
-	if (mono_shared == NULL)
+	if (mono_shared == NULL || mono_worker_number != 0)
 		return;
 	SpinLockAcquire(&mono_shared->mutex);
 	strlcpy(mono_shared->state, state, sizeof(mono_shared->state));
@@ -435,5 +460,5 @@ _PG_init(void)
 	shmem_request_hook = mono_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = mono_shmem_startup;
-	register_worker();
+	register_workers();
 }

@@ -45,6 +45,7 @@ extern char *mono_webhook_secret;
 extern char *mono_database_name;
 extern char *mono_ca_bundle;
 extern bool mono_enabled;
+extern int	mono_workers;
 extern int	mono_max_in_flight;
 extern int	mono_batch_size;
 extern int	mono_poll_interval;
@@ -64,20 +65,29 @@ extern bool mono_http_log;
 extern char *mono_http_log_retention;
 
 /* state the worker shares with every backend (mono_pay.c) */
+#define MONO_MAX_WORKERS 8
+
+/* One worker process: number 0 does everything, the others send charges. */
+typedef struct MonoWorkerSlot
+{
+	Latch	   *latch;			/* NULL when not running */
+	pid_t		pid;
+	int			in_flight;
+	uint64		sent_total;
+	TimestampTz config_loaded_at;	/* its last read of its settings */
+} MonoWorkerSlot;
+
 typedef struct MonoShared
 {
 	slock_t		mutex;
-	Latch	   *latch;			/* the worker's latch; NULL when not running */
-	pid_t		pid;
-	char		state[96];		/* what the worker is doing, or why it idles */
-	int			in_flight;
-	uint64		sent_total;
-	char		last_error[256];
+	char		state[96];		/* what worker 0 is doing, or why it idles */
+	char		last_error[256];	/* the latest error of any worker */
 	TimestampTz last_error_at;
-	TimestampTz config_loaded_at;	/* the worker's last read of its settings */
+	MonoWorkerSlot workers[MONO_MAX_WORKERS];
 } MonoShared;
 
 extern MonoShared *mono_shared;
+extern int	mono_worker_number;	/* worker.c: 0 in backends and the first worker */
 
 extern void mono_wake_at_commit(void);
 extern void mono_set_state(const char *state);

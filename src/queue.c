@@ -20,7 +20,7 @@
 
 static const char *const claim_charges_sql =
 "UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
-" updated_at = now()"
+" claimed_by = $2, updated_at = now()"
 " WHERE id IN (SELECT id FROM mono.fund_requests"
 "  WHERE status = 'queued' AND link_id IS NULL AND next_attempt_at <= now()"
 "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
@@ -37,7 +37,7 @@ static const char *const claim_links_sql =
 
 static const char *const claim_first_charge_sql =
 "UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
-" updated_at = now()"
+" claimed_by = 0, updated_at = now()"
 " WHERE link_id = $1 AND status IN ('queued', 'unknown')"
 " RETURNING " CHARGE_COLUMNS;
 
@@ -180,22 +180,34 @@ mono_extension_installed(void)
 	return installed;
 }
 
-/* At start-up, rows left in sending by a dead worker become unknown. */
+/*
+ * At start-up, rows this worker left in sending become unknown: its own
+ * charges (the first worker also takes those of numbers no longer
+ * configured) and, for the first worker, links. Other workers' sends go on.
+ */
 void
 mono_queue_recover(void)
 {
 	uint64		charges,
 				links;
+	Oid			types[2] = {INT2OID, INT2OID};
+	Datum		args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(mono_workers)};
 
 	begin_tx("mono_pay: recovering interrupted sends");
-	SPI_execute("UPDATE mono.fund_requests SET status = 'unknown', next_attempt_at = now(),"
-				" last_error = 'worker stopped while sending', updated_at = now()"
-				" WHERE status = 'sending'", false, 0);
+	SPI_execute_with_args("UPDATE mono.fund_requests SET status = 'unknown', next_attempt_at = now(),"
+						  " last_error = 'worker stopped while sending', updated_at = now()"
+						  " WHERE status = 'sending'"
+						  "  AND (claimed_by = $1 OR ($1 = 0 AND claimed_by >= $2))",
+						  2, types, args, NULL, false, 0);
 	charges = SPI_processed;
-	SPI_execute("UPDATE mono.beneficiaries SET status = 'unknown', next_attempt_at = now(),"
-				" last_error = 'worker stopped while sending', updated_at = now()"
-				" WHERE status = 'sending'", false, 0);
-	links = SPI_processed;
+	links = 0;
+	if (mono_worker_number == 0)
+	{
+		SPI_execute("UPDATE mono.beneficiaries SET status = 'unknown', next_attempt_at = now(),"
+					" last_error = 'worker stopped while sending', updated_at = now()"
+					" WHERE status = 'sending'", false, 0);
+		links = SPI_processed;
+	}
 	commit_tx();
 	if (charges + links > 0)
 		ereport(LOG,
@@ -239,11 +251,11 @@ set_call(MonoJob *job, MemoryContext cxt, const char *method, char *path, char *
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		arg = Int32GetDatum(limit);
+	Oid			types[2] = {INT4OID, INT2OID};
+	Datum		args[2] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number)};
 	uint64		i;
 
-	SPI_execute_plan(plan(0, claim_charges_sql, 1, types), &arg, NULL, false, 0);
+	SPI_execute_plan(plan(0, claim_charges_sql, 2, types), args, NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MonoJob    *job = new_job(cxt, JOB_CHARGE, i);
@@ -408,13 +420,16 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 /*
  * Claim up to limit due jobs: links first (rare, and a customer is waiting),
  * then charges, then settling reads, then Connect; plus up to poll_budget
- * reconciliation reads. Returns the count (reads excluded).
+ * reconciliation reads. Returns the count (reads excluded). A sender (a
+ * worker other than the first) claims charges only.
  */
 static int
 claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 {
 	int			n = 0;
 
+	if (mono_worker_number > 0)
+		return limit > 0 ? claim_charges(limit, jobs, cxt) : 0;
 	if (limit > 0)
 		n += claim_links(limit, jobs, cxt);
 	if (n < limit)

@@ -139,15 +139,42 @@ count_queue(int64 *counts)
 	}
 }
 
-/* mono_worker_status(): one row describing the worker and its queue. */
+/*
+ * Sum the worker processes into slot 0 of copy: requests in flight and
+ * sent, how many run, and the oldest settings any of them holds.
+ */
+static int
+sum_workers(MonoShared *copy)
+{
+	MonoWorkerSlot *w = &copy->workers[0];
+	int			running = w->latch != NULL ? 1 : 0;
+	int			i;
+
+	for (i = 1; i < MONO_MAX_WORKERS; i++)
+	{
+		MonoWorkerSlot *s = &copy->workers[i];
+
+		w->sent_total += s->sent_total;
+		if (s->latch == NULL)
+			continue;
+		running++;
+		w->in_flight += s->in_flight;
+		w->config_loaded_at = Min(w->config_loaded_at, s->config_loaded_at);
+	}
+	return running;
+}
+
+/* mono_worker_status(): one row describing the workers and their queue. */
 Datum
 mono_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[13];
-	bool		n[13];
+	Datum		v[14];
+	bool		n[14];
 	int64		counts[4];
 	MonoShared	copy;
+	MonoWorkerSlot *w = &copy.workers[0];
+	int			running;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -162,24 +189,26 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	else
 		strlcpy(copy.state, "not running: mono_pay is not in shared_preload_libraries",
 				sizeof(copy.state));
+	running = sum_workers(&copy);
 	SPI_connect();
 	count_queue(counts);
 	SPI_finish();
-	v[0] = BoolGetDatum(copy.latch != NULL);
-	v[1] = Int32GetDatum(copy.pid);
-	n[1] = copy.latch == NULL;
+	v[0] = BoolGetDatum(w->latch != NULL);
+	v[1] = Int32GetDatum(w->pid);
+	n[1] = w->latch == NULL;
 	v[2] = CStringGetTextDatum(copy.state);
 	v[3] = CStringGetTextDatum(mono_database_name);
 	for (i = 0; i < 4; i++)
 		v[4 + i] = Int64GetDatum(counts[i]);
-	v[8] = Int32GetDatum(copy.in_flight);
-	v[9] = Int64GetDatum((int64) copy.sent_total);
+	v[8] = Int32GetDatum(w->in_flight);
+	v[9] = Int64GetDatum((int64) w->sent_total);
 	v[10] = CStringGetTextDatum(copy.last_error);
 	n[10] = copy.last_error[0] == '\0';
 	v[11] = TimestampTzGetDatum(copy.last_error_at);
 	n[11] = copy.last_error_at == 0;
-	v[12] = TimestampTzGetDatum(copy.config_loaded_at);
-	n[12] = copy.latch == NULL;
+	v[12] = TimestampTzGetDatum(w->config_loaded_at);
+	n[12] = w->latch == NULL;
+	v[13] = Int32GetDatum(running);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	return (Datum) 0;
 }

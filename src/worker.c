@@ -26,15 +26,20 @@ static MemoryContext job_cxt = NULL;
 static MonoHttp http_pool[HTTP_POOL_SIZE];
 static int	http_pooled = 0;
 
+/* This process's number: 0 does everything, the others send charges. */
+int			mono_worker_number = 0;
+static MonoWorkerSlot *my_slot = NULL;
+
 /* Forget the worker's latch in shared memory when it exits. */
 static void
 unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
 	SpinLockAcquire(&mono_shared->mutex);
-	mono_shared->latch = NULL;
-	mono_shared->pid = 0;
-	mono_shared->in_flight = 0;
-	strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
+	my_slot->latch = NULL;
+	my_slot->pid = 0;
+	my_slot->in_flight = 0;
+	if (mono_worker_number == 0)
+		strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
 	SpinLockRelease(&mono_shared->mutex);
 }
 
@@ -42,10 +47,11 @@ unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 static void
 publish(void)
 {
+	my_slot = &mono_shared->workers[mono_worker_number];
 	SpinLockAcquire(&mono_shared->mutex);
-	mono_shared->latch = MyLatch;
-	mono_shared->pid = MyProcPid;
-	mono_shared->config_loaded_at = GetCurrentTimestamp();
+	my_slot->latch = MyLatch;
+	my_slot->pid = MyProcPid;
+	my_slot->config_loaded_at = GetCurrentTimestamp();
 	SpinLockRelease(&mono_shared->mutex);
 	on_shmem_exit(unpublish, (Datum) 0);
 }
@@ -59,7 +65,7 @@ reload_if_asked(void)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 		SpinLockAcquire(&mono_shared->mutex);
-		mono_shared->config_loaded_at = GetCurrentTimestamp();
+		my_slot->config_loaded_at = GetCurrentTimestamp();
 		SpinLockRelease(&mono_shared->mutex);
 	}
 }
@@ -72,7 +78,7 @@ wait_for_extension(void)
 
 	while (!mono_extension_installed())
 	{
-		if (!warned)
+		if (!warned && mono_worker_number == 0)
 			ereport(WARNING,
 					(errmsg("mono_pay worker: extension \"mono_pay\" is not installed in database \"%s\"",
 							mono_database_name),
@@ -167,8 +173,8 @@ static void
 report_progress(int finished)
 {
 	SpinLockAcquire(&mono_shared->mutex);
-	mono_shared->in_flight = mono_dispatch_in_flight();
-	mono_shared->sent_total += finished;
+	my_slot->in_flight = mono_dispatch_in_flight();
+	my_slot->sent_total += finished;
 	SpinLockRelease(&mono_shared->mutex);
 }
 
@@ -195,7 +201,9 @@ exchange(bool want_claim, bool sweep)
 	if (want_claim && mono_enabled)
 		room = Min(mono_max_in_flight - mono_dispatch_in_flight(), mono_batch_size);
 	dlist_init(&jobs);
-	claimed = mono_queue_exchange(&out, room, sweep && mono_enabled ? mono_poll_budget : 0,
+	claimed = mono_queue_exchange(&out, room,
+								  sweep && mono_enabled && mono_worker_number == 0 ?
+								  mono_poll_budget : 0,
 								  &jobs, job_cxt);
 	json_decref(out.charges);
 	json_decref(out.links);
@@ -267,7 +275,7 @@ run(void)
 		{
 			want_claim = true;
 			next_sweep = TimestampTzPlusMilliseconds(now, mono_poll_interval);
-			if (mono_enabled)
+			if (mono_enabled && mono_worker_number == 0)
 				maintain();
 		}
 		if (sweep)
@@ -283,8 +291,9 @@ run(void)
 
 /* Entry point of the background worker. */
 void
-mono_worker_main(Datum main_arg pg_attribute_unused())
+mono_worker_main(Datum main_arg)
 {
+	mono_worker_number = DatumGetInt32(main_arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -296,15 +305,20 @@ mono_worker_main(Datum main_arg pg_attribute_unused())
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
-	pgstat_report_appname("mono_pay worker");
+	pgstat_report_appname(mono_worker_number == 0 ? "mono_pay worker" : "mono_pay sender");
 	publish();
 	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
 	mono_queue_recover();
 	mono_dispatch_init();
-	ereport(LOG,
-			(errmsg("mono_pay worker started in database \"%s\", sending to %s",
-					mono_database_name, mono_api_url)));
+	if (mono_worker_number == 0)
+		ereport(LOG,
+				(errmsg("mono_pay worker started in database \"%s\", sending to %s",
+						mono_database_name, mono_api_url)));
+	else
+		ereport(LOG,
+				(errmsg("mono_pay sender %d started in database \"%s\", sending to %s",
+						mono_worker_number, mono_database_name, mono_api_url)));
 	run();
 }
