@@ -33,6 +33,13 @@ CREATE DOMAIN mono.link_status AS text CHECK (VALUE IN
 CREATE DOMAIN mono.fund_request_status AS text CHECK (VALUE IN
     ('queued', 'sending', 'awaiting_authorization', 'created', 'approved', 'processing',
      'active', 'completed', 'expired', 'failed', 'unknown', 'cancelled'));
+CREATE DOMAIN mono.payment_status AS text CHECK (VALUE IN ('successful', 'failed'));
+CREATE DOMAIN mono.paid_kobo AS bigint CHECK (VALUE >= 0);
+CREATE DOMAIN mono.instalment_seq AS integer CHECK (VALUE >= 1);
+CREATE DOMAIN mono.instalment_status AS text CHECK (VALUE IN
+    ('upcoming', 'due', 'paid', 'failed', 'missed'));
+CREATE DOMAIN mono.webhook_outcome AS text CHECK (VALUE IN
+    ('applied', 'ignored', 'stale', 'unmatched'));
 
 ------------------------------------------------------------------------
 -- Direct Charge: links, fund requests, debits, instalments
@@ -142,9 +149,9 @@ CREATE TABLE mono.payments (
     fund_request_id bigint REFERENCES mono.fund_requests (id),
     fund_request_mono_id text,
     reference       text,
-    amount          bigint NOT NULL CHECK (amount >= 0),
+    amount          mono.paid_kobo NOT NULL,
     currency        text NOT NULL DEFAULT 'NGN',
-    status          text NOT NULL CHECK (status IN ('successful', 'failed')),
+    status          mono.payment_status NOT NULL,
     message         text,
     processed_at    timestamptz,
     session_id      text,
@@ -158,10 +165,9 @@ CREATE INDEX payments_unmatched ON mono.payments (fund_request_mono_id)
 -- The expected instalments of each recurring fund request.
 CREATE TABLE mono.schedule (
     fund_request_id bigint NOT NULL REFERENCES mono.fund_requests (id) ON DELETE CASCADE,
-    seq             integer NOT NULL CHECK (seq >= 1),
+    seq             mono.instalment_seq NOT NULL,
     due_at          timestamptz NOT NULL,
-    status          text NOT NULL DEFAULT 'upcoming' CHECK (status IN
-                        ('upcoming', 'due', 'paid', 'failed', 'missed')),
+    status          mono.instalment_status NOT NULL DEFAULT 'upcoming',
     payment_id      bigint REFERENCES mono.payments (id),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (fund_request_id, seq)
@@ -178,8 +184,7 @@ CREATE TABLE mono.webhook_events (
     mono_ref        text,
     received_at     timestamptz NOT NULL DEFAULT now(),
     applied_at      timestamptz,
-    outcome         text NOT NULL CHECK (outcome IN
-                        ('applied', 'ignored', 'stale', 'unmatched', 'received'))
+    outcome         mono.webhook_outcome NOT NULL
 );
 CREATE INDEX webhook_events_received ON mono.webhook_events (received_at);
 -- events waiting for the Mono id they name (e.g. approved before created)
@@ -405,16 +410,23 @@ BEGIN
 END;
 $$;
 
--- Which instalment of a recurring request a debit at p_at belongs to.
+-- Which instalment of a recurring request a debit at p_at belongs to: the
+-- latest due by then (12 hours' tolerance), else the first. (plpgsql, not
+-- sql: its plans are kept for the session instead of re-planned per call.)
 CREATE FUNCTION mono.instalment_for(p_fund_request_id bigint, p_at timestamptz) RETURNS integer
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
-        (SELECT s.seq FROM mono.schedule s
-          WHERE s.fund_request_id = p_fund_request_id
-            AND s.due_at <= p_at + interval '12 hours'
-          ORDER BY s.due_at DESC LIMIT 1),
-        (SELECT min(s.seq) FROM mono.schedule s
-          WHERE s.fund_request_id = p_fund_request_id))
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_seq integer;
+BEGIN
+    SELECT s.seq INTO v_seq FROM mono.schedule s
+     WHERE s.fund_request_id = p_fund_request_id AND s.due_at <= p_at + interval '12 hours'
+     ORDER BY s.due_at DESC LIMIT 1;
+    IF v_seq IS NULL THEN
+        SELECT min(s.seq) INTO v_seq FROM mono.schedule s
+         WHERE s.fund_request_id = p_fund_request_id;
+    END IF;
+    RETURN v_seq;
+END;
 $$;
 
 -- Recompute an instalment's status from its payments and the clock.
@@ -668,11 +680,14 @@ CREATE FUNCTION mono.apply_payment(p_data jsonb, p_status text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
+    v_fund_request bigint;
+    v_type text;
 BEGIN
+    SELECT id, type INTO v_fund_request, v_type
+      FROM mono.fund_requests WHERE mono_id = p_data ->> 'fund_request';
     INSERT INTO mono.payments (mono_id, fund_request_id, fund_request_mono_id, reference,
                                amount, currency, status, message, processed_at, session_id)
-    VALUES (p_data ->> 'id',
-            (SELECT id FROM mono.fund_requests WHERE mono_id = p_data ->> 'fund_request'),
+    VALUES (p_data ->> 'id', v_fund_request,
             p_data ->> 'fund_request', p_data ->> 'reference',
             (p_data ->> 'amount')::bigint, coalesce(p_data ->> 'currency', 'NGN'),
             p_status, p_data ->> 'message',
@@ -682,9 +697,12 @@ BEGIN
     IF v_id IS NULL THEN
         RETURN 'stale';
     END IF;
-    PERFORM mono.match_payment(v_id);
-    PERFORM mono.stop_polling_if_settled(fund_request_id)
-       FROM mono.payments WHERE id = v_id AND fund_request_id IS NOT NULL;
+    IF v_type = 'recurring' THEN
+        PERFORM mono.match_payment(v_id);
+    END IF;
+    IF v_fund_request IS NOT NULL THEN
+        PERFORM mono.stop_polling_if_settled(v_fund_request);
+    END IF;
     RETURN 'applied';
 END;
 $$;
@@ -720,22 +738,17 @@ BEGIN
 END;
 $$;
 
--- Store a verified webhook once (by event_id) and apply it. Returns
--- 'applied', 'duplicate' or 'ignored' (stored, not applied now: unknown
--- type, stale, or waiting for an id; the row's outcome says which).
+-- Apply a verified webhook and store it once (by event_id), with its
+-- outcome: one row written per event. Returns 'applied', 'duplicate' or
+-- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
+-- id; the row's outcome says which).
 CREATE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_outcome text;
 BEGIN
-    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome)
-    VALUES (p_event_id, p_event, p_body,
-            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
-            'received')
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING id INTO v_id;
-    IF v_id IS NULL THEN
+    IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
         RETURN 'duplicate';
     END IF;
     IF p_event LIKE 'owo.%' THEN
@@ -745,10 +758,18 @@ BEGIN
     ELSE
         v_outcome := 'ignored';
     END IF;
-    UPDATE mono.webhook_events
-       SET outcome = v_outcome,
-           applied_at = CASE WHEN v_outcome = 'applied' THEN now() END
-     WHERE id = v_id;
+    -- stored once, with its outcome; a delivery of the same event committed
+    -- meanwhile wins the insert (applying an event twice changes nothing:
+    -- every step of the state machine is idempotent)
+    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at)
+    VALUES (p_event_id, p_event, p_body,
+            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
+            v_outcome, CASE WHEN v_outcome = 'applied' THEN now() END)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN 'duplicate';
+    END IF;
     RETURN CASE v_outcome WHEN 'applied' THEN 'applied' ELSE 'ignored' END;
 END;
 $$;

@@ -101,7 +101,7 @@ SELECT is(array_agg(event || ' ' || answer ORDER BY n),
   FROM delivered WHERE batch = 'processing';
 SELECT is(status::text, 'processing', 'owo.fundrequest.processing: status processing')
   FROM mono.fund_requests WHERE reference = :'first_ref';
-SELECT results_eq(format($$SELECT p.status, p.amount, p.message, p.processed_at, p.mono_id LIKE 'pay_%%',
+SELECT results_eq(format($$SELECT p.status::text, p.amount::bigint, p.message, p.processed_at, p.mono_id LIKE 'pay_%%',
                                   p.fund_request_id = f.id, p.session_id IS NOT NULL
                              FROM mono.payments p, mono.fund_requests f WHERE f.reference = %L$$, :'first_ref'),
                   $$VALUES ('failed', 150000::bigint, 'Insufficient funds', '2026-03-01 10:00:00+00'::timestamptz,
@@ -118,7 +118,7 @@ SELECT is(array_agg(event || ' ' || answer ORDER BY n),
           ARRAY['owo.payment.successful applied', 'owo.fundrequest.completed applied'],
           'a successful debit of a one-time request: payment.successful and completed, applied')
   FROM delivered WHERE batch = 'paid';
-SELECT results_eq(format($$SELECT p.status, p.amount, p.currency, p.processed_at, p.session_id, p.reference IS NOT NULL
+SELECT results_eq(format($$SELECT p.status::text, p.amount::bigint, p.currency, p.processed_at, p.session_id, p.reference IS NOT NULL
                              FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id
                             WHERE f.reference = %L AND p.status = 'successful'$$, :'first_ref'),
                   $$VALUES ('successful', 150000::bigint, 'NGN', '2026-03-02 10:00:00+00'::timestamptz,
@@ -148,7 +148,7 @@ SELECT is(array_agg(event || ' ' || answer ORDER BY n),
   FROM delivered WHERE batch = 'recurring';
 SELECT is(status::text, 'active', 'owo.fundrequest.active: status active (a debit does not complete a recurring request)')
   FROM mono.fund_requests WHERE reference = 'WEEKLYBOX00001';
-SELECT results_eq($$SELECT s.seq, s.status, p.status FROM mono.schedule s
+SELECT results_eq($$SELECT s.seq::int, s.status::text, p.status::text FROM mono.schedule s
                      JOIN mono.fund_requests f ON f.id = s.fund_request_id
                      LEFT JOIN mono.payments p ON p.id = s.payment_id
                     WHERE f.reference = 'WEEKLYBOX00001' ORDER BY s.seq$$,
@@ -183,7 +183,7 @@ SELECT is(:'answer'::text, 'applied', 'once the id is learned (owo.fundrequest.c
 SELECT results_eq($$SELECT status::text, mono_id LIKE 'frq_%' FROM mono.fund_requests WHERE reference = 'EXPIREDREQ0001'$$,
                   $$VALUES ('expired', true)$$,
                   '...the waiting owo.fundrequest.expired is applied: status expired');
-SELECT results_eq($$SELECT outcome, applied_at IS NOT NULL FROM mono.webhook_events WHERE event = 'owo.fundrequest.expired'$$,
+SELECT results_eq($$SELECT outcome::text, applied_at IS NOT NULL FROM mono.webhook_events WHERE event = 'owo.fundrequest.expired'$$,
                   $$VALUES ('applied', true)$$,
                   'and its stored event now says applied');
 
@@ -263,7 +263,7 @@ SELECT is(pg_temp.hook('owo.fundrequest.paused', jsonb_build_object('id', 'frq_q
           'an owo event type Mono does not document (owo.fundrequest.paused) is ignored');
 SELECT is(pg_temp.hook('acme.order.shipped', '{"order": 1}'), 'ignored',
           'an event type of another product is ignored');
-SELECT results_eq($$SELECT event, outcome, applied_at FROM mono.webhook_events
+SELECT results_eq($$SELECT event, outcome::text, applied_at FROM mono.webhook_events
                     WHERE event IN ('owo.fundrequest.paused', 'acme.order.shipped') ORDER BY id$$,
                   $$VALUES ('owo.fundrequest.paused', 'ignored', NULL::timestamptz),
                            ('acme.order.shipped', 'ignored', NULL::timestamptz)$$,

@@ -30,7 +30,7 @@ $$;
 SELECT date_trunc('hour', now()) - interval '16 days' AS w_start \gset
 SELECT id AS weekly FROM mono_charge('2348011111111', 20000, 'Weekly box', 'WEEKLY00000001', 'week', 1,
                                      :'w_start', :'w_start'::timestamptz + interval '20 days') \gset
-SELECT results_eq(format($$SELECT seq, due_at FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
+SELECT results_eq(format($$SELECT seq::int, due_at FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
                   format($$VALUES (1, %1$L::timestamptz), (2, %1$L::timestamptz + interval '7 days'),
                                   (3, %1$L::timestamptz + interval '14 days')$$, :'w_start'),
                   'three weekly instalments are planned at once (16, 9 and 2 days ago)');
@@ -51,22 +51,22 @@ SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 SELECT count(*) AS n FROM pg_temp.deliver(:'hooks') \gset
 SELECT ok(mono_test.wait_until(format($$(SELECT status = 'missed' FROM mono.schedule WHERE fund_request_id = %s AND seq = 3)$$, :weekly)),
           'the worker marks the third instalment (2 days ago, grace 1 day) missed');
-SELECT results_eq(format($$SELECT seq, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
+SELECT results_eq(format($$SELECT seq::int, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
                   $$VALUES (1, 'paid'), (2, 'failed'), (3, 'missed')$$,
                   'after a successful and a failed debit: paid, failed, and the third (2 days ago, grace 1 day) missed');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/WEEKLY00000001/debit :'d_pay2'`
 \set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
 SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 SELECT count(*) AS n FROM pg_temp.deliver(:'hooks') \gset
-SELECT results_eq(format($$SELECT seq, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
+SELECT results_eq(format($$SELECT seq::int, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
                   $$VALUES (1, 'paid'), (2, 'paid'), (3, 'missed')$$,
                   'a later successful debit pays the failed instalment: paid, paid, missed');
-SELECT results_eq(format($$SELECT s.seq, p.status, p.processed_at FROM mono.schedule s JOIN mono.payments p ON p.id = s.payment_id
+SELECT results_eq(format($$SELECT s.seq::int, p.status::text, p.processed_at FROM mono.schedule s JOIN mono.payments p ON p.id = s.payment_id
                             WHERE s.fund_request_id = %s ORDER BY s.seq$$, :weekly),
                   format($$VALUES (1, 'successful', %L::timestamptz), (2, 'successful', %L::timestamptz)$$, :'pay1', :'pay2'),
                   'each paid instalment points at its successful payment');
 SELECT is(count(*), 3::bigint, 'three payments are kept (one failed)') FROM mono.payments WHERE fund_request_id = :weekly;
-SELECT results_eq(format($$SELECT seq, status::text, payment_mono_id IS NOT NULL, paid_at FROM mono.instalments
+SELECT results_eq(format($$SELECT seq::int, status::text, payment_mono_id IS NOT NULL, paid_at FROM mono.instalments
                             WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
                   format($$VALUES (1, 'paid', true, %L::timestamptz), (2, 'paid', true, %L::timestamptz),
                                   (3, 'missed', false, NULL::timestamptz)$$, :'pay1', :'pay2'),
@@ -79,7 +79,7 @@ SELECT results_eq(format($$SELECT seq, status::text, payment_mono_id IS NOT NULL
 SELECT id AS daily FROM mono_charge('2348011111111', 5000, 'Daily drink', 'DAILY000000001', 'day', 1,
                                     date_trunc('second', now()) - interval '30 hours',
                                     date_trunc('second', now()) + interval '3 days') \gset
-SELECT results_eq(format($$SELECT seq, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :daily),
+SELECT results_eq(format($$SELECT seq::int, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :daily),
                   $$VALUES (1, 'upcoming'), (2, 'upcoming'), (3, 'upcoming'), (4, 'upcoming'), (5, 'upcoming')$$,
                   'a new plan starts with every instalment upcoming');
 SELECT ok(mono_test.wait_until(format($$(SELECT array_agg(status::text ORDER BY seq) = '{missed,due,upcoming,upcoming,upcoming}'

@@ -54,7 +54,7 @@ SELECT ok(mono_test.wait_until(format($$(SELECT f.status = 'completed' AND count
                                           FROM mono.fund_requests f LEFT JOIN mono.payments p ON p.fund_request_id = f.id
                                          WHERE f.reference = %L GROUP BY f.status)$$, :'first_ref')),
           'the debits are seen by polling: completed, with both payments');
-SELECT results_eq(format($$SELECT p.status, p.amount, p.message, p.processed_at
+SELECT results_eq(format($$SELECT p.status::text, p.amount::bigint, p.message, p.processed_at
                              FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id
                             WHERE f.reference = %L ORDER BY p.processed_at$$, :'first_ref'),
                   $$VALUES ('failed', 150000::bigint, 'Insufficient funds', '2026-03-01 10:00:00+00'::timestamptz),
