@@ -682,8 +682,9 @@ DECLARE
     v_id bigint;
     v_fund_request bigint;
     v_type text;
+    v_status text;
 BEGIN
-    SELECT id, type INTO v_fund_request, v_type
+    SELECT id, type, status INTO v_fund_request, v_type, v_status
       FROM mono.fund_requests WHERE mono_id = p_data ->> 'fund_request';
     INSERT INTO mono.payments (mono_id, fund_request_id, fund_request_mono_id, reference,
                                amount, currency, status, message, processed_at, session_id)
@@ -700,7 +701,7 @@ BEGIN
     IF v_type = 'recurring' THEN
         PERFORM mono.match_payment(v_id);
     END IF;
-    IF v_fund_request IS NOT NULL THEN
+    IF v_status = 'completed' THEN
         PERFORM mono.stop_polling_if_settled(v_fund_request);
     END IF;
     RETURN 'applied';
