@@ -78,13 +78,13 @@ ok "wait_for \"SELECT workers = 2 FROM mono_worker_status()\" 30" \
 is "$(sql "SELECT string_agg(backend_type, ',' ORDER BY backend_type) FROM pg_stat_activity
              WHERE backend_type LIKE 'mono_pay%'")" "mono_pay sender,mono_pay worker" \
 	"pg_stat_activity shows the worker and one sender"
-t7_set max_attempts 100 retry_base 50ms retry_max 1s request_timeout 5s
+t7_set max_attempts 100 retry_base 50ms retry_max 1s request_timeout 8s
 log_start=$(($(stat -c %s "$LOG") + 1))
 
 # 1. SIGTERM the sender: it alone restarts (a second later) and recovers
 #    its own sends while the worker's are still in flight (Mono answers
-#    every fund request 2.5 s late here)
-sim fault '{"kind":"delay","count":100000,"delay_s":2.5,"path_prefix":"/owo/v1/fund-requests"}' >/dev/null
+#    every fund request 5 s late here)
+sim fault '{"kind":"delay","count":100000,"delay_s":5,"path_prefix":"/owo/v1/fund-requests"}' >/dev/null
 queue_batch 1
 both=$(wait_both_sending)
 worker=$(t7_worker_pid)
