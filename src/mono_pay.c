@@ -347,9 +347,9 @@ mono_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_
 		mono_discard_charges(GetCurrentTransactionNestLevel());
 }
 
-/* Set the latch of every running worker process. */
+/* Set the latches of the running worker processes numbered first to last. */
 static void
-wake_workers(void)
+wake_range(int first, int last)
 {
 	Latch	   *latches[MONO_MAX_WORKERS];
 	int			i;
@@ -357,17 +357,25 @@ wake_workers(void)
 	if (mono_shared == NULL)
 		return;
 	SpinLockAcquire(&mono_shared->mutex);
-	for (i = 0; i < MONO_MAX_WORKERS; i++)
+	for (i = first; i <= last; i++)
 		latches[i] = mono_shared->workers[i].latch;
 	SpinLockRelease(&mono_shared->mutex);
-	for (i = 0; i < MONO_MAX_WORKERS; i++)
+	for (i = first; i <= last; i++)
 		if (latches[i] != NULL)
 			SetLatch(latches[i]);
 }
 
+/* Wake the senders: the first worker found more work than it can take. */
+void
+mono_wake_senders(void)
+{
+	wake_range(1, MONO_MAX_WORKERS - 1);
+}
+
 /*
  * Before commit: insert charges still buffered (deferred triggers). At
- * commit of a transaction that queued work: wake the worker. On abort:
+ * commit of a transaction that queued work: wake the first worker (one
+ * process, so a lone charge is not raced for by all of them). On abort:
  * drop buffered charges, wake nobody.
  */
 static void
@@ -383,7 +391,7 @@ mono_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			wake_workers();
+			wake_range(0, 0);	/* the worker; it wakes the senders if need be */
 			wake_pending = false;
 			break;
 		case XACT_EVENT_ABORT:

@@ -90,6 +90,7 @@ extern MonoShared *mono_shared;
 extern int	mono_worker_number;	/* worker.c: 0 in backends and the first worker */
 
 extern void mono_wake_at_commit(void);
+extern void mono_wake_senders(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
 

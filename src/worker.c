@@ -214,6 +214,9 @@ exchange(bool want_claim, bool sweep)
 	report_progress(finished);
 	if (!mono_enabled)
 		return false;
+	/* a full pipe or a full claim: there is a backlog, the senders may help */
+	if (mono_worker_number == 0 && want_claim && (room <= 0 || claimed == room))
+		mono_wake_senders();
 	if (room <= 0)
 		return want_claim;		/* the pipe is full: claim as soon as it drains */
 	return claimed == room;
