@@ -24,24 +24,6 @@ t7_77_cleanup() {
 }
 trap t7_77_cleanup EXIT
 
-# The pid of the sender process, or nothing.
-sender_pid() {
-	sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'mono_pay sender'" 2>/dev/null || true
-}
-
-# Wait until a sender other than OLD_PID runs; print its pid.
-wait_sender() {
-	local old=$1 pid _
-	for _ in $(seq 1 300); do
-		pid=$(sender_pid)
-		if [ -n "$pid" ] && [ "$pid" != "$old" ]; then
-			echo "$pid"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 # Queue batch B (1..3) of the N charges, durably.
 queue_batch() {
@@ -88,9 +70,9 @@ sim fault '{"kind":"delay","count":100000,"delay_s":5,"path_prefix":"/owo/v1/fun
 queue_batch 1
 both=$(wait_both_sending)
 worker=$(t7_worker_pid)
-sender=$(sender_pid)
+sender=$(t7_worker_pid 'mono_pay sender')
 kill -TERM "$sender"
-new_sender=$(wait_sender "$sender")
+new_sender=$(t7_wait_worker "$sender" 30 'mono_pay sender')
 # the new sender logs its start after its recovery: wait for that line
 for _ in $(seq 1 100); do
 	tail -c +"$log_start" "$LOG" | grep -q "\[$new_sender\] LOG:  mono_pay sender 1 started" && break
@@ -113,10 +95,10 @@ sim fault "{\"random_rate\":0.2,\"seed\":$SEED,\"path_prefix\":\"/owo/v1\",
 queue_batch 2
 both=$(wait_both_sending)
 worker=$(t7_worker_pid)
-sender=$(sender_pid)
+sender=$(t7_worker_pid 'mono_pay sender')
 kill -KILL "$sender"
 new_worker=$(t7_wait_worker "$worker" 60)
-new_sender=$(wait_sender "$sender")
+new_sender=$(t7_wait_worker "$sender" 30 'mono_pay sender')
 diag "SIGKILL to sender $sender with rows in sending (worker, sender): $both; now worker $new_worker, sender $new_sender"
 ok "[ -n '$new_worker' ] && [ -n '$new_sender' ]" "after a killed sender both processes run again"
 

@@ -91,24 +91,26 @@ t7_fresh() {
 	        mono.account_flows RESTART IDENTITY CASCADE" >/dev/null
 }
 
-# The pid of the mono_pay worker, or nothing.
+# The pid of the mono_pay worker (or, with a TYPE, of the process of that
+# backend_type, e.g. 'mono_pay sender'), or nothing: t7_worker_pid [TYPE]
 t7_worker_pid() {
-	sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'mono_pay worker'" 2>/dev/null || true
+	sql "SELECT pid FROM pg_stat_activity WHERE backend_type = '${1:-mono_pay worker}'" 2>/dev/null || true
 }
 
-# Wait until a mono_pay worker other than OLD_PID runs: t7_wait_worker [OLD_PID] [SECONDS]
+# Wait until a mono_pay worker (or a process of TYPE) other than OLD_PID
+# runs, and print its pid: t7_wait_worker [OLD_PID] [SECONDS] [TYPE]
 t7_wait_worker() {
-	local old=${1:-} secs=${2:-30} end pid
+	local old=${1:-} secs=${2:-30} type=${3:-mono_pay worker} end pid
 	end=$(($(date +%s) + secs))
 	while [ "$(date +%s)" -lt "$end" ]; do
-		pid=$(t7_worker_pid)
+		pid=$(t7_worker_pid "$type")
 		if [ -n "$pid" ] && [ "$pid" != "$old" ]; then
 			echo "$pid"
 			return 0
 		fi
 		sleep 0.1
 	done
-	mono_say "no new mono_pay worker within ${secs}s"
+	mono_say "no new $type within ${secs}s"
 	return 1
 }
 
