@@ -128,9 +128,9 @@ SELECT ok(mono_test.wait_until($$(SELECT count(*) = 3 FROM mono.accounts
                                    WHERE account_id IN ('c50_avail', 'c50_lower', 'c50_ptx')
                                      AND transactions_synced_at IS NOT NULL)$$, '15 seconds'),
           'the worker pulls the transactions of the AVAILABLE and PARTIAL-with-transactions accounts');
-SELECT ok(mono_test.wait_until($$(SELECT attempts >= 2 FROM mono.accounts WHERE account_id = 'c50_failed')$$,
+SELECT ok(mono_test.wait_until($$(SELECT attempts >= 3 FROM mono.accounts WHERE account_id = 'c50_failed')$$,
                                '15 seconds'),
-          'the worker reads a FAILED account''s details again (attempts grow)');
+          'the worker reads a FAILED account''s details again, twice (attempts grow)');
 
 SELECT results_eq($$SELECT account_id, id, amount, type, narration, balance, date, category
                       FROM mono.transactions WHERE account_id LIKE 'c50\_%' ORDER BY account_id, id$$,
