@@ -32,15 +32,9 @@ sim fault "{\"random_rate\":0.2,\"seed\":$SEED,\"path_prefix\":\"/owo/v1\",
             \"retry_after\":1,\"delay_s\":3}"
 t7_tally_start "$TALLY"
 
-# Queue batch B (1..4) of the N charges.
+# Queue batch B (1..4) of the N charges, durably.
 queue_batch() {
-	local per=$(((N + 3) / 4)) lo hi
-	lo=$((($1 - 1) * per + 1)) hi=$(($1 * per))
-	[ "$hi" -gt "$N" ] && hi=$N
-	t7_sql "SET synchronous_commit = on;
-	        SELECT count(mono_charge('23471000000' || lpad((i % 20)::text, 2, '0'), 2000 + i,
-	                                 'Storm with kills ' || i, 'KILLS71' || lpad(i::text, 6, '0')))
-	          FROM generate_series($lo, $hi) i" >/dev/null
+	t7_queue_batch KILLS71 23471000000 2000 "$N" 4 "$1"
 }
 
 # Wait until the worker has requests of ours in flight (rows in sending).

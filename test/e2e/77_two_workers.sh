@@ -27,13 +27,7 @@ trap t7_77_cleanup EXIT
 
 # Queue batch B (1..3) of the N charges, durably.
 queue_batch() {
-	local per=$(((N + 2) / 3)) lo hi
-	lo=$((($1 - 1) * per + 1)) hi=$(($1 * per))
-	[ "$hi" -gt "$N" ] && hi=$N
-	t7_sql "SET synchronous_commit = on;
-	        SELECT count(mono_charge('23477000000' || lpad((i % 20)::text, 2, '0'), 3000 + i,
-	                                 'Two workers ' || i, 'TWO77' || lpad(i::text, 6, '0')))
-	          FROM generate_series($lo, $hi) i" >/dev/null
+	t7_queue_batch TWO77 23477000000 3000 "$N" 3 "$1"
 }
 
 # Wait (2 s at most) until both processes have rows in sending; print "worker sender".
