@@ -487,3 +487,28 @@ mono_connect_flows(json_t *root, const char **problem)
 	}
 	return out;
 }
+
+PG_FUNCTION_INFO_V1(mono_iso_timestamp_sql);
+
+/*
+ * mono.iso_timestamp(value text, field text) -> timestamptz: an ISO 8601
+ * time of a Mono payload, read the same whatever the session's TimeZone
+ * and DateStyle (no zone means UTC). Anything else (a date in another
+ * order, 'infinity', 'yesterday') raises 22007 naming the field.
+ */
+Datum
+mono_iso_timestamp_sql(PG_FUNCTION_ARGS)
+{
+	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *iso = mono_iso_timestamp(value);
+
+	if (iso == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("field %s is not an ISO 8601 timestamp: \"%s\"",
+						field, mono_shown(value)),
+				 errhint("Mono sends times such as 2025-08-15T14:10:00.465Z.")));
+	return DirectFunctionCall3(timestamptz_in, CStringGetDatum(iso),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}

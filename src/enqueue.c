@@ -66,6 +66,11 @@ mono_validate_charge(MonoCharge *a)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start_date and end_date apply to recurring charges only"),
 				 errhint("Pass a period (day, week, month or year) for a recurring charge, or leave the dates NULL.")));
+	else if (a->interval != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("interval %d applies to recurring charges only", a->interval),
+				 errhint("Pass a period (day, week, month or year) for a recurring charge, or leave interval at 1.")));
 }
 
 /* Refuse a reference that an earlier fund request already used. */
@@ -278,6 +283,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 		a.amount = PG_GETARG_INT64(5);
 		a.description = text_arg(fcinfo, 6);
 		a.currency = "NGN";
+		a.interval = 1;
 		a.start_null = a.end_null = true;
 		a.link_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
 		queue_charge(&a, false);
@@ -406,6 +412,12 @@ map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid mono_charge_trigger argument \"%s\"", arg),
 					 errhint("Arguments are key=column with key one of phone, amount, description, reference, period, interval, start_date, end_date, currency.")));
+		if (attnums[k] != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("mono_charge_trigger argument \"%s\" maps key \"%s\" a second time",
+							arg, trigger_keys[k]),
+					 errhint("Give each key one column.")));
 		attnums[k] = SPI_fnumber(desc, eq + 1);
 		if (attnums[k] <= 0)
 			ereport(ERROR,

@@ -98,6 +98,28 @@ check_interval(char **newval, void **extra pg_attribute_unused(),
 	return true;
 }
 
+/*
+ * A secret may come from postgresql.conf, ALTER SYSTEM or a superuser's SET,
+ * never from ALTER ROLE/DATABASE ... SET: every user can read those values
+ * in pg_db_role_setting. (Validating such a command is PGC_S_TEST.)
+ */
+static bool
+check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (source == PGC_S_TEST || source == PGC_S_GLOBAL || source == PGC_S_DATABASE ||
+		source == PGC_S_USER || source == PGC_S_DATABASE_USER)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("mono_pay's secrets cannot be set per role or per database");
+		GUC_check_errdetail("Every user can read such settings in pg_db_role_setting.");
+		GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM, and reload.");
+		return false;
+	}
+	return true;
+}
+
 /* SHOW and current_setting() of the API key: whether it is set, never its value. */
 static const char *
 show_secret_key(void)
@@ -130,13 +152,13 @@ define_string_settings(void)
 							   NULL, &mono_secret_key, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, show_secret_key);
+							   check_secret, NULL, show_secret_key);
 	DefineCustomStringVariable("mono_pay.webhook_secret",
 							   "Shared secret Mono sends in the mono-webhook-secret header.",
 							   NULL, &mono_webhook_secret, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, show_webhook_secret);
+							   check_secret, NULL, show_webhook_secret);
 	DefineCustomStringVariable("mono_pay.database_name",
 							   "Database the background worker connects to.",
 							   NULL, &mono_database_name, "postgres",
@@ -259,6 +281,8 @@ mono_shmem_startup(void)
 		memset(mono_shared, 0, sizeof(MonoShared));
 		SpinLockInit(&mono_shared->mutex);
 		strlcpy(mono_shared->state, "not started", sizeof(mono_shared->state));
+		/* connect at once; a missing database is found by that attempt */
+		mono_shared->database_seen = true;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -317,22 +341,32 @@ mono_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 	mono_flush_charges();
 }
 
+/* The settings whose values no log line may show. */
+static const char *const secret_settings[] = {
+	"\"mono_pay.secret_key\"", "\"mono_pay.webhook_secret\""
+};
+
 /*
  * PostgreSQL logs 'parameter "x" changed to "value"' when a reload changes a
- * setting, secrets included: mask the value of ours before it is written.
+ * setting, secrets included, and quotes a refused value. Any message about
+ * a parameter (known by its untranslated text, so that lc_messages does not
+ * matter) that names one of our secrets is replaced before it is written.
  */
 static void
 mono_emit_log(ErrorData *edata)
 {
-	if (edata->message &&
-		(strncmp(edata->message, "parameter \"mono_pay.secret_key\" changed to", 42) == 0 ||
-		 strncmp(edata->message, "parameter \"mono_pay.webhook_secret\" changed to", 46) == 0))
-	{
-		char	   *to = strstr(edata->message, " changed to ");
+	int			i;
 
-		edata->message = psprintf("%.*s changed to \"********\"",
-								  (int) (to - edata->message), edata->message);
-	}
+	for (i = 0; edata->message && edata->message_id &&
+		 strstr(edata->message_id, "parameter \"%s\"") != NULL &&
+		 i < (int) lengthof(secret_settings); i++)
+		if (strstr(edata->message, secret_settings[i]) != NULL)
+		{
+			edata->message = psprintf("parameter %s: value hidden by mono_pay",
+									  secret_settings[i]);
+			edata->detail = NULL;
+			break;
+		}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }

@@ -83,6 +83,8 @@ typedef struct MonoShared
 	char		state[96];		/* what worker 0 is doing, or why it idles */
 	char		last_error[256];	/* the latest error of any worker */
 	TimestampTz last_error_at;
+	bool		database_seen;	/* false once a worker found its database missing */
+	bool		database_warned;	/* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
 } MonoShared;
 
@@ -124,6 +126,8 @@ extern void mono_discard_charges(int level);
 
 /* validate.c */
 extern char *mono_normalize_phone(const char *phone);
+extern char *mono_shown(const char *value);
+extern bool mono_is_blank(const char *value);
 extern void mono_check_reference(const char *reference);
 extern void mono_check_amount(int64 amount);
 extern void mono_check_description(const char *description);

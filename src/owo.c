@@ -10,6 +10,8 @@
 #include "funcapi.h"
 #include "worker.h"
 
+#include "mb/pg_wchar.h"
+
 
 PG_FUNCTION_INFO_V1(mono_user_status);
 
@@ -24,13 +26,25 @@ mono_user_status_name(const char *status)
 	return status;
 }
 
-/* A text column of a claimed row as a JSON string, or JSON null. */
+/*
+ * A text column of a claimed row as a JSON string (in UTF-8, whatever the
+ * database encoding), or JSON null.
+ */
 static json_t *
 text_field(HeapTuple tuple, TupleDesc desc, const char *column)
 {
 	char	   *value = SPI_getvalue(tuple, desc, SPI_fnumber(desc, column));
 
-	return value ? json_string(value) : json_null();
+	if (value == NULL)
+		return json_null();
+	return json_string(pg_server_to_any(value, strlen(value), PG_UTF8));
+}
+
+/* Set a member; false when the value could not be made (NULL). */
+static bool
+put(json_t *obj, const char *key, json_t *value)
+{
+	return value != NULL && json_object_set_new(obj, key, value) == 0;
 }
 
 /* An integer column of a claimed row as a JSON integer. */
@@ -47,83 +61,83 @@ int_field(HeapTuple tuple, TupleDesc desc, const char *column)
 	return json_integer(DatumGetInt64(d));
 }
 
-/* Serialise and free a body object; the result is palloc'd. */
+/* Serialise and free a body object (palloc'd), or NULL when ok is false or it fails. */
 static char *
-finish_body(json_t *body)
+finish_body(json_t *body, bool ok)
 {
-	char	   *text = json_dumps(body, JSON_COMPACT);
-	char	   *copy;
+	char	   *text = ok ? json_dumps(body, JSON_COMPACT) : NULL;
+	char	   *copy = NULL;
 
 	json_decref(body);
-	if (text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory building a request body")));
-	copy = pstrdup(text);
-	free(text);
+	if (text != NULL)
+	{
+		copy = pstrdup(text);
+		free(text);
+	}
 	return copy;
 }
 
 /*
  * The body of POST /owo/v1/fund-requests from a claimed row (columns
  * reference, phone, type, description, amount, currency, period, interval,
- * start_iso, end_iso); without phone when it travels inside a link.
+ * start_iso, end_iso); without phone when it travels inside a link. NULL
+ * when the row cannot make a body Mono takes (a value too long for Mono,
+ * or one jansson cannot encode): the caller fails that row alone.
  */
 char *
 mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone)
 {
 	json_t	   *body = mono_json_object();
 	char	   *type = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "type"));
+	char	   *description = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "description"));
+	bool		ok;
 
-	if (with_phone)
-		json_object_set_new(body, "phone", text_field(tuple, desc, "phone"));
-	json_object_set_new(body, "reference", text_field(tuple, desc, "reference"));
-	json_object_set_new(body, "type", text_field(tuple, desc, "type"));
-	json_object_set_new(body, "description", text_field(tuple, desc, "description"));
-	json_object_set_new(body, "amount", int_field(tuple, desc, "amount"));
-	json_object_set_new(body, "currency", text_field(tuple, desc, "currency"));
-	if (type && strcmp(type, "recurring") == 0)
+	ok = description != NULL && pg_mbstrlen(description) <= 255;
+	if (ok && with_phone)
+		ok = put(body, "phone", text_field(tuple, desc, "phone"));
+	ok = ok && put(body, "reference", text_field(tuple, desc, "reference")) &&
+		put(body, "type", text_field(tuple, desc, "type")) &&
+		put(body, "description", text_field(tuple, desc, "description")) &&
+		put(body, "amount", int_field(tuple, desc, "amount")) &&
+		put(body, "currency", text_field(tuple, desc, "currency"));
+	if (ok && type && strcmp(type, "recurring") == 0)
 	{
 		json_t	   *schedule = mono_json_object();
 
-		json_object_set_new(schedule, "period", text_field(tuple, desc, "period"));
-		json_object_set_new(schedule, "interval", int_field(tuple, desc, "interval"));
-		json_object_set_new(schedule, "start_date", text_field(tuple, desc, "start_iso"));
-		if (SPI_getvalue(tuple, desc, SPI_fnumber(desc, "end_iso")) != NULL)
-			json_object_set_new(schedule, "end_date", text_field(tuple, desc, "end_iso"));
-		json_object_set_new(body, "schedule", schedule);
+		ok = put(schedule, "period", text_field(tuple, desc, "period")) &&
+			put(schedule, "interval", int_field(tuple, desc, "interval")) &&
+			put(schedule, "start_date", text_field(tuple, desc, "start_iso"));
+		if (ok && SPI_getvalue(tuple, desc, SPI_fnumber(desc, "end_iso")) != NULL)
+			ok = put(schedule, "end_date", text_field(tuple, desc, "end_iso"));
+		ok = put(body, "schedule", schedule) && ok;
 	}
-	return finish_body(body);
+	return finish_body(body, ok);
 }
 
 /*
  * The body of POST /owo/v1/beneficiaries/link from a claimed row (phone,
  * bvn, account_name, nip_code, account_number), with an optional first
- * fund request body.
+ * fund request body; NULL when the row cannot make one.
  */
 char *
 mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body)
 {
 	json_t	   *body = mono_json_object();
 	json_t	   *account = mono_json_object();
+	char	   *name = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "account_name"));
+	bool		ok;
 
-	json_object_set_new(body, "phone", text_field(tuple, desc, "phone"));
-	if (SPI_getvalue(tuple, desc, SPI_fnumber(desc, "bvn")) != NULL)
-		json_object_set_new(body, "bvn", text_field(tuple, desc, "bvn"));
-	json_object_set_new(account, "name", text_field(tuple, desc, "account_name"));
-	json_object_set_new(account, "nip_code", text_field(tuple, desc, "nip_code"));
-	json_object_set_new(account, "account_number", text_field(tuple, desc, "account_number"));
-	json_object_set_new(body, "fund_beneficiary", account);
-	if (charge_body != NULL)
-	{
-		json_error_t err;
-		json_t	   *charge = json_loads(charge_body, 0, &err);
-
-		if (charge == NULL)
-			elog(ERROR, "could not embed the first fund request: %s", err.text);
-		json_object_set_new(body, "fund_request", charge);
-	}
-	return finish_body(body);
+	ok = name != NULL && pg_mbstrlen(name) <= 100 &&
+		put(body, "phone", text_field(tuple, desc, "phone"));
+	if (ok && SPI_getvalue(tuple, desc, SPI_fnumber(desc, "bvn")) != NULL)
+		ok = put(body, "bvn", text_field(tuple, desc, "bvn"));
+	ok = ok && put(account, "name", text_field(tuple, desc, "account_name")) &&
+		put(account, "nip_code", text_field(tuple, desc, "nip_code")) &&
+		put(account, "account_number", text_field(tuple, desc, "account_number"));
+	ok = put(body, "fund_beneficiary", account) && ok;
+	if (ok && charge_body != NULL)
+		ok = put(body, "fund_request", json_loads(charge_body, 0, NULL));
+	return finish_body(body, ok);
 }
 
 /* Call GET /owo/v1/users/status; returns the HTTP status and a palloc'd body. */

@@ -10,11 +10,19 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
-/* Columns every claimed charge returns (see mono_charge_body). */
+/*
+ * Columns every claimed charge returns (see mono_charge_body). Free text
+ * longer than Mono takes comes back NULL, so that a hostile row costs no
+ * memory: the row then fails on its own.
+ */
 #define CHARGE_COLUMNS \
-	"id, attempts, reference, phone, type, description, amount, currency, period," \
+	"id, attempts, reference, phone, type," \
+	" CASE WHEN octet_length(description) <= 1020 THEN description END AS description," \
+	" amount, currency, period," \
 	" \"interval\", to_char(start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS start_iso," \
 	" to_char(end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS end_iso"
 
@@ -32,8 +40,9 @@ static const char *const claim_links_sql =
 " WHERE id IN (SELECT id FROM mono.beneficiaries"
 "  WHERE status = 'queued' AND next_attempt_at <= now()"
 "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, action, phone, bvn, account_name, nip_code,"
-" account_number, mono_id";
+" RETURNING id, attempts, action, phone, bvn,"
+" CASE WHEN octet_length(account_name) <= 400 THEN account_name END AS account_name,"
+" nip_code, account_number, mono_id";
 
 static const char *const claim_first_charge_sql =
 "UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
@@ -247,6 +256,32 @@ set_call(MonoJob *job, MemoryContext cxt, const char *method, char *path, char *
 	job->body = body ? MemoryContextStrdup(cxt, body) : NULL;
 }
 
+/*
+ * Fail a claimed row (of fund_requests or beneficiaries) that cannot make a
+ * request body Mono takes; the other rows of the claim go on.
+ */
+static void
+fail_unbuildable(const char *table, int64 id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		arg = Int64GetDatum(id);
+	/* a link fails with the first charge that travels inside it */
+	char	   *sql = psprintf("WITH r AS (UPDATE mono.%s SET status = 'failed', updated_at = now(),"
+							   "  last_error = 'mono_pay could not build a request Mono takes from this row"
+							   "  (a text longer than Mono allows, or not encodable as JSON)'"
+							   "  WHERE id = $1 AND status = 'sending' RETURNING id)"
+							   " UPDATE mono.fund_requests f SET status = 'failed', updated_at = now(),"
+							   "  last_error = 'its link could not be sent: see the link''s last_error'"
+							   " WHERE %s AND f.status = 'sending'", table,
+							   strcmp(table, "beneficiaries") == 0 ?
+							   "f.link_id IN (SELECT id FROM r)" : "false");
+
+	if (SPI_execute_with_args(sql, 1, types, &arg, NULL, false, 0) < 0)
+		elog(ERROR, "could not fail the unbuildable row " INT64_FORMAT " of mono.%s", id, table);
+	mono_set_last_error(psprintf("row " INT64_FORMAT " of mono.%s could not be sent: it cannot make a request body",
+								 id, table));
+}
+
 /* Claim due one-time and recurring charges. */
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
@@ -255,21 +290,39 @@ claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 	Datum		args[2] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number)};
 	uint64		i;
 
-	SPI_execute_plan(plan(0, claim_charges_sql, 2, types), args, NULL, false, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		MonoJob    *job = new_job(cxt, JOB_CHARGE, i);
+	SPITupleTable *tt;
+	uint64		n;
+	char	   *body;
 
-		set_call(job, cxt, "POST", "/owo/v1/fund-requests",
-				 mono_charge_body(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, true));
+	SPI_execute_plan(plan(0, claim_charges_sql, 2, types), args, NULL, false, 0);
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		MonoJob    *job;
+		bool		isnull;
+
+		body = mono_charge_body(tt->vals[i], tt->tupdesc, true);
+		if (body == NULL)
+		{
+			fail_unbuildable("fund_requests",
+							 DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull)));
+			continue;
+		}
+		SPI_tuptable = tt;
+		job = new_job(cxt, JOB_CHARGE, i);
+		set_call(job, cxt, "POST", "/owo/v1/fund-requests", body);
 		dlist_push_tail(jobs, &job->node);
 	}
-	return (int) SPI_processed;
+	return (int) n;
 }
 
-/* Claim the first fund request travelling inside link id; its body or NULL. */
+/*
+ * Claim the first fund request travelling inside link id: its body, or
+ * NULL when there is none (*ok false when there is one that makes none).
+ */
 static char *
-claim_first_charge(int64 link_id)
+claim_first_charge(int64 link_id, bool *ok)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		arg = Int64GetDatum(link_id);
@@ -280,6 +333,7 @@ claim_first_charge(int64 link_id)
 	SPI_execute_plan(plan(2, claim_first_charge_sql, 1, types), &arg, NULL, false, 1);
 	if (SPI_processed > 0)
 		body = mono_charge_body(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
+	*ok = SPI_processed == 0 || body != NULL;
 	SPI_tuptable = saved;
 	SPI_processed = saved_n;
 	return body;
@@ -310,8 +364,18 @@ claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 			set_call(job, cxt, "POST", "/owo/v1/beneficiaries/unlink",
 					 psprintf("{\"id\":\"%s\"}", job->mono_id ? job->mono_id : ""));
 		else
-			set_call(job, cxt, "POST", "/owo/v1/beneficiaries/link",
-					 mono_link_body(tt->vals[i], tt->tupdesc, claim_first_charge(job->id)));
+		{
+			bool		ok;
+			char	   *first = claim_first_charge(job->id, &ok);
+			char	   *body = ok ? mono_link_body(tt->vals[i], tt->tupdesc, first) : NULL;
+
+			if (body == NULL)
+			{
+				fail_unbuildable("beneficiaries", job->id);
+				continue;
+			}
+			set_call(job, cxt, "POST", "/owo/v1/beneficiaries/link", body);
+		}
 		dlist_push_tail(jobs, &job->node);
 	}
 	return (int) n;
@@ -473,6 +537,216 @@ record(int i, const char *sql, json_t *outcomes)
 		elog(ERROR, "could not record outcomes");
 }
 
+/* The groups of outcomes, each recorded by one statement. */
+typedef enum RecordGroup
+{
+	GROUP_CHARGES,
+	GROUP_LINKS,
+	GROUP_EVENTS,
+	GROUP_LOG,
+	GROUP_ACCOUNTS,
+	NUM_GROUPS
+} RecordGroup;
+
+static const char *const group_names[NUM_GROUPS] = {
+	"fund request outcomes", "link outcomes", "polled events", "HTTP log rows",
+	"Connect outcomes"
+};
+
+/* Outcomes whose rows another transaction held: tried again at the next sweep. */
+static json_t *carried[NUM_GROUPS];
+
+/* The array of a group in a set of outcomes. */
+static json_t **
+group_array(MonoOutcomes *out, RecordGroup g)
+{
+	switch (g)
+	{
+		case GROUP_CHARGES:
+			return &out->charges;
+		case GROUP_LINKS:
+			return &out->links;
+		case GROUP_EVENTS:
+			return &out->events;
+		case GROUP_LOG:
+			return &out->log;
+		default:
+			return &out->accounts;
+	}
+}
+
+/* Record an array of one group's outcomes with its statement. */
+static void
+record_group(RecordGroup g, json_t *outcomes)
+{
+	switch (g)
+	{
+		case GROUP_CHARGES:
+			record(5, record_charges_sql, outcomes);
+			break;
+		case GROUP_LINKS:
+			record(6, record_links_sql, outcomes);
+			break;
+		case GROUP_EVENTS:
+			record(9, "SELECT mono.apply_owo_events($1)", outcomes);
+			break;
+		case GROUP_LOG:
+			record(10, "INSERT INTO mono.http_log (at, method, path, http_status, duration_ms, error)"
+				   " SELECT at, method, path, http_status, duration_ms, error"
+				   " FROM jsonb_to_recordset($1) AS l(at timestamptz, method text, path text,"
+				   " http_status integer, duration_ms double precision, error text)", outcomes);
+			break;
+		default:
+			mono_connect_record(outcomes);
+	}
+}
+
+/*
+ * Record outcomes in a subtransaction: true when done; else false with the
+ * error, and nothing of it kept. FATAL errors (shutdown) pass through.
+ */
+static bool
+try_record(RecordGroup g, json_t *outcomes, ErrorData **error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		record_group(g, outcomes);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		*error = CopyErrorData();
+		if ((*error)->elevel >= FATAL)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* Is the error one that passes (a lock held by another transaction, a deadlock, a cancel)? */
+static bool
+passing_error(ErrorData *e)
+{
+	return e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		e->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		e->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		e->sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+/*
+ * An outcome that cannot be recorded, for a reason that will not pass. A
+ * send's row becomes unknown (settled later by a read, never re-sent
+ * blindly) with the reason; a polled event is kept aside as rejected;
+ * anything else (a log row, a Connect outcome whose lease will lapse) is
+ * reported and dropped.
+ */
+static void
+set_aside(RecordGroup g, json_t *o, ErrorData *e)
+{
+	json_t	   *one = json_array();
+	const char *expect = mono_json_str(o, "expect");
+	ErrorData  *again;
+	char	   *why = psprintf("mono_pay could not record this: %s", e->message);
+
+	if (g == GROUP_CHARGES || g == GROUP_LINKS)
+	{
+		json_t	   *u = mono_json_object();
+
+		json_object_set_new(u, "id", json_deep_copy(json_object_get(o, "id")));
+		json_object_set_new(u, "expect", json_string(expect ? expect : "sending"));
+		json_object_set_new(u, "status", json_string(expect && strcmp(expect, "sending") != 0 ?
+													 expect : "unknown"));
+		json_object_set_new(u, "last_error", json_string(why));
+		json_object_set_new(u, "retry_ms", json_integer(mono_backoff_ms(1)));
+		json_array_append_new(one, u);
+	}
+	else if (g == GROUP_EVENTS)
+	{
+		json_t	   *ev = json_deep_copy(o);
+
+		json_object_set_new(ev, "reject", json_string(why));
+		json_array_append_new(one, ev);
+	}
+	mono_set_last_error(psprintf("%s: %s", group_names[g], why));
+	ereport(WARNING,
+			(errmsg("mono_pay worker: an outcome could not be recorded: %s", e->message),
+			 errdetail("It was among the %s; the others were recorded.", group_names[g])));
+	if (json_array_size(one) > 0 && !try_record(g, one, &again))
+		ereport(WARNING,
+				(errmsg("mono_pay worker: could not set the outcome aside either: %s",
+						again->message)));
+	json_decref(one);
+}
+
+/*
+ * Record each group of outcomes. A group whose statement fails is recorded
+ * one outcome at a time, so that one bad outcome never stops the others:
+ * an outcome whose row another transaction holds waits for the next sweep
+ * (the worker never waits on an application's lock), and one that cannot
+ * be recorded at all is set aside with its reason.
+ */
+static void
+record_all(MonoOutcomes *out)
+{
+	int			g;
+
+	for (g = 0; g < NUM_GROUPS; g++)
+	{
+		json_t	   *outcomes = *group_array(out, g);
+		ErrorData  *e;
+		size_t		i;
+		json_t	   *o;
+
+		if (json_array_size(outcomes) == 0 || try_record(g, outcomes, &e))
+			continue;
+		json_array_foreach(outcomes, i, o)
+		{
+			json_t	   *one = json_array();
+
+			json_array_append(one, o);
+			if (!try_record(g, one, &e))
+			{
+				if (!passing_error(e))
+					set_aside(g, o, e);
+				else
+				{
+					if (carried[g] == NULL)
+						carried[g] = json_array();
+					json_array_append(carried[g], o);
+				}
+			}
+			json_decref(one);
+		}
+	}
+}
+
+/* At a sweep, add the carried outcomes to this turn's. */
+static void
+take_carried(MonoOutcomes *out)
+{
+	int			g;
+
+	for (g = 0; g < NUM_GROUPS; g++)
+		if (carried[g] != NULL)
+		{
+			json_array_extend(*group_array(out, g), carried[g]);
+			json_decref(carried[g]);
+			carried[g] = NULL;
+		}
+}
+
 /* Does the group hold any outcome? */
 static bool
 has_outcomes(MonoOutcomes *out)
@@ -489,23 +763,17 @@ has_outcomes(MonoOutcomes *out)
  * Returns the number claimed.
  */
 int
-mono_queue_exchange(MonoOutcomes *out, int limit, int poll_budget,
+mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 					dlist_head *jobs, MemoryContext cxt)
 {
 	int			n;
 
+	if (sweep)
+		take_carried(out);
 	if (!has_outcomes(out) && limit <= 0 && poll_budget <= 0)
 		return 0;
 	begin_tx("mono_pay: recording and claiming");
-	record(5, record_charges_sql, out->charges);
-	record(6, record_links_sql, out->links);
-	record(9, "SELECT mono.apply_owo_events($1)", out->events);
-	record(10, "INSERT INTO mono.http_log (at, method, path, http_status, duration_ms, error)"
-		   " SELECT at, method, path, http_status, duration_ms, error"
-		   " FROM jsonb_to_recordset($1) AS l(at timestamptz, method text, path text,"
-		   " http_status integer, duration_ms double precision, error text)", out->log);
-	if (json_array_size(out->accounts) > 0)
-		mono_connect_record(out->accounts);
+	record_all(out);
 	n = claim(limit, poll_budget, jobs, cxt);
 	commit_tx();
 	return n;

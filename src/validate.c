@@ -6,6 +6,7 @@
  */
 #include "mono_pay.h"
 
+#include "access/xact.h"
 #include "mb/pg_wchar.h"
 
 
@@ -22,14 +23,23 @@ all_digits(const char *s, int len)
 	return s[len] == '\0';
 }
 
-/* Quote a user value for an error message, cut to a readable length. */
-static char *
-shown(const char *value)
+/*
+ * Quote a user value for an error message: at most 60 characters, cut on a
+ * character boundary of the database encoding, with "..." when cut.
+ */
+char *
+mono_shown(const char *value)
 {
-	if (strlen(value) > 64)
-		return psprintf("%.60s...", value);
-	return pstrdup(value);
+	int			len = strlen(value);
+	int			cut;
+
+	if (len <= 64)
+		return pstrdup(value);
+	cut = pg_mbcliplen(value, len, 60);
+	return psprintf("%.*s...", cut, value);
 }
+
+#define shown(v) mono_shown(v)
 
 /*
  * Normalise a Nigerian phone number to 234 followed by ten digits.
@@ -104,45 +114,82 @@ mono_check_amount(int64 amount)
 				 errhint("Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.")));
 }
 
-/* Length in bytes of the UTF-8 blank (space, control, Unicode space) at p; 0 if none. */
-static int
-blank_length(const unsigned char *p)
+/* Is the code point Unicode White_Space? */
+static bool
+is_space(pg_wchar c)
 {
-	if (*p <= ' ' || *p == 0x7f)
-		return 1;
-	if (p[0] == 0xc2 && (p[1] == 0xa0 || p[1] == 0x85))
-		return 2;				/* no-break space, next line */
-	if (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80)
-		return 3;				/* ogham space mark */
-	if (p[0] == 0xe2 && p[1] == 0x80 &&
-		((p[2] >= 0x80 && p[2] <= 0x8f) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
-		return 3;				/* en quad .. zero-width marks, separators, narrow nbsp */
-	if (p[0] == 0xe2 && p[1] == 0x81 && (p[2] == 0x9f || p[2] == 0xa0))
-		return 3;				/* medium mathematical space, word joiner */
-	if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
-		return 3;				/* ideographic space */
-	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-		return 3;				/* zero-width no-break space */
-	return 0;
+	return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 ||
+		c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
+		c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
-/* The description is shown to the customer in WhatsApp: it must say something. */
+/* Is the code point Default_Ignorable (shown as nothing: fillers, joiners, marks)? */
+static bool
+is_ignorable(pg_wchar c)
+{
+	return c == 0xad || c == 0x34f || c == 0x61c || c == 0x115f || c == 0x1160 ||
+		c == 0x17b4 || c == 0x17b5 || (c >= 0x180b && c <= 0x180f) ||
+		(c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+		(c >= 0x2060 && c <= 0x206f) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) ||
+		c == 0xfeff || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfff8) ||
+		(c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) ||
+		(c >= 0xe0000 && c <= 0xe0fff);
+}
+
+/*
+ * The one rule of what is blank, for every text argument: a value is blank
+ * when none of its characters shows anything. Spaces, controls, format and
+ * other default-ignorable characters (Hangul fillers, zero-width marks) and
+ * characters of no width of their own (combining marks, by PostgreSQL's
+ * display-width table) show nothing. The value is read in UTF-8 whatever
+ * the database encoding.
+ */
+bool
+mono_is_blank(const char *value)
+{
+	const unsigned char *p;
+	const unsigned char *end;
+	char	   *utf8 = pg_server_to_any(value, strlen(value), PG_UTF8);
+
+	p = (const unsigned char *) utf8;
+	end = p + strlen(utf8);
+	while (p < end)
+	{
+		int			n = pg_utf_mblen(p);
+		pg_wchar	c;
+
+		if (p + n > end || !pg_utf8_islegal(p, n))
+			return false;		/* not ours to judge: the encoding check refuses it */
+		c = utf8_to_unicode(p);
+		if (!is_space(c) && !is_ignorable(c) &&
+			pg_encoding_dsplen(PG_UTF8, (const char *) p) > 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* The longest description Mono shows in WhatsApp, in characters. */
+#define MONO_DESCRIPTION_MAX 255
+
+/* The description is shown to the customer in WhatsApp: 1 to 255 characters that say something. */
 void
 mono_check_description(const char *description)
 {
-	const unsigned char *p = (const unsigned char *) description;
-	int			n;
+	int			chars = pg_mbstrlen(description);
 
-	while (*p)
-	{
-		if ((n = blank_length(p)) == 0)
-			return;
-		p += n;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("description must not be empty"),
-			 errhint("Describe the charge: the customer reads it in WhatsApp.")));
+	if (chars > MONO_DESCRIPTION_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("description is too long (%d characters)", chars),
+				 errdetail("Mono shows at most %d characters in WhatsApp.", MONO_DESCRIPTION_MAX),
+				 errhint("Shorten the description to %d characters or fewer.", MONO_DESCRIPTION_MAX)));
+	if (mono_is_blank(description))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("description must not be empty"),
+				 errdetail("It has no visible character."),
+				 errhint("Describe the charge: the customer reads it in WhatsApp.")));
 }
 
 /* A recurring period is day, week, month or year, with an interval of at least 1. */
@@ -162,29 +209,45 @@ mono_check_period(const char *period, int interval)
 				 errhint("The interval counts periods between debits: 1 to 10000.")));
 }
 
-/* Mono reads ISO 8601 dates: years 1 to 9999 AD (microseconds since 2000-01-01) */
-#define MONO_MIN_DATE INT64CONST(-63082281600000000)
-#define MONO_MAX_DATE INT64CONST(252455616000000000)
+/* How far ahead a schedule may start or end: ten years of days. */
+#define MONO_HORIZON_DAYS 3653
 
-/* A recurring request needs a start date, and an end date after it. */
+/* The start of the current UTC day (of the transaction's clock). */
+static TimestampTz
+utc_today(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	return now - ((now % USECS_PER_DAY) + USECS_PER_DAY) % USECS_PER_DAY;
+}
+
+/*
+ * A recurring request needs a start date from today (UTC) on, and an
+ * optional end date after it; neither more than ten years ahead. A start
+ * in the past would make every instalment since then due at once.
+ */
 void
 mono_check_dates(TimestampTz start, bool start_null, TimestampTz end, bool end_null)
 {
+	TimestampTz today = utc_today();
+	TimestampTz horizon = today + (TimestampTz) MONO_HORIZON_DAYS * USECS_PER_DAY;
+
 	if (start_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start_date must not be null for a recurring charge"),
 				 errhint("Pass start_date, the time of the first debit.")));
-	if (TIMESTAMP_NOT_FINITE(start) || start < MONO_MIN_DATE || start >= MONO_MAX_DATE)
+	if (TIMESTAMP_NOT_FINITE(start) || start < today || start >= horizon)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid start_date \"%s\"", timestamptz_to_str(start)),
-				 errhint("Pass a date between the years 1 and 9999 AD.")));
-	if (!end_null && (TIMESTAMP_NOT_FINITE(end) || end <= start || end >= MONO_MAX_DATE))
+				 errdetail("The first debit must fall between the start of today (UTC) and ten years from now."),
+				 errhint("Pass a start_date from %s on.", timestamptz_to_str(today))));
+	if (!end_null && (TIMESTAMP_NOT_FINITE(end) || end <= start || end >= horizon))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid end_date \"%s\"", timestamptz_to_str(end)),
-				 errdetail("end_date must be a finite date after start_date \"%s\".",
+				 errdetail("end_date must be after start_date \"%s\" and within ten years from now.",
 						   timestamptz_to_str(start)),
 				 errhint("Pass an end_date after start_date, or NULL for no end.")));
 }
@@ -200,10 +263,15 @@ mono_check_currency(const char *currency)
 				 errhint("Mono Direct Charge collects NGN only.")));
 }
 
-/* A value of exactly len digits (BVN, NIP code, NUBAN). */
+/*
+ * A value of exactly len digits (BVN, NIP code, NUBAN). A BVN is never
+ * quoted: an error message reaches logs and clients.
+ */
 void
 mono_check_digits(const char *what, const char *value, int len, const char *hint)
 {
+	bool		secret = strcmp(what, "bvn") == 0;
+
 	if (value == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -212,6 +280,7 @@ mono_check_digits(const char *what, const char *value, int len, const char *hint
 	if (strlen(value) != (size_t) len || !all_digits(value, len))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 secret ? errmsg("invalid %s", what) :
 				 errmsg("invalid %s \"%s\"", what, shown(value)),
 				 errdetail("The %s must be exactly %d digits.", what, len),
 				 errhint("%s", hint)));
@@ -229,7 +298,7 @@ mono_check_account_name(const char *name)
 				 errmsg("account_name must not be null"),
 				 errhint("Pass the account holder's name, 2 to 100 characters.")));
 	chars = pg_mbstrlen(name);
-	if (chars < 2 || chars > 100 || strspn(name, " \t\r\n") == strlen(name))
+	if (chars < 2 || chars > 100 || mono_is_blank(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid account_name \"%s\"", shown(name)),
@@ -265,6 +334,14 @@ mono_generate_reference(void)
 
 PG_FUNCTION_INFO_V1(mono_is_phone);
 PG_FUNCTION_INFO_V1(mono_is_reference);
+PG_FUNCTION_INFO_V1(mono_is_blank_sql);
+
+/* mono.is_blank(text): the blank rule of mono_is_blank(), for the domains. */
+Datum
+mono_is_blank_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(mono_is_blank(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
 
 /* mono.is_phone(text): 234 followed by ten digits (the domain mono.phone). */
 Datum

@@ -9,9 +9,25 @@
 #include "mono_pay.h"
 
 #include "common/cryptohash.h"
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "utils/guc.h"
+
+/* PostgreSQL 16 made the parser callbacks return an error code; 17 changed the lexer's constructor. */
+#if PG_VERSION_NUM >= 160000
+#define JSON_ACTION_RESULT JsonParseErrorType
+#define JSON_ACTION_RETURN return JSON_SUCCESS
+#else
+#define JSON_ACTION_RESULT void
+#define JSON_ACTION_RETURN return
+#endif
+#if PG_VERSION_NUM >= 170000
+#define MONO_JSON_LEX(s, n) makeJsonLexContextCstringLen(NULL, (s), (n), GetDatabaseEncoding(), true)
+#else
+#define MONO_JSON_LEX(s, n) makeJsonLexContextCstringLen((s), (n), GetDatabaseEncoding(), true)
+#endif
 
 PG_FUNCTION_INFO_V1(mono_handle_webhook);
 
@@ -31,26 +47,9 @@ secrets_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-/* Reject the call unless the secret matches mono_pay.webhook_secret. */
-static void
-verify_secret(const char *secret)
-{
-	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("mono_pay.webhook_secret is not set"),
-				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	if (secret == NULL || !secrets_equal(secret, mono_webhook_secret))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("invalid webhook secret"),
-				 errdetail("The mono-webhook-secret header does not match mono_pay.webhook_secret."),
-				 errhint("Pass the header's value unchanged; answer Mono with 401 when this error occurs.")));
-}
-
-/* "sha256:<hex>" of the body: the identity of an event without event_id. */
+/* "sha256:<hex>" of a byte string (palloc'd). */
 static char *
-body_hash(const char *body, size_t len)
+sha256_hex(const char *data, size_t len)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
@@ -58,9 +57,9 @@ body_hash(const char *body, size_t len)
 	int			i;
 
 	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) body, len) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
 		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not hash the webhook body");
+		elog(ERROR, "could not compute a SHA-256 digest");
 	pg_cryptohash_free(ctx);
 	memcpy(out, "sha256:", 7);
 	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
@@ -68,26 +67,173 @@ body_hash(const char *body, size_t len)
 	return out;
 }
 
-/* Parse and check the body: a JSON object with a string "event". */
+/*
+ * Reject the call unless the secret matches mono_pay.webhook_secret. The
+ * caller may pass the header's value, or "sha256:<hex>" of it: then the
+ * secret itself never enters SQL text, logs or pg_stat_activity.
+ */
 static void
-read_event(const char *body, size_t len, char **event, char **event_id)
+verify_secret(const char *secret)
 {
-	json_error_t err;
-	json_t	   *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-	const char *e;
-	const char *id;
+	bool		hashed;
 
-	if (root == NULL)
+	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("webhook body is not valid JSON"),
-				 errdetail("%s at line %d, column %d.", err.text, err.line, err.column),
-				 errhint("Pass the raw request body unchanged.")));
-	e = mono_json_str(root, "event");
-	id = mono_json_str(root, "event_id");
-	*event = e ? pstrdup(e) : NULL;
-	*event_id = id && id[0] ? pstrdup(id) : NULL;
-	json_decref(root);
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mono_pay.webhook_secret is not set"),
+				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
+	hashed = secret != NULL && strncmp(secret, "sha256:", 7) == 0;
+	if (secret == NULL ||
+		!secrets_equal(secret, hashed ? sha256_hex(mono_webhook_secret,
+												   strlen(mono_webhook_secret)) :
+					   mono_webhook_secret))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("invalid webhook secret"),
+				 errdetail("The mono-webhook-secret header does not match mono_pay.webhook_secret."),
+				 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+}
+
+/* What read_event gathers while PostgreSQL's JSON parser walks the body. */
+typedef struct EventScan
+{
+	int			depth;			/* object/array nesting of the parser */
+	int			objects;		/* objects opened so far: each one's number */
+	int			stack[64];		/* number of the object open at each depth */
+	const char *field;			/* the top-level key being read, or NULL */
+	char	   *event;
+	char	   *event_id;
+	List	   *keys;			/* "<object number>:<key>" of every member */
+} EventScan;
+
+/* Parser callback: an object opens. */
+static JSON_ACTION_RESULT
+scan_object_start(void *state)
+{
+	EventScan  *sc = state;
+
+	sc->depth++;
+	sc->objects++;
+	if (sc->depth < (int) lengthof(sc->stack))
+		sc->stack[sc->depth] = sc->objects;
+	JSON_ACTION_RETURN;
+}
+
+/* Parser callback: an object or array closes. */
+static JSON_ACTION_RESULT
+scan_close(void *state)
+{
+	((EventScan *) state)->depth--;
+	JSON_ACTION_RETURN;
+}
+
+/* Parser callback: an array opens. */
+static JSON_ACTION_RESULT
+scan_array_start(void *state)
+{
+	EventScan  *sc = state;
+
+	sc->depth++;
+	if (sc->depth < (int) lengthof(sc->stack))
+		sc->stack[sc->depth] = 0;
+	JSON_ACTION_RETURN;
+}
+
+/* Parser callback: a member's key; remembered to find keys given twice. */
+static JSON_ACTION_RESULT
+scan_field(void *state, char *fname, bool isnull pg_attribute_unused())
+{
+	EventScan  *sc = state;
+	int			obj = sc->depth < (int) lengthof(sc->stack) ? sc->stack[sc->depth] : -1;
+
+	sc->keys = lappend(sc->keys, psprintf("%d:%s", obj, fname));
+	sc->field = sc->depth == 1 ? fname : NULL;
+	JSON_ACTION_RETURN;
+}
+
+/* Parser callback: a scalar; keeps the top-level "event" and "event_id" strings. */
+static JSON_ACTION_RESULT
+scan_scalar(void *state, char *token, JsonTokenType type)
+{
+	EventScan  *sc = state;
+
+	if (sc->depth == 1 && sc->field != NULL && type == JSON_TOKEN_STRING)
+	{
+		if (strcmp(sc->field, "event") == 0)
+			sc->event = token;
+		else if (strcmp(sc->field, "event_id") == 0)
+			sc->event_id = token;
+	}
+	JSON_ACTION_RETURN;
+}
+
+/* qsort comparator of C strings. */
+static int
+compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The first key given twice in one object, or NULL. */
+static char *
+repeated_key(List *keys)
+{
+	int			n = list_length(keys);
+	char	  **sorted = palloc(sizeof(char *) * (n + 1));
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, keys)
+		sorted[i++] = lfirst(lc);
+	qsort(sorted, n, sizeof(char *), compare_keys);
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			return strchr(sorted[i], ':') + 1;
+	return NULL;
+}
+
+/* Refuse a body PostgreSQL's JSON parser rejects, or one that repeats a key. */
+static void
+refuse_body(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("webhook body is not valid JSON"),
+			 errdetail("%s", detail),
+			 errhint("Pass the raw request body unchanged.")));
+}
+
+/*
+ * Parse and check the body with PostgreSQL's own JSON parser (the one
+ * jsonb uses: numbers of any size are valid): an object with a string
+ * "event", no key twice in one object.
+ */
+static void
+read_event(char *body, size_t len, char **event, char **event_id)
+{
+	EventScan	sc;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+	JsonLexContext *lex;
+	char	   *twice;
+
+	memset(&sc, 0, sizeof(sc));
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &sc;
+	sem.object_start = scan_object_start;
+	sem.object_end = scan_close;
+	sem.array_start = scan_array_start;
+	sem.array_end = scan_close;
+	sem.object_field_start = scan_field;
+	sem.scalar = scan_scalar;
+	lex = MONO_JSON_LEX(body, len);
+	rc = pg_parse_json(lex, &sem);
+	if (rc != JSON_SUCCESS)
+		refuse_body(json_errdetail(rc, lex));
+	if ((twice = repeated_key(sc.keys)) != NULL)
+		refuse_body(psprintf("The key \"%s\" appears twice in one object.", mono_shown(twice)));
+	*event = sc.event;
+	*event_id = sc.event_id && sc.event_id[0] ? sc.event_id : NULL;
 	if (*event == NULL || (*event)[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -129,7 +275,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	body = text_to_cstring(body_text);
 	read_event(body, len, &event, &event_id);
 	if (event_id == NULL)
-		event_id = body_hash(body, len);
+		event_id = sha256_hex(body, len);
 
 	SPI_connect();
 	if (ingest_plan == NULL)

@@ -14,6 +14,7 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -91,6 +92,82 @@ wait_for_extension(void)
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
 	}
+}
+
+static bool connected = false;	/* to mono_pay.database_name */
+
+/* A worker that could not connect (its database was dropped) looks for it again next time. */
+static void
+forget_database(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	if (!connected)
+	{
+		SpinLockAcquire(&mono_shared->mutex);
+		mono_shared->database_seen = false;
+		SpinLockRelease(&mono_shared->mutex);
+	}
+}
+
+/* Does mono_pay.database_name exist? (Connected to no database: shared catalogs only.) */
+static bool
+database_exists(void)
+{
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = OidIsValid(get_database_oid(mono_database_name, true));
+	CommitTransactionCommand();
+	return exists;
+}
+
+/*
+ * Wait, connected to no database, until mono_pay.database_name exists,
+ * with one warning for all the workers' lives (not a FATAL a second);
+ * then exit so that the postmaster starts the worker again to connect.
+ */
+static void
+wait_for_database(void)
+{
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	while (!database_exists())
+	{
+		bool		warn;
+
+		SpinLockAcquire(&mono_shared->mutex);
+		warn = !mono_shared->database_warned;
+		mono_shared->database_warned = true;
+		SpinLockRelease(&mono_shared->mutex);
+		if (warn)
+			ereport(WARNING,
+					(errmsg("mono_pay worker: database \"%s\" does not exist", mono_database_name),
+					 errhint("Create it, or set mono_pay.database_name and restart; the worker waits for it.")));
+		mono_set_state("waiting for database mono_pay.database_name to exist");
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(mono_poll_interval, 1000), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SpinLockAcquire(&mono_shared->mutex);
+	mono_shared->database_seen = true;
+	SpinLockRelease(&mono_shared->mutex);
+	proc_exit(1);
+}
+
+/* Connect to the worker's database, or wait for it to exist. */
+static void
+connect_to_database(void)
+{
+	bool		seen;
+
+	SpinLockAcquire(&mono_shared->mutex);
+	seen = mono_shared->database_seen;
+	SpinLockRelease(&mono_shared->mutex);
+	if (!seen)
+		wait_for_database();
+	before_shmem_exit(forget_database, (Datum) 0);
+	BackgroundWorkerInitializeConnection(mono_database_name, NULL, 0);
+	connected = true;
 }
 
 /* Give the job an easy handle, reusing a pooled one when there is one. */
@@ -201,7 +278,7 @@ exchange(bool want_claim, bool sweep)
 	if (want_claim && mono_enabled)
 		room = Min(mono_max_in_flight - mono_dispatch_in_flight(), mono_batch_size);
 	dlist_init(&jobs);
-	claimed = mono_queue_exchange(&out, room,
+	claimed = mono_queue_exchange(&out, sweep, room,
 								  sweep && mono_enabled && mono_worker_number == 0 ?
 								  mono_poll_budget : 0,
 								  &jobs, job_cxt);
@@ -300,7 +377,7 @@ mono_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(mono_database_name, NULL, 0);
+	connect_to_database();
 	/*
 	 * The worker runs as a superuser: no search_path set on the database may
 	 * choose the code it runs; and its claims must be durable before it sends
@@ -314,6 +391,8 @@ mono_worker_main(Datum main_arg)
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
 	mono_queue_recover();
+	/* from here on, the worker never waits long on an application's lock */
+	SetConfigOption("lock_timeout", "100", PGC_SUSET, PGC_S_OVERRIDE);
 	mono_dispatch_init();
 	if (mono_worker_number == 0)
 		ereport(LOG,

@@ -63,7 +63,7 @@ extern int64 mono_backoff_ms(int attempts);
 
 /* queue.c */
 extern void mono_queue_recover(void);
-extern int	mono_queue_exchange(MonoOutcomes *out, int limit, int poll_budget,
+extern int	mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 								dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern bool mono_extension_installed(void);

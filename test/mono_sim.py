@@ -601,7 +601,7 @@ class Simulator:
             return error(429, "Too many requests, please retry later",
                          headers={"Retry-After": str(fault["retry_after"])})
         if fault["kind"] == "400":
-            return error(400, "Bad request")
+            return error(400, fault.get("message") or "Bad request", fault.get("errors"))
         return error(500, "Internal server error")
 
     # ---- request accounting ---------------------------------------------
@@ -1270,7 +1270,8 @@ class Simulator:
         if body is None:
             return ctl_error(400, "body must be a JSON object")
         common = {"path_prefix": body.get("path_prefix") or "", "method": body.get("method"),
-                  "retry_after": body.get("retry_after", 1), "delay_s": body.get("delay_s", 3)}
+                  "retry_after": body.get("retry_after", 1), "delay_s": body.get("delay_s", 3),
+                  "message": body.get("message"), "errors": body.get("errors")}
         if not isinstance(common["path_prefix"], str):
             return ctl_error(400, "path_prefix must be a string")
         if not isinstance(common["delay_s"], (int, float)) or common["delay_s"] < 0:

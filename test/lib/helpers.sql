@@ -108,4 +108,22 @@ LANGUAGE sql VOLATILE AS $$
       FROM mono_test.run(statement, as_role) r
 $$;
 
+
+
+-- Move a recurring request's schedule into the past, as if it had been
+-- created days ago (mono_charge refuses start dates before today): sets
+-- start_date and end_date and plans the instalments again. Call it in the
+-- statement that creates the request, so the worker sends the moved dates:
+--   SELECT mono_test.backdate(id, now() - interval '2 days') FROM mono_charge(...)
+CREATE OR REPLACE FUNCTION mono_test.backdate(p_id bigint, p_start timestamptz,
+                                              p_end timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    DELETE FROM mono.schedule WHERE fund_request_id = p_id;
+    UPDATE mono.fund_requests SET start_date = p_start, end_date = p_end WHERE id = p_id;
+    PERFORM mono.plan_instalments(p_id, greatest(now(), p_start) + interval '1 year');
+    RETURN p_id;
+END;
+$$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mono_test TO PUBLIC;

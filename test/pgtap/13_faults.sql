@@ -145,11 +145,11 @@ SELECT results_eq($$SELECT * FROM pg_temp.counts('FAULT400000001')$$, $$VALUES (
                   'sent once, never retried');
 
 ------------------------------------------------------------------------
--- 400 with field errors: a description Mono finds empty (a no-break space,
--- which mono_charge refuses too: the row is inserted by hand, past it)
+-- 400 with field errors: a description Mono finds empty (mono_charge
+-- refuses every blank description, so Mono's answer is injected)
 ------------------------------------------------------------------------
-INSERT INTO mono.fund_requests (reference, phone, amount, description, type)
-VALUES ('FAULTFIELDS001', '2348011111111', 5000, E'\u00a0', 'onetime');
+\set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"400","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests","message":"Invalid payload","errors":[{"field":"description","message":"description is required"}]}'`
+SELECT mono_charge('2348011111111', 5000, 'Fields', 'FAULTFIELDS001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests
                                    WHERE reference = 'FAULTFIELDS001')$$),
           'a request Mono rejects with field errors fails');

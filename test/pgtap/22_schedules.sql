@@ -28,8 +28,8 @@ $$;
 -- A weekly plan of three instalments: paid, failed then paid, missed
 ------------------------------------------------------------------------
 SELECT date_trunc('hour', now()) - interval '16 days' AS w_start \gset
-SELECT id AS weekly FROM mono_charge('2348011111111', 20000, 'Weekly box', 'WEEKLY00000001', 'week', 1,
-                                     :'w_start', :'w_start'::timestamptz + interval '20 days') \gset
+SELECT mono_test.backdate(id, :'w_start', :'w_start'::timestamptz + interval '20 days') AS weekly
+  FROM mono_charge('2348011111111', 20000, 'Weekly box', 'WEEKLY00000001', 'week', 1, now()) \gset
 SELECT results_eq(format($$SELECT seq::int, due_at FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :weekly),
                   format($$VALUES (1, %1$L::timestamptz), (2, %1$L::timestamptz + interval '7 days'),
                                   (3, %1$L::timestamptz + interval '14 days')$$, :'w_start'),
@@ -76,9 +76,9 @@ SELECT results_eq(format($$SELECT seq::int, status::text, payment_mono_id IS NOT
 -- The worker marks instalments due and missed by itself
 ------------------------------------------------------------------------
 -- a daily plan from 30 hours ago: the first is past its grace, the second is due
-SELECT id AS daily FROM mono_charge('2348011111111', 5000, 'Daily drink', 'DAILY000000001', 'day', 1,
-                                    date_trunc('second', now()) - interval '30 hours',
-                                    date_trunc('second', now()) + interval '3 days') \gset
+SELECT mono_test.backdate(id, date_trunc('second', now()) - interval '30 hours',
+                          date_trunc('second', now()) + interval '3 days') AS daily
+  FROM mono_charge('2348011111111', 5000, 'Daily drink', 'DAILY000000001', 'day', 1, now()) \gset
 SELECT results_eq(format($$SELECT seq::int, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :daily),
                   $$VALUES (1, 'upcoming'), (2, 'upcoming'), (3, 'upcoming'), (4, 'upcoming'), (5, 'upcoming')$$,
                   'a new plan starts with every instalment upcoming');
@@ -138,8 +138,8 @@ SELECT is(count(*), 366::bigint, 'a daily plan for the leap year 2028 has 366 in
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'YEARLYFEB29001')$$),
           'setup: the yearly request is sent');
-SELECT id AS openm FROM mono_charge('2348011111111', 10000, 'Open-ended monthly', 'OPENMONTHLY001', 'month', 1,
-                                    date_trunc('second', now()) - interval '2 days') \gset
+SELECT mono_test.backdate(id, date_trunc('second', now()) - interval '2 days') AS openm
+  FROM mono_charge('2348011111111', 10000, 'Open-ended monthly', 'OPENMONTHLY001', 'month', 1, now()) \gset
 SELECT ok(mono_test.wait_until(format($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE id = %s)$$, :openm)),
           'setup: an open-ended monthly request is sent');
 DELETE FROM mono.schedule WHERE fund_request_id = :openm AND due_at > now() + interval '1 month';
@@ -151,9 +151,9 @@ SELECT ok(mono_test.wait_until(format($$(SELECT max(due_at) > now() + interval '
 -- Instalments of a request that will never be debited are not "missed"
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"400","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT id AS refused FROM mono_charge('2348011111111', 5000, 'Refused by Mono', 'REFUSEDPLAN001', 'day', 1,
-                                      date_trunc('second', now()) - interval '3 days',
-                                      date_trunc('second', now()) + interval '3 days') \gset
+SELECT mono_test.backdate(id, date_trunc('second', now()) - interval '3 days',
+                          date_trunc('second', now()) + interval '3 days') AS refused
+  FROM mono_charge('2348011111111', 5000, 'Refused by Mono', 'REFUSEDPLAN001', 'day', 1, now()) \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests WHERE reference = 'REFUSEDPLAN001')$$),
           'setup: a recurring request from 3 days ago that Mono refused (failed)');
 SELECT pg_sleep(3 * 0.2) AS slept \gset
@@ -179,9 +179,9 @@ TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
 SELECT greatest(date_trunc('second', now()) - interval '5 seconds', date_trunc('month', now())) AS m_start \gset
 SELECT mono_charge('2348011111111', 5000, 'Missed this month', 'MISSEDTHISMON1', 'day', 1, :'m_start') AS ignored \gset
 SELECT mono_charge('2348022222222', 5000, 'Paid this month', 'PAIDTHISMONTH1', 'day', 1, :'m_start') AS ignored \gset
-SELECT mono_charge('2348033333333', 5000, 'Missed last month', 'MISSEDLASTMON1', 'day', 1,
-                   date_trunc('month', now()) - interval '3 days',
-                   date_trunc('month', now()) - interval '1 day') AS ignored \gset
+SELECT mono_test.backdate(id, date_trunc('month', now()) - interval '3 days',
+                          date_trunc('month', now()) - interval '1 day') AS ignored
+  FROM mono_charge('2348033333333', 5000, 'Missed last month', 'MISSEDLASTMON1', 'day', 1, now()) \gset
 SELECT ok(mono_test.wait_until($$(SELECT count(*) = 3 FROM mono.fund_requests WHERE status = 'awaiting_authorization')$$),
           'setup: three daily subscriptions are sent');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/MISSEDTHISMON1/approve`

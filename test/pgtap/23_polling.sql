@@ -68,8 +68,8 @@ SELECT ok(mono_test.wait_until(format($$(SELECT next_poll_at IS NULL FROM mono.f
 -- A recurring request: active, three debits matched to instalments, completed
 ------------------------------------------------------------------------
 SELECT date_trunc('hour', now()) - interval '16 days' AS w_start \gset
-SELECT id AS weekly FROM mono_charge('2348011111111', 20000, 'Weekly box', 'POLLWEEKLY0001', 'week', 1,
-                                     :'w_start', :'w_start'::timestamptz + interval '20 days') \gset
+SELECT mono_test.backdate(id, :'w_start', :'w_start'::timestamptz + interval '20 days') AS weekly
+  FROM mono_charge('2348011111111', 20000, 'Weekly box', 'POLLWEEKLY0001', 'week', 1, now()) \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'POLLWEEKLY0001')$$),
           'setup: a weekly request (three instalments in the past) awaits the customer');

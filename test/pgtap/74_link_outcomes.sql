@@ -44,8 +44,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'unlinked' FROM mono.beneficia
 SELECT diag('owo.beneficiary.unlinked was stored as: ' || string_agg(outcome, ', '))
   FROM mono.webhook_events WHERE event = 'owo.beneficiary.unlinked';
 SELECT results_eq($$SELECT reference::text, status::text FROM mono.fund_requests ORDER BY reference$$,
-                  $$VALUES ('UNLINK74REC1', 'cancelled'), ('UNLINK74REC2', 'cancelled')$$,
-                  'its live recurring requests are cancelled (the active one and the one awaiting the customer)');
+                  $$VALUES ('UNLINK74REC1', 'cancelled'), ('UNLINK74REC2', 'awaiting_authorization')$$,
+                  'the link''s request is cancelled; one of the same phone that Mono never bound to the link is not (Mono cancels only the link''s)');
 
 ------------------------------------------------------------------------
 -- (b) a link with a first charge, the connection closed after the body
