@@ -34,11 +34,16 @@ SHLIB_LINK = -lcurl -ljansson
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/mono_pay--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --use-existing
 
+# isolation specs: specs/<name>.spec against expected/<name>.out
+ISOLATION = $(sort $(patsubst specs/%.spec,%,$(wildcard specs/*.spec)))
+ISOLATION_OPTS = --use-existing
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # the database pg_regress uses (set after PGXS, which sets its own)
 CONTRIB_TESTDB = mono_regress
+ISOLATION_TESTDB = mono_regress
 
 .PHONY: test demo
 test:

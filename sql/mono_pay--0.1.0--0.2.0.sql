@@ -14,3 +14,331 @@ ALTER DOMAIN mono.description
     ADD CONSTRAINT description_length CHECK (char_length(VALUE) <= 255) NOT VALID;
 ALTER DOMAIN mono.description
     ADD CONSTRAINT description_visible CHECK (NOT mono.is_blank(VALUE)) NOT VALID;
+
+------------------------------------------------------------------------
+-- Events the database cannot take are kept aside with their error
+------------------------------------------------------------------------
+ALTER DOMAIN mono.webhook_outcome DROP CONSTRAINT webhook_outcome_check;
+ALTER DOMAIN mono.webhook_outcome ADD CONSTRAINT webhook_outcome_check CHECK (VALUE IN
+    ('applied', 'ignored', 'stale', 'unmatched', 'rejected'));
+ALTER TABLE mono.webhook_events ADD COLUMN error text;
+CREATE INDEX fund_requests_beneficiary ON mono.fund_requests (beneficiary_mono_id)
+    WHERE type = 'recurring' AND beneficiary_mono_id IS NOT NULL;
+
+------------------------------------------------------------------------
+-- Functions new or changed in 0.2.0
+------------------------------------------------------------------------
+
+CREATE FUNCTION mono.iso_timestamp(value text, field text) RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'mono_iso_timestamp_sql' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION mono.kobo_field(p_data jsonb, p_field text) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v jsonb := p_data -> p_field;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF (jsonb_typeof(v) = 'number' AND v::numeric = trunc(v::numeric)
+        AND v::numeric BETWEEN 0 AND 9223372036854775807)
+       OR (jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^[0-9]{1,18}$') THEN
+        RETURN (v #>> '{}')::numeric::bigint;
+    END IF;
+    RAISE EXCEPTION 'field data.% is not an amount in kobo: %', p_field, left(v::text, 40)
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Mono sends amounts as integers of kobo.';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.plan_instalments(p_fund_request_id bigint, p_until timestamptz)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    f record;
+    v_step interval;
+    v_last integer;
+    v_n integer;
+BEGIN
+    SELECT * INTO f FROM mono.fund_requests WHERE id = p_fund_request_id AND type = 'recurring';
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    v_step := ('1 ' || f.period)::interval * f."interval";
+    SELECT coalesce(max(seq), 0) INTO v_last FROM mono.schedule
+     WHERE fund_request_id = f.id;
+    -- an upper bound on the count, from the shortest length of a period
+    v_n := least(v_last + 399, greatest(0, ceil(extract(epoch FROM
+               least(coalesce(f.end_date, 'infinity'), p_until) - f.start_date)
+               / (86400.0 * f."interval" * CASE f.period WHEN 'day' THEN 1 WHEN 'week' THEN 7
+                                                         WHEN 'month' THEN 28 ELSE 365 END)))::integer);
+    INSERT INTO mono.schedule (fund_request_id, seq, due_at)
+    SELECT f.id, n + 1, (f.start_date AT TIME ZONE 'UTC' + v_step * n) AT TIME ZONE 'UTC'
+      FROM generate_series(v_last, v_n) AS n
+     WHERE (f.start_date AT TIME ZONE 'UTC' + v_step * n) AT TIME ZONE 'UTC'
+               <= least(coalesce(f.end_date, 'infinity'), p_until)
+        OR n = 0
+    ON CONFLICT (fund_request_id, seq) DO NOTHING;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.cancel_link_requests(p_link_id bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_mono_id text;
+    n integer;
+BEGIN
+    SELECT mono_id INTO v_mono_id FROM mono.beneficiaries WHERE id = p_link_id;
+    -- only the requests Mono itself cancels: bound to this link, by Mono's
+    -- id or by travelling inside it; a request of the same phone not yet
+    -- bound to any link is not this link's
+    UPDATE mono.fund_requests
+       SET status = 'cancelled', updated_at = now()
+     WHERE type = 'recurring'
+       AND status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+       AND (beneficiary_mono_id = v_mono_id OR link_id = p_link_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.apply_created(p_data jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    f record;
+    v_moved boolean;
+    v_amount bigint := mono.kobo_field(p_data, 'amount');
+BEGIN
+    SELECT id, mono_id, amount, phone, type INTO f FROM mono.fund_requests
+     WHERE reference = p_data ->> 'reference' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unmatched';
+    END IF;
+    -- a reference Mono holds for another request (another system's) is
+    -- never adopted: our request fails, saying so
+    IF f.mono_id IS NULL AND (v_amount <> f.amount OR p_data ->> 'phone' <> f.phone
+                              OR p_data ->> 'type' <> f.type) THEN
+        UPDATE mono.fund_requests
+           SET status = 'failed', updated_at = now(), next_poll_at = NULL,
+               last_error = format('Mono holds reference %s for another request'
+                                   ' (amount %s, phone %s, type %s): not ours',
+                                   p_data ->> 'reference', v_amount, p_data ->> 'phone',
+                                   p_data ->> 'type')
+         WHERE id = f.id AND mono.fund_request_rank(status) < 9;
+        RETURN 'rejected: fund request ' || f.id || ' has the reference with another amount, phone or type';
+    END IF;
+    UPDATE mono.fund_requests
+       SET mono_id = coalesce(mono_id, p_data ->> 'id'),
+           beneficiary_mono_id = coalesce(beneficiary_mono_id, p_data ->> 'beneficiary'),
+           updated_at = now()
+     WHERE id = f.id;
+    v_moved := mono.advance_fund_request(f.id, 'created');
+    IF f.mono_id IS NULL THEN
+        UPDATE mono.payments SET fund_request_id = f.id
+         WHERE fund_request_mono_id = p_data ->> 'id' AND fund_request_id IS NULL;
+        PERFORM mono.match_payment(id) FROM mono.payments
+         WHERE fund_request_id = f.id AND instalment_seq IS NULL;
+        PERFORM mono.replay_unmatched(p_data ->> 'id');
+        RETURN 'applied';
+    END IF;
+    RETURN CASE WHEN v_moved THEN 'applied' ELSE 'stale' END;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.apply_payment(p_data jsonb, p_status text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    v_fund_request bigint;
+    v_type text;
+    v_status text;
+BEGIN
+    -- the request's row lock orders concurrent debits of one request, so
+    -- that each one's instalment is recomputed from every committed debit
+    SELECT id, type, status INTO v_fund_request, v_type, v_status
+      FROM mono.fund_requests WHERE mono_id = p_data ->> 'fund_request' FOR UPDATE;
+    INSERT INTO mono.payments (mono_id, fund_request_id, fund_request_mono_id, reference,
+                               amount, currency, status, message, processed_at, session_id)
+    VALUES (p_data ->> 'id', v_fund_request,
+            p_data ->> 'fund_request', p_data ->> 'reference',
+            mono.kobo_field(p_data, 'amount'), coalesce(p_data ->> 'currency', 'NGN'),
+            p_status, p_data ->> 'message',
+            mono.iso_timestamp(p_data ->> 'processed_at', 'data.processed_at'),
+            p_data ->> 'session_id')
+    ON CONFLICT (mono_id) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN 'stale';
+    END IF;
+    IF v_type = 'recurring' THEN
+        PERFORM mono.match_payment(v_id);
+    END IF;
+    IF v_status = 'completed' THEN
+        PERFORM mono.stop_polling_if_settled(v_fund_request);
+    END IF;
+    RETURN 'applied';
+END;
+$$;
+
+CREATE FUNCTION mono.apply_event_safely(p_event text, p_body jsonb,
+                                        OUT outcome text, OUT error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_event LIKE 'owo.%' THEN
+        outcome := mono.apply_owo_event(p_event, p_body -> 'data');
+    ELSIF p_event LIKE 'mono.%' THEN
+        outcome := mono.apply_connect_event(p_event, p_body);
+    ELSE
+        outcome := 'ignored';
+    END IF;
+    IF outcome LIKE 'rejected: %' THEN
+        error := substr(outcome, 11);
+        outcome := 'rejected';
+    END IF;
+EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+    outcome := 'rejected';
+    error := SQLSTATE || ': ' || SQLERRM;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e jsonb;
+    v_outcome text;
+    v_error text;
+BEGIN
+    FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- the worker marks an event it could not record at all with "reject"
+        IF e ? 'reject' THEN
+            v_outcome := 'rejected';
+            v_error := e ->> 'reject';
+            e := e - 'reject';
+        ELSE
+            SELECT r.outcome, r.error INTO v_outcome, v_error
+              FROM mono.apply_event_safely(e ->> 'event', e) r;
+        END IF;
+        -- a read the database cannot take is kept aside, once, with its error
+        IF v_outcome = 'rejected' THEN
+            INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, error)
+            VALUES ('poll:' || md5(e::text), e ->> 'event', e,
+                    coalesce(e -> 'data' ->> 'id', e -> 'data' ->> 'fund_request'),
+                    'rejected', v_error)
+            ON CONFLICT (event_id) DO NOTHING;
+        END IF;
+    END LOOP;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.replay_unmatched(p_mono_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    r record;
+BEGIN
+    FOR e IN SELECT id, event, body FROM mono.webhook_events
+              WHERE outcome = 'unmatched' AND mono_ref = p_mono_id ORDER BY id
+    LOOP
+        r := mono.apply_event_safely(e.event, e.body);
+        UPDATE mono.webhook_events
+           SET outcome = r.outcome, error = r.error,
+               applied_at = CASE WHEN r.outcome = 'applied' THEN now() END
+         WHERE id = e.id;
+    END LOOP;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    r record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
+        RETURN 'duplicate';
+    END IF;
+    r := mono.apply_event_safely(p_event, p_body);
+    -- stored once, with its outcome; a delivery of the same event committed
+    -- meanwhile wins the insert (applying an event twice changes nothing:
+    -- every step of the state machine is idempotent)
+    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error)
+    VALUES (p_event_id, p_event, p_body,
+            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
+            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN 'duplicate';
+    END IF;
+    RETURN CASE r.outcome WHEN 'applied' THEN 'applied' ELSE 'ignored' END;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.maintain() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+    v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
+    v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
+    v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
+BEGIN
+    -- a request that failed, expired or was cancelled misses nothing; rows
+    -- another transaction holds are skipped (the next sweep takes them), and
+    -- each sweep does at most 1,000 of each kind
+    UPDATE mono.schedule sc SET status = 'due', updated_at = now()
+     WHERE (sc.fund_request_id, sc.seq) IN (
+           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+            WHERE s2.status = 'upcoming' AND s2.due_at <= now()
+              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
+    FOR s IN
+        UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
+         WHERE (sc.fund_request_id, sc.seq) IN (
+               SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+                 JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+                WHERE s2.status = 'due' AND s2.due_at < v_missed_before
+                  AND f.status NOT IN ('failed', 'expired', 'cancelled')
+                LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED)
+        RETURNING sc.fund_request_id, sc.seq
+    LOOP
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'schedule', 'id', s.fund_request_id, 'seq', s.seq,
+            'reference', (SELECT reference FROM mono.fund_requests
+                           WHERE id = s.fund_request_id),
+            'status', 'missed')::text);
+    END LOOP;
+    PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
+       FROM mono.fund_requests f
+      WHERE f.type = 'recurring' AND f.end_date IS NULL
+        AND f.status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+        AND (SELECT max(due_at) FROM mono.schedule WHERE fund_request_id = f.id)
+            < now() + interval '3 months'
+      LIMIT 100;
+    UPDATE mono.fund_requests
+       SET status = 'expired', expired_locally = true, updated_at = now(),
+           last_error = 'not authorised within mono_pay.approval_window'
+     WHERE id IN (SELECT id FROM mono.fund_requests
+                   WHERE status = 'awaiting_authorization' AND accepted_at < v_expire_before
+                   LIMIT 1000 FOR UPDATE SKIP LOCKED);
+    DELETE FROM mono.http_log
+     WHERE at < v_log_before;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION mono.event_time(ts text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+BEGIN
+    RETURN coalesce(mono.iso_timestamp(ts, 'timestamp'), now());
+EXCEPTION WHEN data_exception THEN
+    RETURN now();
+END;
+$$;
+
+-- a failing call logs no STATEMENT (it may quote a secret or a BVN)
+ALTER FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text)
+    SET log_min_error_statement = panic;
+ALTER FUNCTION mono_handle_webhook(text, text) SET log_min_error_statement = panic;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;

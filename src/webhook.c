@@ -103,7 +103,9 @@ typedef struct EventScan
 	const char *field;			/* the top-level key being read, or NULL */
 	char	   *event;
 	char	   *event_id;
-	List	   *keys;			/* "<object number>:<key>" of every member */
+	char	  **keys;			/* "<object number>:<key>" of every member */
+	int			nkeys;
+	int			maxkeys;
 } EventScan;
 
 /* Parser callback: an object opens. */
@@ -146,7 +148,13 @@ scan_field(void *state, char *fname, bool isnull pg_attribute_unused())
 	EventScan  *sc = state;
 	int			obj = sc->depth < (int) lengthof(sc->stack) ? sc->stack[sc->depth] : -1;
 
-	sc->keys = lappend(sc->keys, psprintf("%d:%s", obj, fname));
+	if (sc->nkeys == sc->maxkeys)
+	{
+		sc->maxkeys = Max(16, sc->maxkeys * 2);
+		sc->keys = sc->keys ? repalloc(sc->keys, sizeof(char *) * sc->maxkeys) :
+			palloc(sizeof(char *) * sc->maxkeys);
+	}
+	sc->keys[sc->nkeys++] = psprintf("%d:%s", obj, fname);
 	sc->field = sc->depth == 1 ? fname : NULL;
 	JSON_ACTION_RETURN;
 }
@@ -174,21 +182,18 @@ compare_keys(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The first key given twice in one object, or NULL. */
+/* The first key given twice in one object (sorts the keys), or NULL. */
 static char *
-repeated_key(List *keys)
+repeated_key(char **keys, int n)
 {
-	int			n = list_length(keys);
-	char	  **sorted = palloc(sizeof(char *) * (n + 1));
-	int			i = 0;
-	ListCell   *lc;
+	int			i;
 
-	foreach(lc, keys)
-		sorted[i++] = lfirst(lc);
-	qsort(sorted, n, sizeof(char *), compare_keys);
+	if (n < 2)
+		return NULL;
+	qsort(keys, n, sizeof(char *), compare_keys);
 	for (i = 1; i < n; i++)
-		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			return strchr(sorted[i], ':') + 1;
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			return strchr(keys[i], ':') + 1;
 	return NULL;
 }
 
@@ -230,7 +235,7 @@ read_event(char *body, size_t len, char **event, char **event_id)
 	rc = pg_parse_json(lex, &sem);
 	if (rc != JSON_SUCCESS)
 		refuse_body(json_errdetail(rc, lex));
-	if ((twice = repeated_key(sc.keys)) != NULL)
+	if ((twice = repeated_key(sc.keys, sc.nkeys)) != NULL)
 		refuse_body(psprintf("The key \"%s\" appears twice in one object.", mono_shown(twice)));
 	*event = sc.event;
 	*event_id = sc.event_id && sc.event_id[0] ? sc.event_id : NULL;

@@ -19,6 +19,8 @@
  */
 #include "fuzz_shim.h"
 
+#include "common/jsonapi.h"
+#include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
@@ -706,4 +708,32 @@ TimestampTz
 GetCurrentTimestamp(void)
 {
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* transactions and JSON errors, for validate.c and webhook.c		*/
+/* ------------------------------------------------------------------ */
+
+/* The transaction's clock: a fixed day, 2026-12-01 12:00 UTC. */
+TimestampTz
+GetCurrentTransactionStartTimestamp(void)
+{
+	return (TimestampTz) ((9466 + 0.5) * USECS_PER_DAY);
+}
+
+/* The parser's error, named by its code (the backend's text needs elog). */
+char *
+json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
+{
+	(void) lex;
+	return psprintf("JSON parse error %d", (int) error);
+}
+
+/* The database is UTF8: text is already UTF-8. */
+char *
+pg_server_to_any(const char *s, int len, int encoding)
+{
+	(void) len;
+	(void) encoding;
+	return unconstify(char *, s);
 }
