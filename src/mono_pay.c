@@ -357,8 +357,10 @@ mono_emit_log(ErrorData *edata)
 {
 	int			i;
 
-	for (i = 0; edata->message && edata->message_id &&
-		 strstr(edata->message_id, "parameter \"%s\"") != NULL &&
+	const char *param = edata->message_id ? strstr(edata->message_id, "parameter \"%s\"") : NULL;
+
+	/* only messages that quote a value after the parameter's name */
+	for (i = 0; edata->message && param != NULL && strstr(param + 14, "%s") != NULL &&
 		 i < (int) lengthof(secret_settings); i++)
 		if (strstr(edata->message, secret_settings[i]) != NULL)
 		{

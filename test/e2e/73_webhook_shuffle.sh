@@ -87,10 +87,11 @@ run() {
 	t7_sql "SELECT mono_link_beneficiary('$pa', 'Ada Obi', '000013', '0123456789', '22212345678');
 	        SELECT mono_link_beneficiary('$pb', 'Bayo Ade', '000014', '0123456780', '22212345679')" >/dev/null
 	t7_sql "SET TimeZone = 'UTC';
-	        SELECT count(mono_charge(CASE WHEN i % 2 = 0 THEN '$pa' ELSE '$pb' END, 10000 + i,
-	                                 'Weekly plan ' || i, '$tag' || lpad(i::text, 4, '0'),
-	                                 'week', 1, '$start'::timestamptz, '$start'::timestamptz + interval '3 weeks'))
-	          FROM generate_series(0, $((N - 1))) i" >/dev/null
+	        SELECT count(mono_test.backdate(c.id, '$start'::timestamptz, '$start'::timestamptz + interval '3 weeks'))
+	          FROM generate_series(0, $((N - 1))) i
+	          CROSS JOIN LATERAL mono_charge(CASE WHEN i % 2 = 0 THEN '$pa' ELSE '$pb' END, 10000 + i,
+	                                         'Weekly plan ' || i, '$tag' || lpad(i::text, 4, '0'),
+	                                         'week', 1, now()) c" >/dev/null
 	wait_for "SELECT count(*) = $N FROM mono.fund_requests WHERE reference LIKE '$tag%' AND status = 'awaiting_authorization'" 20 || return 1
 	wait_for "SELECT count(*) = 2 FROM mono.beneficiaries WHERE phone IN ('$pa', '$pb') AND status = 'awaiting_authorization'" 20 || return 1
 	sim post "beneficiaries/$pa/approve" >/dev/null
@@ -189,9 +190,11 @@ is "$(count 'fr .*: expired')" "$(per 2)" "k=2 requests expired"
 is "$(count 'pay .* successful')" "$(($(per 0) * 2 + $(per 1) + $(per 3)))" "every successful debit is a payment"
 is "$(count 'sched .* paid paid_by=successful')" "$(($(per 0) * 2 + $(per 1) + $(per 3)))" \
 	"every successful debit paid its instalment"
-# B's live recurring requests (odd i, k = 1, 3, 4) are cancelled by the unlink
-cancelled_expected=$(for i in $(seq 1 2 $((N - 1))); do k=$((i % 5)); [ $k -eq 1 ] || [ $k -eq 3 ] || [ $k -eq 4 ] && echo x; done | wc -l)
+# B's recurring requests bound to the link (odd i, k = 1, 3: approved) are
+# cancelled by the unlink; one still awaiting the customer (k = 4) is not
+# the link's yet at Mono, so it is not cancelled
+cancelled_expected=$(for i in $(seq 1 2 $((N - 1))); do k=$((i % 5)); [ $k -eq 1 ] || [ $k -eq 3 ] && echo x; done | wc -l)
 is "$(count 'fr .*: cancelled')" "$cancelled_expected" \
-	"the unlink of customer B cancelled B's live recurring requests (approved ones and the one awaiting the customer)"
+	"the unlink of customer B cancelled the requests bound to B's link (approved ones), not one still awaiting the customer"
 
 done_testing

@@ -79,8 +79,8 @@ CREATE TRIGGER charge AFTER INSERT ON t75.orders FOR EACH ROW
     EXECUTE FUNCTION mono_charge_trigger('phone=a', 'phone=b', 'amount=amount', 'description=note');
 SELECT is(r.code, '22023', 'a trigger key given twice (phone=a, phone=b) is refused')
   FROM mono_test.run($$INSERT INTO t75.orders VALUES ('2348012345678', '2348099999999', 500, 'x')$$) r;
-SELECT is(r.message, 'invalid reference "' || repeat('é', 60) || '..."',
-          'a long value in an error message is cut between characters')
+SELECT is(r.message, 'invalid reference "' || repeat('é', 30) || '..."',
+          'a long value in an error message is cut between characters (60 bytes: 30 of these)')
   FROM mono_test.run($$SELECT mono_charge('2348012345678', 500, 'x', repeat('é', 100))$$) r;
 
 ------------------------------------------------------------------------
@@ -109,7 +109,7 @@ SELECT results_eq($$SELECT count(*) FILTER (WHERE outcome = 'rejected' AND error
                   $$VALUES (3, 0)$$, 'each is stored as rejected, its error naming data.processed_at, and no payment is written');
 SELECT is(mono_handle_webhook('{"event":"owo.payment.successful","event_id":"evt_75_amount","data":{"id":"pay_75_amount","fund_request":"frq_small75","amount":1e400,"status":"successful"}}', :'webhook_secret'),
           'ignored', 'an amount of 1e400 is not taken');
-SELECT like(error, '%data.amount%', 'the rejected event''s error names data.amount')
+SELECT ok(error LIKE '%data.amount%', 'the rejected event''s error names data.amount')
   FROM mono.webhook_events WHERE event_id = 'evt_75_amount';
 SELECT is(mono_handle_webhook('{"event":"owo.fundrequest.created","event_id":"evt_75_hash","data":{"id":"frq_other75","reference":"BIGORDER000001","phone":"2348012345678","type":"onetime","amount":100}}',
                               'sha256:' || encode(sha256(convert_to(:'webhook_secret', 'UTF8')), 'hex')),
