@@ -242,7 +242,7 @@ mono_check_dates(TimestampTz start, bool start_null, TimestampTz end, bool end_n
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid start_date \"%s\"", timestamptz_to_str(start)),
 				 errdetail("The first debit must fall between the start of today (UTC) and ten years from now."),
-				 errhint("Pass a start_date from %s on.", timestamptz_to_str(today))));
+				 errhint("Pass a start_date from the start of today (UTC) on.")));
 	if (!end_null && (TIMESTAMP_NOT_FINITE(end) || end <= start || end >= horizon))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
