@@ -28,4 +28,12 @@
 #define mono_create_wait_event_set(nevents) CreateWaitEventSet(TopMemoryContext, (nevents))
 #endif
 
+/*
+ * PG18 replaced the suffix pg_attribute_noreturn() by the prefix pg_noreturn
+ * (C11 _Noreturn). The fuzz shim (test/fuzz/shim) still uses the suffix.
+ */
+#ifndef pg_attribute_noreturn
+#define pg_attribute_noreturn() __attribute__((noreturn))
+#endif
+
 #endif							/* MONO_COMPAT_H */
