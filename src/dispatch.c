@@ -75,7 +75,7 @@ mono_dispatch_init(void)
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) mono_max_in_flight);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) mono_max_in_flight);
-	wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	wait_set = mono_create_wait_event_set(3);
 	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(wait_set, WL_SOCKET_READABLE, curl_epfd, NULL, NULL);

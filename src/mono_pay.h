@@ -37,6 +37,7 @@
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
+#include "compat.h"
 
 /* settings (mono_pay.c) */
 extern char *mono_api_url;

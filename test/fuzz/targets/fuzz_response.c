@@ -95,8 +95,16 @@ InitMaterializedSRF(FunctionCallInfo fcinfo, bits32 flags)
 {
 }
 
+/* PG17 made the values and nulls const */
+#if PG_VERSION_NUM >= 170000
+#define PUTVALUES_CONST const
+#else
+#define PUTVALUES_CONST
+#endif
+
 void
-tuplestore_putvalues(Tuplestorestate *state, TupleDesc tdesc, Datum *values, bool *isnull)
+tuplestore_putvalues(Tuplestorestate *state, TupleDesc tdesc, PUTVALUES_CONST Datum *values,
+					 PUTVALUES_CONST bool *isnull)
 {
 	FUZZ_ASSERT(!isnull[0] && !isnull[1] && !isnull[2], "a NULL in a user status row");
 	rows++;

@@ -1,0 +1,39 @@
+/*
+ * compat.h
+ *		What differs between the PostgreSQL major versions mono_pay builds
+ *		against (15, 17, 18), in one place. Included at the end of the
+ *		PostgreSQL includes of mono_pay.h.
+ */
+#ifndef MONO_COMPAT_H
+#define MONO_COMPAT_H
+
+#include "postgres.h"
+
+#include "storage/latch.h"
+#include "utils/memutils.h"
+
+/* PG16 moved the varlena macros (VARDATA_ANY, ...) out of postgres.h */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/*
+ * A WaitEventSet that lives as long as the process. PG17 takes a
+ * ResourceOwner instead of a memory context and allocates in
+ * TopMemoryContext; NULL leaves the set to its creator, as before.
+ */
+#if PG_VERSION_NUM >= 170000
+#define mono_create_wait_event_set(nevents) CreateWaitEventSet(NULL, (nevents))
+#else
+#define mono_create_wait_event_set(nevents) CreateWaitEventSet(TopMemoryContext, (nevents))
+#endif
+
+/*
+ * PG18 replaced the suffix pg_attribute_noreturn() by the prefix pg_noreturn
+ * (C11 _Noreturn). The fuzz shim (test/fuzz/shim) still uses the suffix.
+ */
+#ifndef pg_attribute_noreturn
+#define pg_attribute_noreturn() __attribute__((noreturn))
+#endif
+
+#endif							/* MONO_COMPAT_H */
