@@ -265,16 +265,21 @@ fail_unbuildable(const char *table, int64 id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		arg = Int64GetDatum(id);
+	bool		link = strcmp(table, "beneficiaries") == 0;
+	/* the claim's limits (its CASE WHEN octet_length) name the culprit */
+	const char *why = link ?
+		"CASE WHEN octet_length(account_name) > 400 THEN 'its account_name is longer than the 100 characters Mono takes'"
+		" ELSE 'a text of it cannot be encoded as JSON' END" :
+		"CASE WHEN octet_length(description) > 1020 THEN 'its description is longer than the 255 characters Mono takes'"
+		" ELSE 'a text of it cannot be encoded as JSON' END";
 	/* a link fails with the first charge that travels inside it */
 	char	   *sql = psprintf("WITH r AS (UPDATE mono.%s SET status = 'failed', updated_at = now(),"
-							   "  last_error = 'mono_pay could not build a request Mono takes from this row"
-							   "  (a text longer than Mono allows, or not encodable as JSON)'"
+							   "  last_error = 'mono_pay could not build a request Mono takes from this row: ' || %s"
 							   "  WHERE id = $1 AND status = 'sending' RETURNING id)"
 							   " UPDATE mono.fund_requests f SET status = 'failed', updated_at = now(),"
 							   "  last_error = 'its link could not be sent: see the link''s last_error'"
-							   " WHERE %s AND f.status = 'sending'", table,
-							   strcmp(table, "beneficiaries") == 0 ?
-							   "f.link_id IN (SELECT id FROM r)" : "false");
+							   " WHERE %s AND f.status = 'sending'", table, why,
+							   link ? "f.link_id IN (SELECT id FROM r)" : "false");
 
 	if (SPI_execute_with_args(sql, 1, types, &arg, NULL, false, 0) < 0)
 		elog(ERROR, "could not fail the unbuildable row " INT64_FORMAT " of mono.%s", id, table);

@@ -13,9 +13,13 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
 #include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -108,15 +112,28 @@ forget_database(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	}
 }
 
-/* Does mono_pay.database_name exist? (Connected to no database: shared catalogs only.) */
+/*
+ * Does mono_pay.database_name exist? Connected to no database, only the
+ * shared catalogs' tables are usable, not their indexes (as for the
+ * autovacuum launcher): a heap scan of pg_database.
+ */
 static bool
 database_exists(void)
 {
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
 	bool		exists;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	exists = OidIsValid(get_database_oid(mono_database_name, true));
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(mono_database_name));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	exists = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return exists;
 }

@@ -721,13 +721,15 @@ GetCurrentTransactionStartTimestamp(void)
 	return (TimestampTz) ((9466 + 0.5) * USECS_PER_DAY);
 }
 
-/* The parser's error, named by its code (the backend's text needs elog). */
+#if PG_VERSION_NUM < 170000
+/* The parser's error, named by its code (before 17 only the backend has it). */
 char *
 json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
 {
 	(void) lex;
 	return psprintf("JSON parse error %d", (int) error);
 }
+#endif
 
 /* The database is UTF8: text is already UTF-8. */
 char *
