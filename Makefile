@@ -24,9 +24,13 @@ OBJS = \
 	src/worker.o
 
 PG_CONFIG ?= pg_config
+# the one home of the version: the control file (the worker checks the
+# installed SQL against it; the HTTP client names it in its User-Agent)
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" mono_pay.control)
 
 # PostgreSQL's headers are system headers, so -Wextra judges our code only
-PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
+	-DMONO_PAY_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror
 SHLIB_LINK = -lcurl -ljansson
 

@@ -8,12 +8,14 @@
 ------------------------------------------------------------------------
 CREATE FUNCTION mono.is_blank(text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'mono_is_blank_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-ALTER DOMAIN mono.account_name
-    ADD CONSTRAINT account_name_visible CHECK (NOT mono.is_blank(VALUE)) NOT VALID;
-ALTER DOMAIN mono.description
-    ADD CONSTRAINT description_length CHECK (char_length(VALUE) <= 255) NOT VALID;
-ALTER DOMAIN mono.description
-    ADD CONSTRAINT description_visible CHECK (NOT mono.is_blank(VALUE)) NOT VALID;
+-- the same constraints as a fresh install, NOT VALID: rows stored under
+-- 0.1.0 that break the new rules are kept (and fail alone if still queued)
+ALTER DOMAIN mono.account_name DROP CONSTRAINT account_name_check;
+ALTER DOMAIN mono.account_name ADD CONSTRAINT account_name_check
+    CHECK (char_length(VALUE) BETWEEN 2 AND 100 AND NOT mono.is_blank(VALUE)) NOT VALID;
+ALTER DOMAIN mono.description DROP CONSTRAINT description_check;
+ALTER DOMAIN mono.description ADD CONSTRAINT description_check
+    CHECK (char_length(VALUE) <= 255 AND NOT mono.is_blank(VALUE)) NOT VALID;
 
 ------------------------------------------------------------------------
 -- Events the database cannot take are kept aside with their error

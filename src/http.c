@@ -12,7 +12,7 @@
 
 #include "miscadmin.h"
 
-#define MONO_USER_AGENT "mono_pay/0.2.0"
+#define MONO_USER_AGENT "mono_pay/" MONO_PAY_VERSION
 
 /* libcurl write callback: append to the buffer, refuse past the size cap. */
 static size_t

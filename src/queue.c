@@ -174,19 +174,25 @@ commit_tx(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Is the extension installed in this database? */
-bool
-mono_extension_installed(void)
+/*
+ * The version of the extension installed in this database (palloc'd in the
+ * caller's context), or NULL when it is not installed.
+ */
+char *
+mono_extension_version(void)
 {
-	bool		installed;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *version = NULL;
 
 	begin_tx("mono_pay: checking for the extension");
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'",
+	if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up pg_extension");
-	installed = SPI_processed > 0;
+	if (SPI_processed > 0)
+		version = MemoryContextStrdup(caller,
+									  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	commit_tx();
-	return installed;
+	return version;
 }
 
 /*

@@ -75,27 +75,52 @@ reload_if_asked(void)
 	}
 }
 
-/* Idle (one warning) until the extension exists in the worker's database. */
+/*
+ * Idle until the worker's database has the extension at the library's
+ * version (one warning per cause): a new library waits for ALTER EXTENSION
+ * UPDATE instead of running its SQL against older objects.
+ */
 static void
 wait_for_extension(void)
 {
-	bool		warned = false;
+	char	   *version;
+	char	   *warned = NULL;
+	char		state[128];
 
-	while (!mono_extension_installed())
+	while ((version = mono_extension_version()) == NULL ||
+		   strcmp(version, MONO_PAY_VERSION) != 0)
 	{
-		if (!warned && mono_worker_number == 0)
-			ereport(WARNING,
-					(errmsg("mono_pay worker: extension \"mono_pay\" is not installed in database \"%s\"",
-							mono_database_name),
-					 errhint("Run CREATE EXTENSION mono_pay in that database; the worker waits for it.")));
-		warned = true;
-		mono_set_state("waiting for CREATE EXTENSION mono_pay");
+		/* one warning per thing to do, from the first worker */
+		if (mono_worker_number == 0 && (warned == NULL || strcmp(warned, version ? version : "") != 0))
+		{
+			if (version == NULL)
+				ereport(WARNING,
+						(errmsg("mono_pay worker: extension \"mono_pay\" is not installed in database \"%s\"",
+								mono_database_name),
+						 errhint("Run CREATE EXTENSION mono_pay in that database; the worker waits for it.")));
+			else
+				ereport(WARNING,
+						(errmsg("mono_pay worker: extension \"mono_pay\" %s is installed in database \"%s\", the library is %s",
+								version, mono_database_name, MONO_PAY_VERSION),
+						 errdetail("The worker sends nothing until the SQL objects match the library."),
+						 errhint("Run ALTER EXTENSION mono_pay UPDATE in that database; the worker waits for it.")));
+			warned = MemoryContextStrdup(TopMemoryContext, version ? version : "");
+		}
+		if (version == NULL)
+			snprintf(state, sizeof(state), "waiting for CREATE EXTENSION mono_pay");
+		else
+			snprintf(state, sizeof(state), "waiting for ALTER EXTENSION mono_pay UPDATE (%s installed, library %s)",
+					 version, MONO_PAY_VERSION);
+		mono_set_state(state);
+		if (version)
+			pfree(version);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(mono_poll_interval, 1000), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
 	}
+	pfree(version);
 }
 
 static bool connected = false;	/* to mono_pay.database_name */

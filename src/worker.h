@@ -66,7 +66,7 @@ extern void mono_queue_recover(void);
 extern int	mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 								dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
-extern bool mono_extension_installed(void);
+extern char *mono_extension_version(void);
 
 /* dispatch.c */
 extern void mono_dispatch_init(void);

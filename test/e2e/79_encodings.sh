@@ -15,8 +15,8 @@ calls=(
 	"256 accented letters|SELECT mono_charge('2348079000001', 100, repeat(E'\u00e9', 256), 'ENC79REF0002')"
 	"accented reference|SELECT mono_charge('2348079000001', 100, 'Order', E'ENC79REF\u00e90003')"
 	"accented phone|SELECT mono_charge(E'234807900000\u00e9', 100, 'Order', 'ENC79REF0004')"
-	"blank account name|SELECT mono_link_beneficiary('2348079000001', E'\u00a0\t\u00a0', '22211100099', '044', '0123456789')"
-	"101-letter account name|SELECT mono_link_beneficiary('2348079000001', repeat(E'\u00e9', 101), '22211100099', '044', '0123456789')"
+	"blank account name|SELECT mono_link_beneficiary('2348079000001', E'\u00a0\t\u00a0', '000014', '0123456789')"
+	"101-letter account name|SELECT mono_link_beneficiary('2348079000001', repeat(E'\u00e9', 101), '000014', '0123456789')"
 	"one-time with interval|SELECT mono_charge('2348079000001', 100, E'Caf\u00e9', 'ENC79REF0007', \"interval\" => 2)"
 )
 
