@@ -34,20 +34,22 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra -Werror
 SHLIB_LINK = -lcurl -ljansson
 
-# pg_regress suite: sql/<name>.sql (not the install scripts) against expected/<name>.out
-REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/mono_pay--%,$(wildcard sql/*.sql))))
-REGRESS_OPTS = --use-existing
-
-# isolation specs: specs/<name>.spec against expected/<name>.out
-ISOLATION = $(sort $(patsubst specs/%.spec,%,$(wildcard specs/*.spec)))
-ISOLATION_OPTS = --use-existing
+# `make installcheck` (any running server: PGHOST, PGPORT, PGUSER as usual;
+# no simulator, no worker, no database to prepare): pg_regress makes
+# contrib_regression and runs test/sql/<name>.sql against
+# test/expected/<name>.out, then the isolation specs test/specs/<name>.spec
+# against test/expected/<name>.out in a database of the same name
+REGRESS = $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+ISOLATION = $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# the database pg_regress uses (set after PGXS, which sets its own)
-CONTRIB_TESTDB = mono_regress
-ISOLATION_TESTDB = mono_regress
+# one database name for both (set after PGXS, which sets its own): the one
+# a mono_pay worker never claims
+ISOLATION_TESTDB = contrib_regression
 
 .PHONY: test demo
 test:
