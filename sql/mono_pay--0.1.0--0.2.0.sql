@@ -281,7 +281,6 @@ $$;
 CREATE OR REPLACE FUNCTION mono.maintain() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    s record;
     v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
     v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
     v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
@@ -296,22 +295,14 @@ BEGIN
             WHERE s2.status = 'upcoming' AND s2.due_at <= now()
               AND f.status NOT IN ('failed', 'expired', 'cancelled')
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
-    FOR s IN
-        UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
-         WHERE (sc.fund_request_id, sc.seq) IN (
-               SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
-                 JOIN mono.fund_requests f ON f.id = s2.fund_request_id
-                WHERE s2.status = 'due' AND s2.due_at < v_missed_before
-                  AND f.status NOT IN ('failed', 'expired', 'cancelled')
-                LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED)
-        RETURNING sc.fund_request_id, sc.seq
-    LOOP
-        PERFORM pg_notify('mono_pay', json_build_object(
-            'table', 'schedule', 'id', s.fund_request_id, 'seq', s.seq,
-            'reference', (SELECT reference FROM mono.fund_requests
-                           WHERE id = s.fund_request_id),
-            'status', 'missed')::text);
-    END LOOP;
+    -- (the schedule's notify_update trigger tells LISTENers)
+    UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
+     WHERE (sc.fund_request_id, sc.seq) IN (
+           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+            WHERE s2.status = 'due' AND s2.due_at < v_missed_before
+              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
       WHERE f.type = 'recurring' AND f.end_date IS NULL
@@ -338,6 +329,28 @@ EXCEPTION WHEN data_exception THEN
     RETURN now();
 END;
 $$;
+
+CREATE OR REPLACE FUNCTION mono.notify_instalment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mono_pay', json_build_object(
+        'table', 'schedule', 'id', NEW.fund_request_id, 'seq', NEW.seq,
+        'reference', (SELECT reference FROM mono.fund_requests WHERE id = NEW.fund_request_id),
+        'status', NEW.status)::text);
+    RETURN NULL;
+END;
+$$;
+
+-- NOTIFY for payments and instalments (maintain's own NOTIFY of a missed
+-- instalment moves into the schedule's trigger)
+CREATE TRIGGER notify_insert AFTER INSERT ON mono.payments
+    FOR EACH ROW EXECUTE FUNCTION mono.notify_status('fund_request_id');
+CREATE TRIGGER notify_update AFTER UPDATE OF fund_request_id ON mono.payments
+    FOR EACH ROW WHEN (OLD.fund_request_id IS NULL AND NEW.fund_request_id IS NOT NULL)
+    EXECUTE FUNCTION mono.notify_status('fund_request_id');
+CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.schedule
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('paid', 'failed', 'missed'))
+    EXECUTE FUNCTION mono.notify_instalment();
 
 -- a failing call logs no STATEMENT (it may quote a secret or a BVN)
 ALTER FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text)

@@ -343,9 +343,10 @@ SELECT account_id, period, amount, amount_naira, transaction_count, source
   FROM mono.flows WHERE direction = 'outflow';
 
 ------------------------------------------------------------------------
--- Notifications: every status change of a link or fund request, except to
+-- Notifications: every status change of a link or fund request except to
 -- queued (made by the application's own transaction, or a retry: nothing to
--- tell; and PREPARE TRANSACTION refuses a transaction that sent NOTIFY)
+-- tell; and PREPARE TRANSACTION refuses a transaction that sent NOTIFY),
+-- every payment, and every instalment paid, failed or missed
 ------------------------------------------------------------------------
 
 -- Sends NOTIFY mono_pay with the table, id, reference and new status (C, notify.c).
@@ -359,6 +360,28 @@ CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.beneficiaries
 CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.fund_requests
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'queued')
     EXECUTE FUNCTION mono.notify_status();
+-- every payment (recurring debits included), and a payment matched later
+CREATE TRIGGER notify_insert AFTER INSERT ON mono.payments
+    FOR EACH ROW EXECUTE FUNCTION mono.notify_status('fund_request_id');
+CREATE TRIGGER notify_update AFTER UPDATE OF fund_request_id ON mono.payments
+    FOR EACH ROW WHEN (OLD.fund_request_id IS NULL AND NEW.fund_request_id IS NOT NULL)
+    EXECUTE FUNCTION mono.notify_status('fund_request_id');
+
+-- An instalment paid, failed or missed: {"table": "schedule", "id" (of the
+-- fund request), "seq", "reference" (of the fund request), "status"}.
+CREATE FUNCTION mono.notify_instalment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mono_pay', json_build_object(
+        'table', 'schedule', 'id', NEW.fund_request_id, 'seq', NEW.seq,
+        'reference', (SELECT reference FROM mono.fund_requests WHERE id = NEW.fund_request_id),
+        'status', NEW.status)::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.schedule
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('paid', 'failed', 'missed'))
+    EXECUTE FUNCTION mono.notify_instalment();
 
 ------------------------------------------------------------------------
 -- The state machine: webhooks and polling reads both go through here
@@ -874,8 +897,7 @@ BEGIN
 END;
 $$;
 
--- The worker's periodic upkeep: instalments fall due or are missed (with a
--- NOTIFY each), open-ended schedules are extended, requests nobody
+-- The worker's periodic upkeep: instalments fall due or are missed, open-ended schedules are extended, requests nobody
 -- authorised within mono_pay.approval_window expire, and mono.http_log
 -- keeps mono_pay.http_log_retention. The settings are read once, so every
 -- statement compares with a constant and uses its index: upkeep costs what
@@ -883,7 +905,6 @@ $$;
 CREATE FUNCTION mono.maintain() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    s record;
     v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
     v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
     v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
@@ -898,22 +919,14 @@ BEGIN
             WHERE s2.status = 'upcoming' AND s2.due_at <= now()
               AND f.status NOT IN ('failed', 'expired', 'cancelled')
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
-    FOR s IN
-        UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
-         WHERE (sc.fund_request_id, sc.seq) IN (
-               SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
-                 JOIN mono.fund_requests f ON f.id = s2.fund_request_id
-                WHERE s2.status = 'due' AND s2.due_at < v_missed_before
-                  AND f.status NOT IN ('failed', 'expired', 'cancelled')
-                LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED)
-        RETURNING sc.fund_request_id, sc.seq
-    LOOP
-        PERFORM pg_notify('mono_pay', json_build_object(
-            'table', 'schedule', 'id', s.fund_request_id, 'seq', s.seq,
-            'reference', (SELECT reference FROM mono.fund_requests
-                           WHERE id = s.fund_request_id),
-            'status', 'missed')::text);
-    END LOOP;
+    -- (the schedule's notify_update trigger tells LISTENers)
+    UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
+     WHERE (sc.fund_request_id, sc.seq) IN (
+           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+            WHERE s2.status = 'due' AND s2.due_at < v_missed_before
+              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
       WHERE f.type = 'recurring' AND f.end_date IS NULL
@@ -1014,6 +1027,7 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON ALL TABLES IN SCHEMA mono FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA mono FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.notify_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.notify_instalment() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_user_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_charge(text, bigint, text, text, text, integer, timestamptz, timestamptz, text) FROM PUBLIC;

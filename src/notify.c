@@ -1,8 +1,10 @@
 /*
  * notify.c
- *		The row trigger behind NOTIFY mono_pay: every insert and status change
- *		of a link or fund request sends {"table", "id", "reference", "status"},
- *		whoever made the change (application, worker, webhook, polling).
+ *		The row trigger behind NOTIFY mono_pay: every status change of a link
+ *		or fund request, and every payment, sends {"table", "id", "reference",
+ *		"status"} and the columns named in the trigger's arguments, whoever
+ *		made the change (application, worker, webhook, polling). Ids and
+ *		statuses only: any role may LISTEN.
  */
 #include "mono_pay.h"
 
@@ -10,6 +12,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(mono_notify_status);
@@ -30,7 +33,27 @@ append_text_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *co
 		escape_json(s, TextDatumGetCString(d));
 }
 
-/* AFTER INSERT OR UPDATE OF status ... FOR EACH ROW: send the notification. */
+/* Append a column of the row as JSON: integers as numbers, the rest as strings. */
+static void
+append_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	int			attnum = SPI_fnumber(desc, column);
+	Oid			type = attnum > 0 ? getBaseType(SPI_gettypeid(desc, attnum)) : InvalidOid;
+	bool		isnull;
+
+	if (type != INT8OID && type != INT4OID && type != INT2OID)
+	{
+		append_text_column(s, tuple, desc, column);
+		return;
+	}
+	(void) heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		appendStringInfoString(s, "null");
+	else
+		appendStringInfoString(s, SPI_getvalue(tuple, desc, attnum));
+}
+
+/* AFTER INSERT OR UPDATE ... FOR EACH ROW [(extra column, ...)]: send the notification. */
 Datum
 mono_notify_status(PG_FUNCTION_ARGS)
 {
@@ -53,6 +76,13 @@ mono_notify_status(PG_FUNCTION_ARGS)
 	append_text_column(&s, row, desc, "reference");
 	appendStringInfoString(&s, ",\"status\":");
 	append_text_column(&s, row, desc, "status");
+	for (int i = 0; i < td->tg_trigger->tgnargs; i++)
+	{
+		appendStringInfoChar(&s, ',');
+		escape_json(&s, td->tg_trigger->tgargs[i]);
+		appendStringInfoChar(&s, ':');
+		append_column(&s, row, desc, td->tg_trigger->tgargs[i]);
+	}
 	appendStringInfoChar(&s, '}');
 	Async_Notify("mono_pay", s.data);
 	pfree(s.data);

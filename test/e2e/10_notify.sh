@@ -3,7 +3,9 @@
 # notifications: {table, id, reference, status} for every status change of a
 # fund request (sending -> awaiting_authorization once queued, then created,
 # approved from a webhook) and of a link, and one per instalment the worker
-# marks missed ({table: schedule, id, seq, reference, status: missed}).
+# marks missed ({table: schedule, id, seq, reference, status: missed}),
+# every payment ({table: payments, id, reference, status, fund_request_id})
+# and every instalment paid.
 #
 # Run by test/run (prove --exec bash test/e2e/*.sh): it uses the run's
 # cluster and simulator (PGHOST, PGPORT, MONO_SIM_URL, MONO_TMP).
@@ -47,7 +49,7 @@ for line in sys.stdin:
 print(" ".join(out))' "$2" "$3" "$4"
 }
 
-plan 13
+plan 17
 
 sim reset
 sim user 2348011111111 active
@@ -93,8 +95,8 @@ keys=$(payloads "$out1" | python3 -c '
 import json, sys
 print(" ".join(sorted({",".join(sorted(json.loads(l))) for l in sys.stdin})))')
 is "$keys" "id,reference,status,table" "every payload has exactly table, id, reference, status"
-like "$(payloads "$out1" | grep "\"id\":${fr_id}[,}]" | head -n 1)" "\"reference\":\"$ref\"" \
-	"a payload names the reference: $(payloads "$out1" | grep "\"id\":${fr_id}[,}]" | head -n 1)"
+like "$(payloads "$out1" | grep "\"fund_requests\",\"id\":${fr_id}[,}]" | head -n 1)" "\"reference\":\"$ref\"" \
+	"a payload names the reference: $(payloads "$out1" | grep "\"fund_requests\",\"id\":${fr_id}[,}]" | head -n 1)"
 unlike "$(cat "$out1")" "$MONO_SECRET_KEY" "no payload carries the API key"
 
 # ----------------------------------------------------------------------
@@ -127,7 +129,36 @@ is "$missed" "$rec_id/1/$rec/missed $rec_id/2/$rec/missed" \
 is "$(sql "SELECT string_agg(status::text, ' ' ORDER BY seq) FROM mono.schedule WHERE fund_request_id = $rec_id AND due_at < now()")" \
 	"missed missed due" "the instalment of 23 h ago is due, not missed (nothing notified for it)"
 
-rm -f "$out1" "$out2"
+# ----------------------------------------------------------------------
+# A recurring debit: the payment, and the instalment it pays
+# ----------------------------------------------------------------------
+out3=$MONO_TMP/notify.$$.3
+sim post "fund-requests/$rec/approve" >/dev/null
+"$MONO_TEST_LIB/deliver-webhooks" --quiet >/dev/null
+wait_for "SELECT status IN ('approved', 'active') FROM mono.fund_requests WHERE reference = '$rec'" 20 || true
+listen_until "$out3" "(SELECT count(*) = 1 FROM mono.schedule WHERE fund_request_id = $rec_id AND status = 'paid')"
+sim post "fund-requests/$rec/debit" '{"status": "successful"}' >/dev/null
+"$MONO_TEST_LIB/deliver-webhooks" --quiet >/dev/null
+wait "$LISTENER"
+is "$(tail -n 1 "$out3")" "listener done" "the listener saw an instalment paid"
+pay_id=$(sql "SELECT id FROM mono.payments WHERE fund_request_id = $rec_id")
+paid_seq=$(sql "SELECT seq FROM mono.schedule WHERE fund_request_id = $rec_id AND status = 'paid'")
+pay_ref=$(sql "SELECT reference FROM mono.payments WHERE id = $pay_id")
+is "$(payloads "$out3" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    p = json.loads(l)
+    if p.get("table") == "payments":
+        print("%s %s %s %s %s" % (p["id"], p["reference"], p["status"], p["fund_request_id"], ",".join(sorted(p))))')" \
+	"$pay_id $pay_ref successful $rec_id fund_request_id,id,reference,status,table" \
+	"a payment is notified once: {table: payments, id, reference, status, fund_request_id}"
+is "$(payloads "$out3" | python3 -c '
+import json, sys
+print(" ".join("%s/%s/%s" % (p["seq"], p["reference"], p["status"]) for p in map(json.loads, sys.stdin) if p.get("table") == "schedule"))')" \
+	"$paid_seq/$rec/paid" "and the instalment it pays: {table: schedule, id, seq, reference, status: paid}"
+unlike "$(cat "$out3")" '"amount"' "no payload carries an amount"
+
+rm -f "$out1" "$out2" "$out3"
 # leave nothing behind for the worker to send or poll during later scripts
 sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
      mono.webhook_events RESTART IDENTITY CASCADE" >/dev/null
