@@ -59,15 +59,19 @@ is "$(sim get requests | python3 -c 'import json,sys; r=json.load(sys.stdin)["by
 charge 2348078200001 HOLD78FR
 ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = 'HOLD78FR'\" 30" \
 	"B: the request to be held is sent"
-sim post fund-requests/HOLD78FR/approve >/dev/null
 sim post accounts '{"id":"acc78hold","balance":700,"transactions":[{"id":"t78","amount":300,"type":"credit","date":"2026-11-02T08:00:00Z"}]}' >/dev/null
+t7_sql "SELECT 1 FROM mono_account_sync('acc78hold')" >/dev/null # tracked from now on
 t7_set account_refresh_interval 1
-# the application: one transaction holds the request's row, another has
-# called mono_account_sync and stays open; both for 15 s
+# the application: one transaction holds the request's row, another calls
+# mono_account_sync again and stays open; both for 15 s. Meanwhile the
+# customer approves (the worker's next read must record it) and the
+# account falls due for its refresh every second.
 sql "BEGIN; SELECT 1 FROM mono.fund_requests WHERE reference = 'HOLD78FR' FOR UPDATE; SELECT pg_sleep(15); COMMIT" >/dev/null 2>&1 &
 holder1=$!
 sql "BEGIN; SELECT 1 FROM mono_account_sync('acc78hold'); SELECT pg_sleep(15); COMMIT" >/dev/null 2>&1 &
 holder2=$!
+wait_for "SELECT count(*) = 2 FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT 1 FROM mono%' AND wait_event = 'PgSleep'" 10 || true
+sim post fund-requests/HOLD78FR/approve >/dev/null
 sleep 3 # the worker's polling read and the account's refresh meet the locks
 charge 2348078200002 OKAY78B01
 charge 2348078200003 OKAY78B02
