@@ -1598,3 +1598,62 @@ REVOKE ALL ON FUNCTION mono.apply_connect_event(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_account_sync(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_inflow(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_outflow(text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Monitoring: one row per figure, for Prometheus (queries.yaml) and for
+-- people. A monitoring role needs USAGE on schema mono and SELECT on this
+-- view only (the view reads the tables with the extension owner's rights).
+------------------------------------------------------------------------
+
+-- name (the figure), kind (links, charges, webhooks, accounts, worker),
+-- label (a status, a class, an outcome), value.
+CREATE VIEW mono.metrics AS
+-- queue depth by status: every row not yet settled
+SELECT 'queue_depth'::text AS name, 'charges'::text AS kind, status::text AS label,
+       count(*)::float8 AS value
+  FROM mono.fund_requests
+ WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+ GROUP BY status
+UNION ALL
+SELECT 'queue_depth', 'links', status::text, count(*)::float8
+  FROM mono.beneficiaries
+ WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+ GROUP BY status
+UNION ALL
+-- how long the oldest row has waited to be sent (0 when none waits)
+SELECT 'oldest_queued_seconds', kind, 'queued',
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+  FROM (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
+         WHERE status IN ('queued', 'unknown')
+        UNION ALL
+        SELECT 'links', created_at FROM mono.beneficiaries
+         WHERE status IN ('queued', 'unknown')) q
+ GROUP BY kind
+UNION ALL
+-- failures and retries by class of Mono's last answer
+SELECT m.name, 'charges', m.class, sum(m.n)::float8
+  FROM (SELECT CASE WHEN http_status BETWEEN 400 AND 499 THEN 'http_4xx'
+                    WHEN http_status >= 500 THEN 'http_5xx'
+                    WHEN http_status IS NULL AND last_error IS NOT NULL THEN 'network'
+                    ELSE 'other' END AS class,
+               status, attempts
+          FROM mono.fund_requests
+         WHERE status = 'failed' OR attempts > 1) f,
+       LATERAL (VALUES ('failures', f.class, CASE WHEN f.status = 'failed' THEN 1 ELSE 0 END),
+                       ('retries', f.class, greatest(f.attempts - 1, 0))) m(name, class, n)
+ GROUP BY m.name, m.class
+UNION ALL
+-- webhook outcomes (applied, ignored, stale, unmatched, rejected)
+SELECT 'webhook_events', 'webhooks', outcome::text, count(*)::float8
+  FROM mono.webhook_events GROUP BY outcome
+UNION ALL
+-- Connect accounts by data status (tracked ones)
+SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
+  FROM mono.accounts WHERE tracked GROUP BY data_status
+UNION ALL
+-- the worker: running (1/0), requests in flight, sent since it started
+SELECT v.name, 'worker', v.label, v.value
+  FROM mono_worker_status() w,
+       LATERAL (VALUES ('worker_running', 'running', CASE WHEN w.running THEN 1 ELSE 0 END::float8),
+                       ('in_flight', 'in_flight', w.in_flight::float8),
+                       ('sent_total', 'sent', w.sent_total::float8)) v(name, label, value);
