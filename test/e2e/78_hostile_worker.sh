@@ -60,8 +60,8 @@ charge 2348078200001 HOLD78FR
 ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = 'HOLD78FR'\" 30" \
 	"B: the request to be held is sent"
 sim post accounts '{"id":"acc78hold","balance":700,"transactions":[{"id":"t78","amount":300,"type":"credit","date":"2026-11-02T08:00:00Z"}]}' >/dev/null
-t7_sql "SELECT 1 FROM mono_account_sync('acc78hold')" >/dev/null # tracked from now on
 t7_set account_refresh_interval 1
+t7_sql "SELECT 1 FROM mono_account_sync('acc78hold')" >/dev/null # tracked, due every second
 # the application: one transaction holds the request's row, another calls
 # mono_account_sync again and stays open; both for 15 s. Meanwhile the
 # customer approves (the worker's next read must record it) and the
