@@ -68,30 +68,94 @@ sha256_hex(const char *data, size_t len)
 }
 
 /*
- * Reject the call unless the secret matches mono_pay.webhook_secret. The
- * caller may pass the header's value, or "sha256:<hex>" of it: then the
- * secret itself never enters SQL text, logs or pg_stat_activity.
+ * Which secret verifies an event, the one place this is decided (a built-in
+ * HTTP receiver calls it too): Connect's mono.* events are the connect
+ * app's, verified by mono_pay.connect_webhook_secret, or by
+ * mono_pay.webhook_secret when that is empty; every other event (owo.*) is
+ * the payments app's, verified by mono_pay.webhook_secret. Returns the
+ * configured value ("" when unset) and, in *setting, the name of the
+ * setting it came from.
+ */
+const char *
+mono_webhook_secret_for(const char *event, const char **setting)
+{
+	if (event != NULL && strncmp(event, "mono.", 5) == 0 &&
+		mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0')
+	{
+		*setting = "mono_pay.connect_webhook_secret";
+		return mono_connect_webhook_secret;
+	}
+	*setting = "mono_pay.webhook_secret";
+	return mono_webhook_secret ? mono_webhook_secret : "";
+}
+
+/* Does the caller's secret (the header's value, or "sha256:<hex>" of it) equal configured? */
+static bool
+secret_matches(const char *secret, const char *configured)
+{
+	bool		hashed = strncmp(secret, "sha256:", 7) == 0;
+
+	if (configured[0] == '\0')
+		return false;
+	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) :
+						 configured);
+}
+
+/* The 28000 error of a secret that verifies nothing (it never shows a secret). */
+static void
+refuse_secret(const char *setting)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("invalid webhook secret"),
+			 errdetail("The mono-webhook-secret header does not match %s.", setting),
+			 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+}
+
+/*
+ * Before the body is looked at: reject the call unless the secret matches
+ * one of the configured webhook secrets. The caller may pass the header's
+ * value, or "sha256:<hex>" of it: then the secret itself never enters SQL
+ * text, logs or pg_stat_activity.
  */
 static void
-verify_secret(const char *secret)
+verify_any_secret(const char *secret)
 {
-	bool		hashed;
+	const char *connect = mono_connect_webhook_secret ? mono_connect_webhook_secret : "";
+	const char *payments = mono_webhook_secret ? mono_webhook_secret : "";
+	bool		a,
+				b;
 
-	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
+	if (payments[0] == '\0' && connect[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mono_pay.webhook_secret is not set"),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	hashed = secret != NULL && strncmp(secret, "sha256:", 7) == 0;
-	if (secret == NULL ||
-		!secrets_equal(secret, hashed ? sha256_hex(mono_webhook_secret,
-												   strlen(mono_webhook_secret)) :
-					   mono_webhook_secret))
+	if (secret == NULL)
+		refuse_secret("mono_pay.webhook_secret");
+	/* both compared, whatever the first says: the time tells nothing */
+	a = secret_matches(secret, payments);
+	b = secret_matches(secret, connect);
+	if (!a && !b)
+		refuse_secret(connect[0] ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
+					  "mono_pay.webhook_secret");
+}
+
+/* Once the event is known: reject the call unless its own app's secret matches. */
+static void
+verify_event_secret(const char *event, const char *secret)
+{
+	const char *setting;
+	const char *configured = mono_webhook_secret_for(event, &setting);
+
+	if (configured[0] == '\0')
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("invalid webhook secret"),
-				 errdetail("The mono-webhook-secret header does not match mono_pay.webhook_secret."),
-				 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is not set", setting),
+				 errdetail("It verifies the event \"%s\".", mono_shown(event)),
+				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
+	if (!secret_matches(secret, configured))
+		refuse_secret(setting);
 }
 
 /* What read_event gathers while PostgreSQL's JSON parser walks the body. */
@@ -259,12 +323,12 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	size_t		len;
 	char	   *event;
 	char	   *event_id;
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[3];
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[4];
 	bool		isnull;
 	Datum		result;
 
-	verify_secret(secret);
+	verify_any_secret(secret);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -279,13 +343,15 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 				 errhint("Raise mono_pay.webhook_max_size if Mono's events really are this large.")));
 	body = text_to_cstring(body_text);
 	read_event(body, len, &event, &event_id);
+	verify_event_secret(event, secret);
 	if (event_id == NULL)
 		event_id = sha256_hex(body, len);
 
 	SPI_connect();
 	if (ingest_plan == NULL)
 	{
-		ingest_plan = SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
+		/* the body twice: parsed (jsonb) and exactly as received (raw text) */
+		ingest_plan = SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)", 4, types);
 		if (ingest_plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(ingest_plan);
@@ -293,6 +359,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(body);
+	args[3] = args[2];
 	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not store the webhook");
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
