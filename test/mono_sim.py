@@ -272,6 +272,7 @@ MONO_ROUTES = compile_routes([
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/balance", "m_balance"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/credits", "m_credits"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/debits", "m_debits"),
+    ("GET", r"/v2/accounts/(?P<id>[^/]+)/jobs/(?P<job>[^/]+)", "m_job"),
 ])
 
 CONTROL_ROUTES = compile_routes([
@@ -290,6 +291,7 @@ CONTROL_ROUTES = compile_routes([
     ("DELETE", r"/_sim/faults", "c_faults_delete"),
     ("GET", r"/_sim/webhooks", "c_webhooks_get"),
     ("POST", r"/_sim/webhooks/emit", "c_webhooks_emit"),
+    ("POST", r"/_sim/canned", "c_canned"),
     ("GET", r"/_sim/requests", "c_requests"),
     ("GET", r"/_sim/requests/log", "c_requests_log"),
     ("GET", r"/_sim/state", "c_state"),
@@ -530,6 +532,8 @@ class Simulator:
             self.accounts = {}          # account id -> record
             self.realtime_last = {}     # account id -> monotonic time of last refresh
             self.realtime_job = {}      # account id -> headers of its last real-time job
+            self.jobs = {}              # job id -> GET .../jobs/{id} data
+            self.canned = []            # verbatim answers, consumed in order (c_canned)
             self.faults = []            # counted faults, consumed in order
             self.storm = None           # random fault storm
             self.events = []            # produced webhooks
@@ -669,9 +673,23 @@ class Simulator:
 
     # ---- entry points ----------------------------------------------------
 
+    def take_canned(self, method, path):
+        """A canned answer for this call (consuming it), or None."""
+        for c in self.canned:
+            if c["method"] == method and c["path"] == path:
+                c["count"] -= 1
+                if c["count"] == 0:
+                    self.canned.remove(c)
+                return Response(c["status"], c["body"].encode("utf-8"), dict(c["headers"]))
+        return None
+
     def handle_mono(self, req):
         """Process one Mono API request; returns (Response, fault or None)."""
         with self.lock:
+            canned = self.take_canned(req.method, req.path)
+            if canned is not None:
+                self.record(req, canned, None)
+                return canned, None
             fault = self.take_fault(req.method, req.path)
             if fault and fault["kind"] in SHORT_FAULTS:
                 resp = self.fault_response(fault)
@@ -978,6 +996,8 @@ class Simulator:
             acc["transactions"] = acc["transactions"] + acc["pending_new_transactions"]
             acc["pending_new_transactions"] = []
             moved = True
+        if job_id in self.jobs:
+            self.jobs[job_id]["status"] = status
         self.emit_connect_job_event("mono.accounts.jobs.update", {
             "account": acc["id"], "business": BUSINESS_ID, "app": APP_ID, "id": job_id,
             "name": job_name, "status": status})
@@ -1018,6 +1038,8 @@ class Simulator:
         status = "failed" if acc.get("needs_reauth") else self.config["realtime_job_status"]
         headers = {"x-job-id": job_id, "x-job-status": status}
         self.realtime_job[acc["id"]] = headers
+        self.jobs[job_id] = {"id": job_id, "status": status, "name": job_name, "account": acc["id"],
+                             "business": BUSINESS_ID, "app": APP_ID}
         if status == "processing":
             return dict(headers), None, lambda: self.finish_job(acc, job_id, "finished", job_name)
         if self.finish_job(acc, job_id, status, job_name):
@@ -1125,12 +1147,21 @@ class Simulator:
         headers, err, later = self.realtime(req, acc, "jobs.accounts.sync_balance")
         if err:
             return err
-        resp = envelope(200, "Balance retrieved successfully",
-                        {"id": acc["id"], "balance": acc["balance"], "currency": acc["currency"]},
+        resp = envelope(200, "Request was successfully completed",
+                        {"id": acc["id"], "name": acc["name"], "account_number": acc["account_number"],
+                         "balance": acc["balance"], "currency": acc["currency"]},
                         headers)
         if later:
             later()
         return resp
+
+    def m_job(self, req, p):
+        """GET /v2/accounts/{id}/jobs/{job_id}: a real-time job's status (§3.3)."""
+        job = self.jobs.get(p["job"])
+        if job is None or job["account"] != p["id"]:
+            return error(404, "Job not found")
+        msg = "Job execution completed" if job["status"] != "processing" else "Job is processing"
+        return envelope(200, msg, dict(job))
 
     def flows(self, acc, kind):
         """Per-month totals of one transaction type, in the account's flows_shape (§3.6)."""
@@ -1382,6 +1413,21 @@ class Simulator:
         timestamp = False if "timestamp" in body and body["timestamp"] is None else body.get("timestamp")
         rec = self.emit(body["event"], body.get("data"), event_id, timestamp)
         return ctl(200, {"seq": rec["seq"], "body": rec["body"]})
+
+    def c_canned(self, req, p):
+        """POST /_sim/canned: answer the next `count` calls of method+path with a verbatim
+        body (e.g. one of Mono's published samples), status and headers."""
+        body = self.body_object(req)
+        if not body or not isinstance(body.get("path"), str) or not isinstance(body.get("body"), str):
+            return ctl_error(400, "path and body (strings) are required")
+        c = {"method": body.get("method", "GET"), "path": body["path"],
+             "status": body.get("status", 200), "headers": body.get("headers") or {},
+             "body": body["body"], "count": body.get("count", 1)}
+        if not is_int(c["status"]) or not is_int(c["count"]) or c["count"] < 1 or \
+                not isinstance(c["headers"], dict):
+            return ctl_error(400, "status and count must be integers, headers an object")
+        self.canned.append(c)
+        return ctl(200, {"ok": True})
 
     def c_requests(self, req, p):
         """GET /_sim/requests: counts by path, by reference, and of real-time refreshes."""

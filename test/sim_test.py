@@ -894,7 +894,8 @@ class ConnectTest(SimCase):
         self.assertGreater(int(r.headers["retry-after"]), 290)
         # plain reads are not limited
         self.assertEqual(call("GET", "/v2/accounts/acc_1/balance").json["data"],
-                         {"id": "acc_1", "balance": 123456, "currency": "NGN"})
+                         {"id": "acc_1", "name": "Ada Obi", "account_number": "0123456789",
+                          "balance": 123456, "currency": "NGN"})
         sim("POST", "/_sim/config", {"realtime_limit_seconds": 0})
         r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-realtime": "true"})
         self.assertEqual(r.status, 200)
@@ -905,6 +906,57 @@ class ConnectTest(SimCase):
         # real-time requests are counted apart (either header), refused ones included
         self.assertEqual(sim("GET", "/_sim/requests")["realtime_by_path"],
                          {"GET /v2/accounts/acc_1/transactions": 1, "GET /v2/accounts/acc_1/balance": 3})
+
+    def test_connect_samples_shape(self):
+        """The simulator's Connect answers and webhooks have the keys of Mono's samples
+        (test/samples/connect.*)."""
+        def sample(name):
+            with open(os.path.join(HERE, "samples", name)) as f:
+                return json.load(f)
+
+        def keys(obj):
+            return sorted(obj) if isinstance(obj, dict) else obj
+        self.seed(ref="ref_1", transactions=[tx(1, "debit", 100, 1)])
+        want = sample("connect.GET-v2-accounts-id.response.json")
+        got = call("GET", "/v2/accounts/acc_1").json
+        self.assertEqual(keys(got), keys(want))
+        for part in ("account", "customer", "meta"):
+            self.assertEqual(keys(got["data"][part]), keys(want["data"][part]))
+        self.assertEqual(keys(got["data"]["account"]["institution"]),
+                         keys(want["data"]["account"]["institution"]))
+        want = sample("connect.GET-v2-accounts-id-balance.response.json")
+        r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-realtime": "true"})
+        self.assertEqual((keys(r.json), keys(r.json["data"])), (keys(want), keys(want["data"])))
+        want = sample("connect.GET-v2-accounts-id-jobs-jobid.response.json")
+        got = call("GET", "/v2/accounts/acc_1/jobs/" + r.headers["x-job-id"]).json
+        self.assertEqual((keys(got), keys(got["data"])), (keys(want), keys(want["data"])))
+        self.assertEqual(got["data"]["name"], "jobs.accounts.sync_balance")
+        self.assertEqual(call("GET", "/v2/accounts/acc_1/jobs/job_nope").status, 404)
+        evs = events()
+        want = sample("connect.mono.accounts.jobs.update.finished.json")
+        self.assertEqual((keys(evs[0]), keys(evs[0]["data"])), (keys(want), keys(want["data"])))
+        want = sample("connect.mono.events.account_updated.realtime.json")
+        self.assertEqual(keys(evs[1]), keys(want))
+        self.assertEqual(keys(evs[1]["data"]["account"]),
+                         sorted(set(want["data"]["account"]) - {"created_at", "updated_at"}))
+        self.assertEqual(keys(evs[1]["data"]["meta"]),
+                         sorted(set(want["data"]["meta"]) - {"has_new_data"}))
+        want = sample("connect.GET-v2-accounts-id-transactions.response.json")
+        got = call("GET", "/v2/accounts/acc_1/transactions").json
+        self.assertEqual((keys(got), keys(got["data"][0]), keys(got["meta"])),
+                         (keys(want), keys(want["data"][0]), keys(want["meta"])))
+
+    def test_canned(self):
+        """POST /_sim/canned: the next calls of a path get a verbatim body, then the real answer."""
+        self.seed()
+        raw = '{"status": "successful", "data": {"total": 1.50}}'
+        sim("POST", "/_sim/canned", {"path": "/v2/accounts/acc_1/credits", "body": raw,
+                                     "headers": {"x-a": "b"}, "count": 2})
+        for _ in range(2):
+            r = call("GET", "/v2/accounts/acc_1/credits")
+            self.assertEqual((r.status, r.raw.decode(), r.headers["x-a"]), (200, raw, "b"))
+        self.assertEqual(call("GET", "/v2/accounts/acc_1/credits").json["data"]["history"], [])
+        self.assertEqual(call("POST", "/_sim/canned", {"path": 1}, key=None).status, 400)
 
     def test_realtime_switches(self):
         """Old variants: event ids on job webhooks, has_new_data false, one app for both."""
