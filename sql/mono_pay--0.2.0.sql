@@ -52,7 +52,11 @@ CREATE DOMAIN mono.webhook_outcome AS text CHECK (VALUE IN
 -- Direct Charge: links, fund requests, debits, instalments
 ------------------------------------------------------------------------
 
--- A bank-account link (beneficiary) of a WhatsApp user, and its outbox state.
+-- A link (beneficiary) of a WhatsApp user, and its outbox state.
+-- account_name, nip_code, account_number: Mono's fund_beneficiary, the
+-- DESTINATION of the money (the account on the partner's side, e.g. the
+-- customer's wallet on your platform), not the customer's own bank account,
+-- which the customer links inside WhatsApp.
 -- "action" says what the worker does while the row is queued/sending/unknown.
 CREATE TABLE mono.beneficiaries (
     id              bigserial PRIMARY KEY,

@@ -2,9 +2,11 @@
  * webhook.c
  *		mono_handle_webhook(body, secret): the entry point an application's
  *		webhook endpoint calls with the raw body and the mono-webhook-secret
- *		header. Verifies the secret in constant time, checks the body, and
- *		hands it to mono.ingest_webhook() (store once, apply via the state
- *		machine). Anything wrong raises an error and stores nothing.
+ *		header. Verifies the secret in constant time (the secret of the
+ *		event's app: mono_webhook_secret_for()), checks the body, and hands
+ *		it to mono.ingest_webhook() (store once, raw and parsed, apply via
+ *		the state machine). Anything wrong raises an error and stores
+ *		nothing.
  */
 #include "mono_pay.h"
 
@@ -114,7 +116,8 @@ refuse_secret(const char *setting)
 
 /*
  * Before the body is looked at: reject the call unless the secret matches
- * one of the configured webhook secrets. The caller may pass the header's
+ * one of the configured webhook secrets (55000 when it matches none and
+ * mono_pay.webhook_secret is empty, as before there were two). The caller may pass the header's
  * value, or "sha256:<hex>" of it: then the secret itself never enters SQL
  * text, logs or pg_stat_activity.
  */
@@ -126,19 +129,19 @@ verify_any_secret(const char *secret)
 	bool		a,
 				b;
 
-	if (payments[0] == '\0' && connect[0] == '\0')
+	/* both compared, whatever the first says: the time tells nothing */
+	a = secret != NULL && secret_matches(secret, payments);
+	b = secret != NULL && secret_matches(secret, connect);
+	if (a || b)
+		return;
+	/* no match: say so, unless the payments app's secret is not even set */
+	if (payments[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mono_pay.webhook_secret is not set"),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	if (secret == NULL)
-		refuse_secret("mono_pay.webhook_secret");
-	/* both compared, whatever the first says: the time tells nothing */
-	a = secret_matches(secret, payments);
-	b = secret_matches(secret, connect);
-	if (!a && !b)
-		refuse_secret(connect[0] ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
-					  "mono_pay.webhook_secret");
+	refuse_secret(connect[0] ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
+				  "mono_pay.webhook_secret");
 }
 
 /* Once the event is known: reject the call unless its own app's secret matches. */
