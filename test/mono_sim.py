@@ -267,6 +267,7 @@ MONO_ROUTES = compile_routes([
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)", "m_get_fund_request"),
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)/payments", "m_list_payments"),
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)/payments/(?P<pid>[^/]+)", "m_get_payment"),
+    ("POST", r"/v2/accounts/initiate", "m_initiate"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)", "m_account"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/transactions", "m_transactions"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/balance", "m_balance"),
@@ -1154,6 +1155,37 @@ class Simulator:
         if later:
             later()
         return resp
+
+    def m_initiate(self, req, p):
+        """POST /v2/accounts/initiate: a Connect widget session (scope auth, or reauth of an account)."""
+        body = req.json_object()
+        if body is None:
+            return invalid([field_error("body", "body must be a JSON object")])
+        scope = body.get("scope")
+        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        errs = []
+        if scope not in ("auth", "reauth"):
+            errs.append(field_error("scope", "scope must be auth or reauth"))
+        if not isinstance(body.get("redirect_url"), str):
+            errs.append(field_error("redirect_url", "redirect_url is required"))
+        if scope == "auth" and not isinstance(body.get("customer"), dict):
+            errs.append(field_error("customer", "customer is required"))
+        acc = self.accounts.get(body.get("account")) if scope == "reauth" else None
+        if scope == "reauth" and acc is None:
+            errs.append(field_error("account", "account must be a known account id"))
+        if errs:
+            return invalid(errs)
+        data = {"mono_url": "https://link.mono.co/" + new_id("", 10).upper(),
+                "customer": acc["customer"] if acc else new_id("cus_"),
+                "meta": {"ref": meta.get("ref")}, "scope": scope,
+                "redirect_url": body["redirect_url"], "created_at": now_iso()}
+        if acc:
+            data.update({"account": acc["id"], "institution": new_id("ins_"),
+                         "auth_method": acc["auth_method"]})
+            keys = ["mono_url", "customer", "account", "meta", "scope", "institution", "auth_method",
+                    "redirect_url", "created_at"]
+            data = {k: data[k] for k in keys}
+        return envelope(200, "Request was successfully completed", data)
 
     def m_job(self, req, p):
         """GET /v2/accounts/{id}/jobs/{job_id}: a real-time job's status (§3.3)."""

@@ -946,6 +946,25 @@ class ConnectTest(SimCase):
         self.assertEqual((keys(got), keys(got["data"][0]), keys(got["meta"])),
                          (keys(want), keys(want["data"][0]), keys(want["meta"])))
 
+    def test_initiate(self):
+        """POST /v2/accounts/initiate takes Mono's sample request and answers in its samples' shape."""
+        def sample(name):
+            with open(os.path.join(HERE, "samples", name)) as f:
+                return json.load(f)
+        self.seed()
+        want = sample("connect.POST-v2-accounts-initiate.response.json")
+        r = call("POST", "/v2/accounts/initiate", sample("connect.POST-v2-accounts-initiate.request.json"))
+        self.assertEqual(r.status, 200)
+        self.assertEqual((sorted(r.json), sorted(r.json["data"])), (sorted(want), sorted(want["data"])))
+        self.assertEqual((r.json["data"]["scope"], r.json["data"]["meta"]), ("auth", {"ref": "99008877TEST"}))
+        want = sample("connect.POST-v2-accounts-initiate.reauth.response.json")
+        r = call("POST", "/v2/accounts/initiate", {"meta": {"ref": "099777"}, "scope": "reauth",
+                                                   "account": "acc_1", "redirect_url": "https://mono.co"})
+        self.assertEqual(sorted(r.json["data"]), sorted(want["data"]))
+        self.assertEqual(r.json["data"]["account"], "acc_1")
+        self.assertFields(call("POST", "/v2/accounts/initiate", {"scope": "reauth", "account": "nope",
+                                                                 "redirect_url": "x"}), ["account"])
+
     def test_canned(self):
         """POST /_sim/canned: the next calls of a path get a verbatim body, then the real answer."""
         self.seed()
