@@ -117,9 +117,9 @@ refuse_secret(const char *setting)
 /*
  * Before the body is looked at: reject the call unless the secret matches
  * one of the configured webhook secrets (55000 when it matches none and
- * mono_pay.webhook_secret is empty, as before there were two). The caller may pass the header's
- * value, or "sha256:<hex>" of it: then the secret itself never enters SQL
- * text, logs or pg_stat_activity.
+ * mono_pay.webhook_secret is empty, as with one secret). The caller may
+ * pass the header's value, or "sha256:<hex>" of it: then the secret itself
+ * never enters SQL text, logs or pg_stat_activity.
  */
 static void
 verify_any_secret(const char *secret)
