@@ -355,10 +355,11 @@ CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.schedule
 ------------------------------------------------------------------------
 -- Monitoring: one row per figure, for Prometheus (queries.yaml) and for
 -- people. A monitoring role needs USAGE on schema mono and SELECT on this
--- view only (the view reads the tables with the extension owner's rights).
+-- view (it reads the tables with the extension owner's rights), and EXECUTE
+-- on mono_worker_status() for the worker's own figures.
 ------------------------------------------------------------------------
 
--- name (the figure), kind (links, charges, webhooks, accounts, worker),
+-- name (the figure), kind (links, charges, webhooks, accounts),
 -- label (a status, a class, an outcome), value.
 CREATE VIEW mono.metrics AS
 -- queue depth by status: every row not yet settled
@@ -402,17 +403,278 @@ SELECT 'webhook_events', 'webhooks', outcome::text, count(*)::float8
 UNION ALL
 -- Connect accounts by data status (tracked ones)
 SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
-  FROM mono.accounts WHERE tracked GROUP BY data_status
-UNION ALL
--- the worker: running (1/0), requests in flight, sent since it started
-SELECT v.name, 'worker', v.label, v.value
-  FROM mono_worker_status() w,
-       LATERAL (VALUES ('worker_running', 'running', CASE WHEN w.running THEN 1 ELSE 0 END::float8),
-                       ('in_flight', 'in_flight', w.in_flight::float8),
-                       ('sent_total', 'sent', w.sent_total::float8)) v(name, label, value);
+  FROM mono.accounts WHERE tracked GROUP BY data_status;
 
 -- a failing call logs no STATEMENT (it may quote a secret or a BVN)
 ALTER FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text)
     SET log_min_error_statement = panic;
 ALTER FUNCTION mono_handle_webhook(text, text) SET log_min_error_statement = panic;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Connect fidelity (issue 11): two apps' secrets (C only), refreshes out
+-- of FAILED/UNAVAILABLE/PARTIAL, flow totals, legacy events, raw webhook
+-- bodies, tracking of webhook accounts as a choice
+------------------------------------------------------------------------
+ALTER TABLE mono.webhook_events ADD COLUMN raw text;
+
+-- The totals of Mono's credits/debits answers: the whole answer's amount
+-- and transaction count ("total" and "transactions_count" or "count"), as
+-- Mono reported them; NULL when the answer had none.
+CREATE TABLE mono.account_flow_totals (
+    account_id      text NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('inflow', 'outflow')),
+    amount          bigint,
+    transaction_count integer,
+    fetched_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, direction)
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.account_flow_totals', '');
+
+-- Does a webhook naming an account the database does not know start
+-- tracking it (mono_pay.track_webhook_accounts, off when unset)? Tracking
+-- costs Mono calls: see the README.
+CREATE FUNCTION mono.track_webhook_accounts() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(nullif(current_setting('mono_pay.track_webhook_accounts', true), '')::boolean,
+                    false)
+$$;
+
+-- May a real-time refresh start for an account in this data_status? A
+-- sync is how an account leaves FAILED, UNAVAILABLE and PARTIAL (Mono's
+-- docs), so each of the four settled statuses may refresh; PROCESSING
+-- (Mono is still fetching after linking) and an unknown status may not.
+-- Reading the data afterwards stays under mono.data_status_action().
+CREATE FUNCTION mono.may_refresh(data_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(upper(btrim(data_status)) IN ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED'),
+                    false)
+$$;
+
+-- Apply a verified webhook and store it once (by event_id), with its
+-- outcome: one row written per event. Returns 'applied', 'duplicate' or
+-- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
+-- id; the row's outcome says which).
+-- p_raw: the body exactly as received (mono_handle_webhook passes it).
+CREATE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
+                                    p_raw text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    r record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
+        RETURN 'duplicate';
+    END IF;
+    r := mono.apply_event_safely(p_event, p_body);
+    -- stored once, with its outcome; a delivery of the same event committed
+    -- meanwhile wins the insert (applying an event twice changes nothing:
+    -- every step of the state machine is idempotent)
+    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error,
+                                     raw)
+    VALUES (p_event_id, p_event, p_body,
+            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
+            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error, p_raw)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN 'duplicate';
+    END IF;
+    RETURN CASE r.outcome WHEN 'applied' THEN 'applied' ELSE 'ignored' END;
+END;
+$$;
+
+-- The 0.1.0 form, without the raw body (raw stays NULL).
+CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
+LANGUAGE sql AS $$
+    SELECT mono.ingest_webhook(p_event_id, p_event, p_body, NULL::text)
+$$;
+
+-- Stores what Mono said about accounts and schedules each one's next step.
+-- outcomes: a JSON array of objects, each with account_id and any of
+--   account        details facts (src/connect_parse.c): name, account_number,
+--                  type, currency, balance, institution, customer_id, ref,
+--                  auth_method, data_status, retrieved_data, sync_status
+--   refresh        {called, job_id, job_status, has_new_data}
+--   transactions   [{id, narration, amount, type, balance, date, category}],
+--                  with more (a further page) and skipped (unusable items)
+--   error, retry_ms  a failed call
+--   unlinked, reauthorized, check_now, event_at  (webhooks)
+--   sync_status    a sync status on its own (legacy webhooks)
+-- An account first seen here gets a row; a webhook's is tracked only with
+-- mono_pay.track_webhook_accounts (a sync's always is).
+-- source: 'worker' (rows exist and are leased), 'sync' or 'webhook' (rows
+-- are created when new; the schedule is left alone while the worker holds
+-- a lease). Returns how many of the accounts are due now.
+CREATE OR REPLACE FUNCTION mono.record_account_outcomes(outcomes jsonb, source text) RETURNS integer
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    created text[] := '{}';
+    due integer;
+BEGIN
+    IF source NOT IN ('worker', 'sync', 'webhook') OR jsonb_typeof(outcomes) <> 'array' THEN
+        RAISE EXCEPTION 'invalid account outcomes from "%"', source
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- lock the accounts first, in one order: a concurrent DELETE then
+    -- either waits for us or is seen by every statement below
+    PERFORM 1 FROM mono.accounts a
+     WHERE a.account_id IN (SELECT x.account_id
+                              FROM jsonb_to_recordset(outcomes) AS x(account_id text))
+     ORDER BY a.account_id
+       FOR UPDATE;
+
+    -- an account seen for the first time (sync, webhook) gets a row; a
+    -- sync (re)starts tracking
+    IF source <> 'worker' THEN
+        WITH n AS (
+            INSERT INTO mono.accounts (account_id, tracked, unlinked)
+            SELECT DISTINCT ON (o.account_id) o.account_id,
+                   NOT coalesce(o.unlinked, false)
+                       AND (source = 'sync' OR mono.track_webhook_accounts()),
+                   coalesce(o.unlinked, false)
+              FROM jsonb_to_recordset(outcomes) AS o(account_id text, unlinked boolean)
+             ORDER BY o.account_id
+            ON CONFLICT (account_id) DO NOTHING
+            RETURNING account_id)
+        SELECT coalesce(array_agg(account_id), '{}') INTO created FROM n;
+    END IF;
+    IF source = 'sync' THEN
+        UPDATE mono.accounts a SET tracked = true, unlinked = false
+          FROM jsonb_to_recordset(outcomes) AS o(account_id text)
+         WHERE a.account_id = o.account_id AND NOT (a.tracked AND NOT a.unlinked);
+    END IF;
+
+    PERFORM mono.record_account_failures(outcomes);
+    PERFORM mono.record_account_details(outcomes, source = 'webhook');
+    PERFORM mono.record_account_refreshes(outcomes);
+    PERFORM mono.record_account_transactions(outcomes);
+
+    -- unlinked at Mono: no longer tracked; re-authorised: works again
+    UPDATE mono.accounts a SET unlinked = true, tracked = false, updated_at = now()
+      FROM jsonb_to_recordset(outcomes) AS o(account_id text, unlinked boolean)
+     WHERE a.account_id = o.account_id AND o.unlinked;
+    UPDATE mono.accounts a SET
+           sync_status = CASE WHEN a.sync_status = 'REAUTHORISATION_REQUIRED'
+                              THEN NULL ELSE a.sync_status END,
+           updated_at = now()
+      FROM jsonb_to_recordset(outcomes) AS o(account_id text, reauthorized boolean)
+     WHERE a.account_id = o.account_id AND o.reauthorized;
+    -- a sync_status of its own (legacy events), unless older than the details
+    UPDATE mono.accounts a SET
+           sync_status = upper(o.sync_status),
+           last_error = CASE WHEN upper(o.sync_status) = 'FAILED'
+                             THEN 'Mono reported that a sync of the account failed'
+                             ELSE a.last_error END,
+           updated_at = now()
+      FROM jsonb_to_recordset(outcomes) AS o(account_id text, sync_status text,
+                                             event_at timestamptz)
+     WHERE a.account_id = o.account_id AND o.sync_status IS NOT NULL
+       AND (a.last_synced_at IS NULL OR o.event_at IS NULL OR o.event_at >= a.last_synced_at);
+
+    -- what next, and when (not while the worker holds the account's lease;
+    -- check_now, and a webhook's new account: details at once)
+    UPDATE mono.accounts a SET
+           (next_step, next_sync_at) =
+               (SELECT CASE WHEN o.check_now THEN 'details' ELSE s.step END,
+                       CASE WHEN o.check_now AND a.tracked THEN now() ELSE s.due END
+                  FROM mono.account_next_step(a) s),
+           claimed_until = CASE WHEN source = 'worker' THEN NULL ELSE a.claimed_until END
+      FROM (SELECT x.account_id,
+                   bool_or(coalesce(x.check_now, false)
+                           OR (source = 'webhook' AND x.account_id = ANY (created)))
+                       AS check_now
+              FROM jsonb_to_recordset(outcomes) AS x(account_id text, error text,
+                                                     check_now boolean)
+             WHERE x.error IS NULL
+             GROUP BY x.account_id) o
+     WHERE a.account_id = o.account_id
+       AND (source = 'worker' OR a.claimed_until IS NULL OR a.claimed_until < now());
+
+    SELECT count(*)::integer INTO due
+      FROM mono.accounts a
+     WHERE a.account_id IN (SELECT x.account_id
+                              FROM jsonb_to_recordset(outcomes) AS x(account_id text))
+       AND a.tracked AND a.next_sync_at <= now()
+       AND (a.claimed_until IS NULL OR a.claimed_until < now());
+    RETURN due;
+END;
+$$;
+
+-- Applies a Mono Connect webhook event (called by mono_handle_webhook()
+-- after it verified and stored the event); returns 'applied' or 'ignored'
+-- (an event this function does not know, or one naming no usable account).
+-- An account the database does not know yet gets a row; with
+-- mono_pay.track_webhook_accounts it is tracked (unless the event unlinks
+-- it) and the worker reads its details at once.
+--   mono.events.account_updated      details, data status, sync_status
+--                                    (REAUTHORISATION_REQUIRED shows there),
+--                                    has_new_data: true -> transactions next
+--   mono.events.account_connected    data status, auth method, customer, ref
+--   mono.events.account_reauthorized clears REAUTHORISATION_REQUIRED; details now
+--   mono.events.account_unlinked     unlinked, no longer tracked
+--   mono.accounts.jobs.update        the refresh job's status
+--   mono.events.reauthorisation_required  (legacy) sync_status
+--                                    REAUTHORISATION_REQUIRED
+--   mono.events.sync_failed          (legacy) sync_status FAILED
+-- Events never move an account backwards: details older than the stored
+-- ones are ignored, new data is kept until pulled.
+CREATE OR REPLACE FUNCTION mono.apply_connect_event(event text, body jsonb) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    data jsonb := CASE WHEN jsonb_typeof(body -> 'data') = 'object' THEN body -> 'data'
+                       ELSE '{}' END;
+    meta jsonb := CASE WHEN jsonb_typeof(body -> 'data' -> 'meta') = 'object'
+                       THEN body -> 'data' -> 'meta' ELSE '{}' END;
+    account_id text;
+    o jsonb;
+BEGIN
+    CASE event
+    WHEN 'mono.events.account_updated' THEN
+        account_id := mono.event_account_id(data -> 'account');
+        o := jsonb_build_object('account', mono.event_account_facts(
+                                    CASE WHEN jsonb_typeof(data -> 'account') = 'object'
+                                         THEN data -> 'account' ELSE '{}' END, meta),
+                                'refresh', mono.event_refresh_facts(meta));
+    WHEN 'mono.events.account_connected' THEN
+        account_id := coalesce(data ->> 'id', mono.event_account_id(data -> 'account'));
+        o := jsonb_build_object('check_now', true, 'account', jsonb_strip_nulls(jsonb_build_object(
+                 'data_status', meta ->> 'data_status',
+                 'auth_method', meta ->> 'auth_method',
+                 'ref', meta ->> 'ref',
+                 'customer_id', mono.event_account_id(data -> 'customer'))));
+    WHEN 'mono.events.account_reauthorized' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('reauthorized', true, 'check_now', true);
+    WHEN 'mono.events.account_unlinked' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('unlinked', true);
+    WHEN 'mono.events.reauthorisation_required' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('sync_status', 'REAUTHORISATION_REQUIRED');
+    WHEN 'mono.events.sync_failed' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('sync_status', 'FAILED');
+    WHEN 'mono.accounts.jobs.update' THEN
+        account_id := mono.event_account_id(data -> 'account');
+        o := jsonb_build_object('refresh', jsonb_strip_nulls(jsonb_build_object(
+                 'job_id', data ->> 'id', 'job_status', lower(data ->> 'status'))));
+    ELSE
+        RETURN 'ignored';
+    END CASE;
+    IF account_id IS NULL OR account_id !~ '^[A-Za-z0-9_-]{1,64}$' THEN
+        RETURN 'ignored';
+    END IF;
+    PERFORM mono.record_account_outcomes(jsonb_build_array(o || jsonb_build_object(
+                'account_id', account_id,
+                'event_at', mono.event_time(body ->> 'timestamp'))), 'webhook');
+    PERFORM mono.wake_worker();
+    RETURN 'applied';
+END;
+$$;
+
+REVOKE ALL ON mono.account_flow_totals FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.track_webhook_accounts() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.may_refresh(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.ingest_webhook(text, text, jsonb, text) FROM PUBLIC;

@@ -52,7 +52,11 @@ CREATE DOMAIN mono.webhook_outcome AS text CHECK (VALUE IN
 -- Direct Charge: links, fund requests, debits, instalments
 ------------------------------------------------------------------------
 
--- A bank-account link (beneficiary) of a WhatsApp user, and its outbox state.
+-- A link (beneficiary) of a WhatsApp user, and its outbox state.
+-- account_name, nip_code, account_number: Mono's fund_beneficiary, the
+-- DESTINATION of the money (the account on the partner's side, e.g. the
+-- customer's wallet on your platform), not the customer's own bank account,
+-- which the customer links inside WhatsApp.
 -- "action" says what the worker does while the row is queued/sending/unknown.
 CREATE TABLE mono.beneficiaries (
     id              bigserial PRIMARY KEY,
@@ -196,7 +200,11 @@ CREATE TABLE mono.webhook_events (
     applied_at      timestamptz,
     outcome         mono.webhook_outcome NOT NULL,
     -- why a rejected event could not be applied
-    error           text
+    error           text,
+    -- the body exactly as received (body is its parsed form: jsonb
+    -- reorders keys and writes 1.50 as 1.5); NULL for events stored
+    -- before 0.2.0 and for polled reads
+    raw             text
 );
 CREATE INDEX webhook_events_received ON mono.webhook_events (received_at);
 -- events waiting for the Mono id they name (e.g. approved before created)
@@ -871,7 +879,9 @@ $$;
 -- outcome: one row written per event. Returns 'applied', 'duplicate' or
 -- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
 -- id; the row's outcome says which).
-CREATE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
+-- p_raw: the body exactly as received (mono_handle_webhook passes it).
+CREATE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
+                                    p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
@@ -884,10 +894,11 @@ BEGIN
     -- stored once, with its outcome; a delivery of the same event committed
     -- meanwhile wins the insert (applying an event twice changes nothing:
     -- every step of the state machine is idempotent)
-    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error)
+    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error,
+                                     raw)
     VALUES (p_event_id, p_event, p_body,
             coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
-            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error)
+            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error, p_raw)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id INTO v_id;
     IF v_id IS NULL THEN
@@ -897,7 +908,14 @@ BEGIN
 END;
 $$;
 
--- The worker's periodic upkeep: instalments fall due or are missed, open-ended schedules are extended, requests nobody
+-- The 0.1.0 form, without the raw body (raw stays NULL).
+CREATE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
+LANGUAGE sql AS $$
+    SELECT mono.ingest_webhook(p_event_id, p_event, p_body, NULL::text)
+$$;
+
+-- The worker's periodic upkeep: instalments fall due or are missed, open-ended
+-- schedules are extended, requests nobody
 -- authorised within mono_pay.approval_window expire, and mono.http_log
 -- keeps mono_pay.http_log_retention. The settings are read once, so every
 -- statement compares with a constant and uses its index: upkeep costs what
@@ -1062,6 +1080,41 @@ ALTER TABLE mono.accounts
 -- read from the index alone.
 CREATE INDEX transactions_account_date ON mono.transactions (account_id, date)
     INCLUDE (type, amount);
+
+-- Connect fidelity (issue 11): the totals of Mono's credits/debits answers.
+-- The whole answer's amount and transaction count ("total" and
+-- "transactions_count" or "count"), as Mono reported them; NULL when the
+-- answer had none.
+CREATE TABLE mono.account_flow_totals (
+    account_id      text NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('inflow', 'outflow')),
+    amount          bigint,
+    transaction_count integer,
+    fetched_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, direction)
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.account_flow_totals', '');
+
+-- Connect fidelity (issue 11): does a webhook naming an account the
+-- database does not know start tracking it (mono_pay.track_webhook_accounts,
+-- off when unset)? Tracking costs Mono calls: see the README.
+CREATE FUNCTION mono.track_webhook_accounts() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(nullif(current_setting('mono_pay.track_webhook_accounts', true), '')::boolean,
+                    false)
+$$;
+
+-- Connect fidelity (issue 11): may a real-time refresh start for an
+-- account in this data_status? A sync is how an account leaves FAILED,
+-- UNAVAILABLE and PARTIAL (Mono's docs), so each of the four settled
+-- statuses may refresh; PROCESSING (Mono is still fetching after linking)
+-- and an unknown status may not. Reading the data afterwards stays under
+-- mono.data_status_action().
+CREATE FUNCTION mono.may_refresh(data_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(upper(btrim(data_status)) IN ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED'),
+                    false)
+$$;
 
 -- mono_pay.account_refresh_interval as an interval (1 hour when unset).
 CREATE FUNCTION mono.account_refresh_interval() RETURNS interval
@@ -1346,6 +1399,9 @@ $$;
 --                  with more (a further page) and skipped (unusable items)
 --   error, retry_ms  a failed call
 --   unlinked, reauthorized, check_now, event_at  (webhooks)
+--   sync_status    a sync status on its own (legacy webhooks)
+-- An account first seen here gets a row; a webhook's is tracked only with
+-- mono_pay.track_webhook_accounts (a sync's always is).
 -- source: 'worker' (rows exist and are leased), 'sync' or 'webhook' (rows
 -- are created when new; the schedule is left alone while the worker holds
 -- a lease). Returns how many of the accounts are due now.
@@ -1374,7 +1430,9 @@ BEGIN
         WITH n AS (
             INSERT INTO mono.accounts (account_id, tracked, unlinked)
             SELECT DISTINCT ON (o.account_id) o.account_id,
-                   NOT coalesce(o.unlinked, false), coalesce(o.unlinked, false)
+                   NOT coalesce(o.unlinked, false)
+                       AND (source = 'sync' OR mono.track_webhook_accounts()),
+                   coalesce(o.unlinked, false)
               FROM jsonb_to_recordset(outcomes) AS o(account_id text, unlinked boolean)
              ORDER BY o.account_id
             ON CONFLICT (account_id) DO NOTHING
@@ -1402,6 +1460,17 @@ BEGIN
            updated_at = now()
       FROM jsonb_to_recordset(outcomes) AS o(account_id text, reauthorized boolean)
      WHERE a.account_id = o.account_id AND o.reauthorized;
+    -- a sync_status of its own (legacy events), unless older than the details
+    UPDATE mono.accounts a SET
+           sync_status = upper(o.sync_status),
+           last_error = CASE WHEN upper(o.sync_status) = 'FAILED'
+                             THEN 'Mono reported that a sync of the account failed'
+                             ELSE a.last_error END,
+           updated_at = now()
+      FROM jsonb_to_recordset(outcomes) AS o(account_id text, sync_status text,
+                                             event_at timestamptz)
+     WHERE a.account_id = o.account_id AND o.sync_status IS NOT NULL
+       AND (a.last_synced_at IS NULL OR o.event_at IS NULL OR o.event_at >= a.last_synced_at);
 
     -- what next, and when (not while the worker holds the account's lease;
     -- check_now, and a webhook's new account: details at once)
@@ -1494,8 +1563,9 @@ $$;
 -- Applies a Mono Connect webhook event (called by mono_handle_webhook()
 -- after it verified and stored the event); returns 'applied' or 'ignored'
 -- (an event this function does not know, or one naming no usable account).
--- An account the database does not know yet gets a row, tracked (unless
--- the event unlinks it), and the worker reads its details at once.
+-- An account the database does not know yet gets a row; with
+-- mono_pay.track_webhook_accounts it is tracked (unless the event unlinks
+-- it) and the worker reads its details at once.
 --   mono.events.account_updated      details, data status, sync_status
 --                                    (REAUTHORISATION_REQUIRED shows there),
 --                                    has_new_data: true -> transactions next
@@ -1503,6 +1573,9 @@ $$;
 --   mono.events.account_reauthorized clears REAUTHORISATION_REQUIRED; details now
 --   mono.events.account_unlinked     unlinked, no longer tracked
 --   mono.accounts.jobs.update        the refresh job's status
+--   mono.events.reauthorisation_required  (legacy) sync_status
+--                                    REAUTHORISATION_REQUIRED
+--   mono.events.sync_failed          (legacy) sync_status FAILED
 -- Events never move an account backwards: details older than the stored
 -- ones are ignored, new data is kept until pulled.
 CREATE FUNCTION mono.apply_connect_event(event text, body jsonb) RETURNS text
@@ -1535,6 +1608,12 @@ BEGIN
     WHEN 'mono.events.account_unlinked' THEN
         account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
         o := jsonb_build_object('unlinked', true);
+    WHEN 'mono.events.reauthorisation_required' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('sync_status', 'REAUTHORISATION_REQUIRED');
+    WHEN 'mono.events.sync_failed' THEN
+        account_id := coalesce(mono.event_account_id(data -> 'account'), data ->> 'id');
+        o := jsonb_build_object('sync_status', 'FAILED');
     WHEN 'mono.accounts.jobs.update' THEN
         account_id := mono.event_account_id(data -> 'account');
         o := jsonb_build_object('refresh', jsonb_strip_nulls(jsonb_build_object(
@@ -1598,14 +1677,18 @@ REVOKE ALL ON FUNCTION mono.apply_connect_event(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_account_sync(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_inflow(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_outflow(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.track_webhook_accounts() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.may_refresh(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.ingest_webhook(text, text, jsonb, text) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Monitoring: one row per figure, for Prometheus (queries.yaml) and for
 -- people. A monitoring role needs USAGE on schema mono and SELECT on this
--- view only (the view reads the tables with the extension owner's rights).
+-- view (it reads the tables with the extension owner's rights), and EXECUTE
+-- on mono_worker_status() for the worker's own figures.
 ------------------------------------------------------------------------
 
--- name (the figure), kind (links, charges, webhooks, accounts, worker),
+-- name (the figure), kind (links, charges, webhooks, accounts),
 -- label (a status, a class, an outcome), value.
 CREATE VIEW mono.metrics AS
 -- queue depth by status: every row not yet settled
@@ -1649,11 +1732,4 @@ SELECT 'webhook_events', 'webhooks', outcome::text, count(*)::float8
 UNION ALL
 -- Connect accounts by data status (tracked ones)
 SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
-  FROM mono.accounts WHERE tracked GROUP BY data_status
-UNION ALL
--- the worker: running (1/0), requests in flight, sent since it started
-SELECT v.name, 'worker', v.label, v.value
-  FROM mono_worker_status() w,
-       LATERAL (VALUES ('worker_running', 'running', CASE WHEN w.running THEN 1 ELSE 0 END::float8),
-                       ('in_flight', 'in_flight', w.in_flight::float8),
-                       ('sent_total', 'sent', w.sent_total::float8)) v(name, label, value);
+  FROM mono.accounts WHERE tracked GROUP BY data_status;

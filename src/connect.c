@@ -28,6 +28,7 @@
 #include "utils/jsonb.h"
 
 int			mono_account_refresh_interval = 3600;
+bool		mono_track_webhook_accounts = false;
 
 /* Claim due accounts: lease them and return what to call. */
 static const char *const claim_sql =
@@ -272,4 +273,11 @@ mono_connect_define_settings(void)
 							"than 5 minutes (Mono's limit), whatever this is set to.",
 							&mono_account_refresh_interval, 3600, 1, 30 * 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("mono_pay.track_webhook_accounts",
+							 "Whether a Connect webhook naming an unknown account starts tracking it.",
+							 "Tracking reads the account every mono_pay.account_refresh_interval and "
+							 "starts real-time refreshes, which Mono bills when they find new data. "
+							 "Off: the account is recorded, untracked, until mono_account_sync() is called.",
+							 &mono_track_webhook_accounts, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 }

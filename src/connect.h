@@ -30,6 +30,7 @@
 
 /* connect.c */
 extern int	mono_account_refresh_interval;
+extern bool mono_track_webhook_accounts;
 
 /* connect_parse.c */
 extern const char *mono_connect_step_name(int step);
@@ -38,6 +39,7 @@ extern json_t *mono_connect_details(json_t *root);
 extern json_t *mono_connect_refresh(CURL *easy);
 extern json_t *mono_connect_transactions(json_t *root, bool *more, int *skipped);
 extern json_t *mono_connect_flows(json_t *root, const char **problem);
+extern json_t *mono_connect_flow_totals(json_t *root);
 
 /* connect_sql.c */
 extern bool mono_valid_account_id(const char *id);

@@ -9,7 +9,8 @@
  *		refresh headers		{called, job_id, job_status, has_new_data}
  *		transactions		[{id, narration, amount, type, balance, date,
  *							 category}], bad items skipped and counted
- *		credits/debits		[{period "YYYY-MM-01", amount, count}]
+ *		credits/debits		[{period "YYYY-MM-01", amount, count}], and the
+ *							 totals {amount, count}
  *
  * Values are checked here so that the SQL casts that follow cannot fail:
  * integers are integers, dates are valid ISO 8601 with a time zone.
@@ -412,6 +413,27 @@ flows_list(json_t *root, const char **problem)
 	return history;
 }
 
+/*
+ * The number of transactions of a month or of the whole answer: "count"
+ * (mono-api.md §3.6), or "transactions_count", the only public model of
+ * the v2 body (§4), or "transaction_count"; NULL when none is there.
+ */
+static json_t *
+flow_count(json_t *obj)
+{
+	static const char *const names[] = {"count", "transactions_count", "transaction_count"};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(names); i++)
+	{
+		json_t	   *v = json_object_get(obj, names[i]);
+
+		if (v != NULL && !json_is_null(v))
+			return v;
+	}
+	return NULL;
+}
+
 /* One month of credits or debits, or NULL (with *problem) when unusable. */
 static json_t *
 flow_month(json_t *item, const char **problem)
@@ -420,7 +442,7 @@ flow_month(json_t *item, const char **problem)
 	json_int_t	amount,
 				count;
 	char	   *period = month_of(mono_json_str(item, "period"));
-	json_t	   *count_v = json_object_get(item, "count");
+	json_t	   *count_v = flow_count(item);
 
 	if (period == NULL)
 	{
@@ -432,8 +454,6 @@ flow_month(json_t *item, const char **problem)
 		*problem = "a month's \"amount\" is not a whole number of kobo";
 		return NULL;
 	}
-	if (count_v == NULL)
-		count_v = json_object_get(item, "transaction_count");
 	if (count_v != NULL && !json_is_null(count_v) &&
 		(!mono_json_int(count_v, &count) || count < 0 || count > PG_INT32_MAX))
 	{
@@ -485,6 +505,30 @@ mono_connect_flows(json_t *root, const char **problem)
 			}
 		json_array_append_new(out, row);
 	}
+	return out;
+}
+
+/*
+ * The totals of a credits/debits answer, {amount, count} with whichever of
+ * them data carries as a whole number ("total", and "count" or
+ * "transactions_count"); an empty object when the body has none.
+ */
+json_t *
+mono_connect_flow_totals(json_t *root)
+{
+	json_t	   *data = root;
+	json_t	   *out = mono_json_object();
+	json_int_t	amount,
+				count;
+
+	if (json_is_object(root) && json_is_object(json_object_get(root, "data")))
+		data = json_object_get(root, "data");
+	if (!json_is_object(data))
+		return out;
+	if (mono_json_int(json_object_get(data, "total"), &amount) && amount >= 0)
+		json_object_set_new(out, "amount", json_integer(amount));
+	if (mono_json_int(flow_count(data), &count) && count >= 0 && count <= PG_INT32_MAX)
+		json_object_set_new(out, "count", json_integer(count));
 	return out;
 }
 

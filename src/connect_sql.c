@@ -37,8 +37,7 @@ static const char *const last_refresh_sql =
 "   AND NOT mono.realtime_allowed(last_refresh_at)";
 
 static const char *const may_refresh_sql =
-"SELECT mono.data_status_action(mono.normalize_data_status($1::jsonb ->> 'data_status'),"
-" mono.normalize_retrieved_data($1::jsonb -> 'retrieved_data'), 'transactions'),"
+"SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
 " coalesce($1::jsonb ->> 'data_status', 'missing')";
 
 static const char *const record_sync_sql =
@@ -60,6 +59,13 @@ static const char *const store_flows_sql =
 " RETURNING f.*)"
 " SELECT * FROM r ORDER BY period";
 
+static const char *const store_totals_sql =
+"INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
+"  transaction_count, fetched_at)"
+" SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
+" ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
+"  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at";
+
 /* Is id a plausible Mono account id: 1-64 of [A-Za-z0-9_-]? */
 bool
 mono_valid_account_id(const char *id)
@@ -78,6 +84,17 @@ mono_valid_account_id(const char *id)
 			return false;
 	}
 	return true;
+}
+
+/* Stop unless a key for /v2 calls is set (the connect app's, or the payments app's). */
+static void
+require_connect_key(void)
+{
+	if (mono_secret_key_for("/v2/")[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("neither mono_pay.connect_secret_key nor mono_pay.secret_key is set"),
+				 errhint("A superuser sets mono_pay.connect_secret_key to the secret key of Mono's connect app, in postgresql.conf (or with ALTER SYSTEM), and reloads.")));
 }
 
 /* The account_id argument, checked: 22023 with a hint when unusable. */
@@ -188,8 +205,11 @@ sync_details(const char *id)
 }
 
 /*
- * Start a real-time refresh when the data_status rules allow reading
- * transactions; its facts as JSON text, or NULL (with a NOTICE) when not.
+ * Start a real-time refresh unless Mono is still linking the account
+ * (mono.may_refresh(): FAILED, UNAVAILABLE and PARTIAL accounts leave
+ * those states by a sync); its facts as JSON text, or NULL (with a NOTICE)
+ * when not started. What may be read afterwards stays with the data_status
+ * rules.
  */
 static char *
 sync_refresh(const char *id, const char *details)
@@ -197,15 +217,15 @@ sync_refresh(const char *id, const char *details)
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(details)};
 	HeapTuple	row = run1(may_refresh_sql, 1, types, args, NULL);
-	char	   *action = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
+	char	   *may = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
 	char	   *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
 	ConnectAnswer answer;
 
-	if (action == NULL || strcmp(action, "read") != 0)
+	if (may == NULL || strcmp(may, "t") != 0)
 	{
 		ereport(NOTICE,
 				(errmsg("real-time refresh of account \"%s\" not started", id),
-				 errdetail("Its data_status is %s: transactions are read only when it is AVAILABLE, or PARTIAL with transactions in retrieved_data.",
+				 errdetail("Its data_status is %s: a refresh starts once Mono has linked the account (AVAILABLE, PARTIAL, UNAVAILABLE or FAILED).",
 						   status)));
 		return NULL;
 	}
@@ -252,7 +272,7 @@ mono_account_sync(PG_FUNCTION_ARGS)
 				 errmsg("realtime must not be null"),
 				 errhint("Pass true to start a real-time refresh, false (the default) to read the stored data.")));
 	realtime = PG_GETARG_BOOL(1);
-	mono_require_secret_key();
+	require_connect_key();
 	SPI_connect();
 	if (realtime)
 		check_refresh_gap(id);
@@ -265,17 +285,31 @@ mono_account_sync(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* The months of a credits/debits answer as JSON text, or an error showing the body. */
+/* A jansson value as palloc'd JSON text (dflt when it cannot be written); frees it. */
 static char *
-flows_months(const char *id, const char *direction, ConnectAnswer *answer)
+json_text(json_t *v, const char *dflt)
+{
+	char	   *text = json_dumps(v, JSON_COMPACT);
+	char	   *result = pstrdup(text ? text : dflt);
+
+	free(text);
+	json_decref(v);
+	return result;
+}
+
+/*
+ * The months of a credits/debits answer as JSON text, or an error showing
+ * the body; *totals: the answer's totals {amount, count} as JSON text.
+ */
+static char *
+flows_months(const char *id, const char *direction, ConnectAnswer *answer, char **totals)
 {
 	json_t	   *root = mono_json_parse(answer->body, answer->len,
 									   psprintf("the %s of account \"%s\"", direction, id));
 	const char *problem = "it is not the expected shape";
 	json_t	   *months = mono_connect_flows(root, &problem);
-	char	   *text;
-	char	   *result;
 
+	*totals = json_text(mono_connect_flow_totals(root), "{}");
 	json_decref(root);
 	if (months == NULL)
 		ereport(ERROR,
@@ -285,25 +319,28 @@ flows_months(const char *id, const char *direction, ConnectAnswer *answer)
 						   mono_body_excerpt(answer->body, answer->len)),
 				 errhint("Nothing was stored. Monthly figures derived from synced transactions stay in mono.%s.",
 						 direction)));
-	text = json_dumps(months, JSON_COMPACT);
-	json_decref(months);
-	result = pstrdup(text ? text : "[]");
-	free(text);
-	return result;
+	return json_text(months, "[]");
 }
 
-/* Upsert the months into mono.account_flows and return them as the result set. */
+/*
+ * Upsert the months into mono.account_flows and the totals into
+ * mono.account_flow_totals; return the months as the result set.
+ */
 static void
-store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months)
+store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months,
+			const char *totals)
 {
 	Oid			types[3] = {TEXTOID, TEXTOID, JSONBOID};
 	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
-	DirectFunctionCall1(jsonb_in, CStringGetDatum(months))};
+	DirectFunctionCall1(jsonb_in, CStringGetDatum(totals))};
 	Datum	   *values;
 	bool	   *nulls;
 	uint64		i;
 
 	SPI_connect();
+	if (SPI_execute_with_args(store_totals_sql, 3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the %s totals of account \"%s\"", direction, id);
+	args[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(months));
 	if (SPI_execute_with_args(store_flows_sql, 3, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not store the %s of account \"%s\"", direction, id);
 	values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
@@ -324,12 +361,13 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 	char	   *id = account_id_arg(fcinfo);
 	ConnectAnswer answer;
 	char	   *months;
+	char	   *totals;
 
-	mono_require_secret_key();
+	require_connect_key();
 	InitMaterializedSRF(fcinfo, 0);
 	connect_get(psprintf("/v2/accounts/%s/%s", mono_url_escape(id), endpoint), false, &answer);
-	months = flows_months(id, direction, &answer);
-	store_flows(rsinfo, id, direction, months);
+	months = flows_months(id, direction, &answer, &totals);
+	store_flows(rsinfo, id, direction, months, totals);
 	return (Datum) 0;
 }
 

@@ -259,8 +259,8 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
 	mono_check_account_name(name);
-	mono_check_digits("nip_code", nip, 6, "Pass the bank's 6-digit NIP code, e.g. 000013.");
-	mono_check_digits("account_number", nuban, 10, "Pass the 10-digit NUBAN account number.");
+	mono_check_digits("nip_code", nip, 6, "Pass the 6-digit NIP code of the destination account's bank (where the money is paid), e.g. 000013.");
+	mono_check_digits("account_number", nuban, 10, "Pass the 10-digit NUBAN of the destination account: where the money is paid, not the customer's own bank account.");
 	if (bvn != NULL)
 		mono_check_digits("bvn", bvn, 11, "Pass the 11-digit BVN, or NULL when the user is already active at Mono.");
 	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))

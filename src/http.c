@@ -96,18 +96,33 @@ add_header(MonoHttp *http, const char *line)
 	http->headers = l;
 }
 
+/*
+ * The secret key a call to path is sent with: Connect's /v2 calls use the
+ * connect app's key (mono_pay.connect_secret_key) when it is set, every
+ * other call (and /v2 when it is empty) the payments app's.
+ */
+const char *
+mono_secret_key_for(const char *path)
+{
+	if (strncmp(path, "/v2/", 4) == 0 &&
+		mono_connect_secret_key != NULL && mono_connect_secret_key[0] != '\0')
+		return mono_connect_secret_key;
+	return mono_secret_key ? mono_secret_key : "";
+}
+
 /* Build the mono-sec-key header without leaving a copy in palloc'd memory. */
 static void
-add_key_header(MonoHttp *http)
+add_key_header(MonoHttp *http, const char *path)
 {
-	size_t		len = strlen(mono_secret_key) + sizeof("mono-sec-key: ");
+	const char *key = mono_secret_key_for(path);
+	size_t		len = strlen(key) + sizeof("mono-sec-key: ");
 	char	   *line = malloc(len);
 
 	if (line == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory building HTTP headers")));
-	snprintf(line, len, "mono-sec-key: %s", mono_secret_key);
+	snprintf(line, len, "mono-sec-key: %s", key);
 	http->headers = curl_slist_append(http->headers, line);
 	explicit_bzero(line, len);
 	free(line);
@@ -119,7 +134,8 @@ add_key_header(MonoHttp *http)
 
 /*
  * Set up the handle for METHOD api_url+path with an optional JSON body.
- * realtime adds x-realtime: true (Connect refresh).
+ * realtime asks for a Connect real-time refresh with both spellings of the
+ * header: Mono's guide says x-realtime, its API reference x-real-time.
  */
 void
 mono_http_prepare(MonoHttp *http, const char *method, const char *path,
@@ -130,10 +146,13 @@ mono_http_prepare(MonoHttp *http, const char *method, const char *path,
 
 	mono_http_reset(http);
 	curl_easy_reset(e);			/* a reused handle keeps no option of its last request */
-	add_key_header(http);
+	add_key_header(http, path);
 	add_header(http, "Accept: application/json");
 	if (realtime)
+	{
 		add_header(http, "x-realtime: true");
+		add_header(http, "x-real-time: true");
+	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, MONO_USER_AGENT);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -21,6 +21,8 @@ PG_MODULE_MAGIC;
 char	   *mono_api_url = NULL;
 char	   *mono_secret_key = NULL;
 char	   *mono_webhook_secret = NULL;
+char	   *mono_connect_secret_key = NULL;
+char	   *mono_connect_webhook_secret = NULL;
 char	   *mono_database_name = NULL;
 char	   *mono_ca_bundle = NULL;
 bool		mono_enabled = true;
@@ -134,8 +136,46 @@ show_webhook_secret(void)
 	return (mono_webhook_secret && mono_webhook_secret[0]) ? "********" : "";
 }
 
+/* SHOW and current_setting() of the Connect app's key: whether it is set, never its value. */
+static const char *
+show_connect_secret_key(void)
+{
+	return (mono_connect_secret_key && mono_connect_secret_key[0]) ? "********" : "";
+}
+
+/* SHOW and current_setting() of the Connect app's webhook secret: whether it is set. */
+static const char *
+show_connect_webhook_secret(void)
+{
+	return (mono_connect_webhook_secret && mono_connect_webhook_secret[0]) ? "********" : "";
+}
+
 /*
- * Register the string settings. The two secrets are superuser-only, hidden
+ * Register the secrets of the Connect app (issue 11: Connect needs a
+ * connect app, with its own key and webhook secret). Empty: the payments
+ * app's settings serve Connect too.
+ */
+static void
+define_connect_secrets(void)
+{
+	DefineCustomStringVariable("mono_pay.connect_secret_key",
+							   "Secret key of Mono's connect app, sent as mono-sec-key on /v2 calls.",
+							   "Empty: mono_pay.secret_key is used.",
+							   &mono_connect_secret_key, "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_secret, NULL, show_connect_secret_key);
+	DefineCustomStringVariable("mono_pay.connect_webhook_secret",
+							   "Webhook secret of Mono's connect app: verifies mono.* events.",
+							   "Empty: mono_pay.webhook_secret verifies them.",
+							   &mono_connect_webhook_secret, "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_secret, NULL, show_connect_webhook_secret);
+}
+
+/*
+ * Register the string settings. The secrets are superuser-only, hidden
  * from pg_settings, and shown masked even to superusers and members of
  * pg_read_all_settings.
  */
@@ -159,6 +199,7 @@ define_string_settings(void)
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   check_secret, NULL, show_webhook_secret);
+	define_connect_secrets();
 	DefineCustomStringVariable("mono_pay.database_name",
 							   "Database the background worker connects to.",
 							   NULL, &mono_database_name, "postgres",
@@ -343,7 +384,8 @@ mono_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 
 /* The settings whose values no log line may show. */
 static const char *const secret_settings[] = {
-	"\"mono_pay.secret_key\"", "\"mono_pay.webhook_secret\""
+	"\"mono_pay.secret_key\"", "\"mono_pay.webhook_secret\"",
+	"\"mono_pay.connect_secret_key\"", "\"mono_pay.connect_webhook_secret\""
 };
 
 /*

@@ -43,6 +43,8 @@
 extern char *mono_api_url;
 extern char *mono_secret_key;
 extern char *mono_webhook_secret;
+extern char *mono_connect_secret_key;
+extern char *mono_connect_webhook_secret;
 extern char *mono_database_name;
 extern char *mono_ca_bundle;
 extern bool mono_enabled;
@@ -170,6 +172,7 @@ extern const char *mono_http_phase(CURL *easy, CURLcode rc, bool overflow);
 extern bool mono_http_reached_server(CURL *easy, CURLcode rc);
 extern char *mono_http_header(CURL *easy, const char *name);
 extern char *mono_url_escape(const char *value);
+extern const char *mono_secret_key_for(const char *path);
 
 /* json.c */
 extern json_t *mono_json_object(void);
@@ -185,6 +188,9 @@ extern void mono_raise_http_error(long status, const char *body, size_t len);
 /* connect_parse.c: values checked so that SQL casts them without error */
 extern bool mono_json_int(json_t *v, json_int_t *out);
 extern char *mono_iso_timestamp(const char *in);
+
+/* webhook.c: which secret verifies an event (setting: its name) */
+extern const char *mono_webhook_secret_for(const char *event, const char **setting);
 
 /* owo.c */
 extern const char *mono_user_status_name(const char *status);

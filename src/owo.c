@@ -116,8 +116,9 @@ mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone)
 
 /*
  * The body of POST /owo/v1/beneficiaries/link from a claimed row (phone,
- * bvn, account_name, nip_code, account_number), with an optional first
- * fund request body; NULL when the row cannot make one.
+ * bvn, and fund_beneficiary from account_name, nip_code, account_number:
+ * the destination of the money, not the customer's bank), with an
+ * optional first fund request body; NULL when the row cannot make one.
  */
 char *
 mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body)

@@ -296,7 +296,7 @@ mono_check_account_name(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("account_name must not be null"),
-				 errhint("Pass the account holder's name, 2 to 100 characters.")));
+				 errhint("Pass the name of the destination account (where the money is paid, e.g. the customer's wallet on your platform), 2 to 100 characters.")));
 	chars = pg_mbstrlen(name);
 	if (chars < 2 || chars > 100 || mono_is_blank(name))
 		ereport(ERROR,
@@ -304,7 +304,7 @@ mono_check_account_name(const char *name)
 				 errmsg("invalid account_name \"%s\"", shown(name)),
 				 errdetail_plural("The name has %d character.", "The name has %d characters.",
 								  chars, chars),
-				 errhint("Pass the account holder's name, 2 to 100 characters.")));
+				 errhint("Pass the name of the destination account (where the money is paid, e.g. the customer's wallet on your platform), 2 to 100 characters.")));
 }
 
 /*

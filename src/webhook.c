@@ -2,9 +2,11 @@
  * webhook.c
  *		mono_handle_webhook(body, secret): the entry point an application's
  *		webhook endpoint calls with the raw body and the mono-webhook-secret
- *		header. Verifies the secret in constant time, checks the body, and
- *		hands it to mono.ingest_webhook() (store once, apply via the state
- *		machine). Anything wrong raises an error and stores nothing.
+ *		header. Verifies the secret in constant time (the secret of the
+ *		event's app: mono_webhook_secret_for()), checks the body, and hands
+ *		it to mono.ingest_webhook() (store once, raw and parsed, apply via
+ *		the state machine). Anything wrong raises an error and stores
+ *		nothing.
  */
 #include "mono_pay.h"
 
@@ -68,30 +70,95 @@ sha256_hex(const char *data, size_t len)
 }
 
 /*
- * Reject the call unless the secret matches mono_pay.webhook_secret. The
- * caller may pass the header's value, or "sha256:<hex>" of it: then the
- * secret itself never enters SQL text, logs or pg_stat_activity.
+ * Which secret verifies an event, the one place this is decided (a built-in
+ * HTTP receiver calls it too): Connect's mono.* events are the connect
+ * app's, verified by mono_pay.connect_webhook_secret, or by
+ * mono_pay.webhook_secret when that is empty; every other event (owo.*) is
+ * the payments app's, verified by mono_pay.webhook_secret. Returns the
+ * configured value ("" when unset) and, in *setting, the name of the
+ * setting it came from.
+ */
+const char *
+mono_webhook_secret_for(const char *event, const char **setting)
+{
+	if (event != NULL && strncmp(event, "mono.", 5) == 0 &&
+		mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0')
+	{
+		*setting = "mono_pay.connect_webhook_secret";
+		return mono_connect_webhook_secret;
+	}
+	*setting = "mono_pay.webhook_secret";
+	return mono_webhook_secret ? mono_webhook_secret : "";
+}
+
+/* Does the caller's secret (the header's value, or "sha256:<hex>" of it) equal configured? */
+static bool
+secret_matches(const char *secret, const char *configured)
+{
+	bool		hashed = strncmp(secret, "sha256:", 7) == 0;
+
+	if (configured[0] == '\0')
+		return false;
+	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) :
+						 configured);
+}
+
+/* The 28000 error of a secret that verifies nothing (it never shows a secret). */
+static void
+refuse_secret(const char *setting)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("invalid webhook secret"),
+			 errdetail("The mono-webhook-secret header does not match %s.", setting),
+			 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+}
+
+/*
+ * Before the body is looked at: reject the call unless the secret matches
+ * one of the configured webhook secrets (55000 when it matches none and
+ * mono_pay.webhook_secret is empty, as with one secret). The caller may
+ * pass the header's value, or "sha256:<hex>" of it: then the secret itself
+ * never enters SQL text, logs or pg_stat_activity.
  */
 static void
-verify_secret(const char *secret)
+verify_any_secret(const char *secret)
 {
-	bool		hashed;
+	const char *connect = mono_connect_webhook_secret ? mono_connect_webhook_secret : "";
+	const char *payments = mono_webhook_secret ? mono_webhook_secret : "";
+	bool		a,
+				b;
 
-	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
+	/* both compared, whatever the first says: the time tells nothing */
+	a = secret != NULL && secret_matches(secret, payments);
+	b = secret != NULL && secret_matches(secret, connect);
+	if (a || b)
+		return;
+	/* no match: say so, unless the payments app's secret is not even set */
+	if (payments[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mono_pay.webhook_secret is not set"),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	hashed = secret != NULL && strncmp(secret, "sha256:", 7) == 0;
-	if (secret == NULL ||
-		!secrets_equal(secret, hashed ? sha256_hex(mono_webhook_secret,
-												   strlen(mono_webhook_secret)) :
-					   mono_webhook_secret))
+	refuse_secret(connect[0] ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
+				  "mono_pay.webhook_secret");
+}
+
+/* Once the event is known: reject the call unless its own app's secret matches. */
+static void
+verify_event_secret(const char *event, const char *secret)
+{
+	const char *setting;
+	const char *configured = mono_webhook_secret_for(event, &setting);
+
+	if (configured[0] == '\0')
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("invalid webhook secret"),
-				 errdetail("The mono-webhook-secret header does not match mono_pay.webhook_secret."),
-				 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is not set", setting),
+				 errdetail("It verifies the event \"%s\".", mono_shown(event)),
+				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
+	if (!secret_matches(secret, configured))
+		refuse_secret(setting);
 }
 
 /* What read_event gathers while PostgreSQL's JSON parser walks the body. */
@@ -247,6 +314,31 @@ read_event(char *body, size_t len, char **event, char **event_id)
 }
 
 /*
+ * Prepare (once per session) the call that stores and applies an event: the
+ * body twice, parsed (jsonb) and exactly as received (raw text). Until
+ * ALTER EXTENSION UPDATE gives the database the raw form, the 0.1.0 call
+ * without it, so that webhooks keep being taken meanwhile.
+ */
+static SPIPlanPtr
+prepare_ingest(Oid *types)
+{
+	SPIPlanPtr	plan;
+	bool		raw;
+	bool		isnull;
+
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure('mono.ingest_webhook(text, text, jsonb, text)') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up mono.ingest_webhook");
+	raw = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	plan = raw ? SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)", 4, types)
+		: SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/*
  * mono_handle_webhook(body text, secret text) -> text
  * Returns 'applied', 'duplicate' or 'ignored'.
  */
@@ -259,12 +351,12 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	size_t		len;
 	char	   *event;
 	char	   *event_id;
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[3];
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[4];
 	bool		isnull;
 	Datum		result;
 
-	verify_secret(secret);
+	verify_any_secret(secret);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -279,20 +371,17 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 				 errhint("Raise mono_pay.webhook_max_size if Mono's events really are this large.")));
 	body = text_to_cstring(body_text);
 	read_event(body, len, &event, &event_id);
+	verify_event_secret(event, secret);
 	if (event_id == NULL)
 		event_id = sha256_hex(body, len);
 
 	SPI_connect();
 	if (ingest_plan == NULL)
-	{
-		ingest_plan = SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
-		if (ingest_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(ingest_plan);
-	}
+		ingest_plan = prepare_ingest(types);
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(body);
+	args[3] = args[2];
 	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not store the webhook");
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

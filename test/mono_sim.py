@@ -45,6 +45,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 DEFAULT_SECRET_KEY = "sk_test_mono_pay"
 DEFAULT_WEBHOOK_SECRET = "whsec_test_mono_pay"
+# Connect needs a connect app, with its own key and webhook secret (§4)
+DEFAULT_CONNECT_SECRET_KEY = "sk_test_mono_pay_connect"
+DEFAULT_CONNECT_WEBHOOK_SECRET = "whsec_test_mono_pay_connect"
 APP_ID = "app_monopaysim01"
 BUSINESS_ID = "bus_monopaysim01"
 WA_NUMBER = "2348000000000"
@@ -56,6 +59,11 @@ DEFAULT_CONFIG = {
     "webhooks_duplicate": 1,
     "webhooks_shuffle_seed": None,
     "webhooks_drop": False,
+    # Connect, as Mono documents it (§4); the switches bring back older variants
+    "one_app": False,               # true: the payments app's key and secret serve Connect too
+    "realtime_repeat": "last_job",  # "429": a repeat within the limit is refused
+    "connect_event_ids": False,     # true: event_id/timestamp on jobs.update and real-time account_updated
+    "has_new_data_false": False,    # true: has_new_data: false when a refresh found nothing
 }
 
 PHONE_RE = re.compile(r"234[0-9]{10}")
@@ -72,7 +80,9 @@ UNLINK_CANCELS = ("approved", "active")
 DEBITABLE = ("approved", "processing", "active")
 FAULT_KINDS = ("500", "429", "400", "delay", "close_after_body", "invalid_json")
 SHORT_FAULTS = ("500", "429", "400")
-FLOWS_SHAPES = ("envelope", "bare", "legacy_period", "null", "garbage")
+FLOWS_SHAPES = ("envelope", "bare", "legacy_period", "null", "garbage", "transactions_count")
+REALTIME_REPEATS = ("last_job", "429")
+REALTIME_HEADERS = ("x-realtime", "x-real-time")
 JOB_STATUSES = ("finished", "processing", "failed")
 ALNUM = string.ascii_letters + string.digits
 
@@ -257,11 +267,13 @@ MONO_ROUTES = compile_routes([
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)", "m_get_fund_request"),
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)/payments", "m_list_payments"),
     ("GET", r"/owo/v1/fund-requests/(?P<id>[^/]+)/payments/(?P<pid>[^/]+)", "m_get_payment"),
+    ("POST", r"/v2/accounts/initiate", "m_initiate"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)", "m_account"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/transactions", "m_transactions"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/balance", "m_balance"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/credits", "m_credits"),
     ("GET", r"/v2/accounts/(?P<id>[^/]+)/debits", "m_debits"),
+    ("GET", r"/v2/accounts/(?P<id>[^/]+)/jobs/(?P<job>[^/]+)", "m_job"),
 ])
 
 CONTROL_ROUTES = compile_routes([
@@ -280,6 +292,7 @@ CONTROL_ROUTES = compile_routes([
     ("DELETE", r"/_sim/faults", "c_faults_delete"),
     ("GET", r"/_sim/webhooks", "c_webhooks_get"),
     ("POST", r"/_sim/webhooks/emit", "c_webhooks_emit"),
+    ("POST", r"/_sim/canned", "c_canned"),
     ("GET", r"/_sim/requests", "c_requests"),
     ("GET", r"/_sim/requests/log", "c_requests_log"),
     ("GET", r"/_sim/state", "c_state"),
@@ -422,6 +435,7 @@ def default_account(acc_id):
         "retrieved_data": ["identity", "balance", "transactions"],
         "auth_method": "internet_banking", "ref": None,
         "transactions": [], "pending_new_transactions": [], "flows_shape": "envelope",
+        "needs_reauth": False,
     }
 
 
@@ -488,10 +502,14 @@ def sorted_transactions(txs):
 class Simulator:
     """All simulator state plus the Mono and control handlers, behind one lock."""
 
-    def __init__(self, secret_key, webhook_secret, webhook_url=None):
+    def __init__(self, secret_key, webhook_secret, webhook_url=None,
+                 connect_secret_key=DEFAULT_CONNECT_SECRET_KEY,
+                 connect_webhook_secret=DEFAULT_CONNECT_WEBHOOK_SECRET):
         """Create an empty simulator."""
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
+        self.connect_secret_key = connect_secret_key
+        self.connect_webhook_secret = connect_webhook_secret
         self.webhook_url = webhook_url
         self.base_url = "http://127.0.0.1"
         self.lock = threading.RLock()
@@ -514,6 +532,9 @@ class Simulator:
             self.payments = {}          # pay id -> record
             self.accounts = {}          # account id -> record
             self.realtime_last = {}     # account id -> monotonic time of last refresh
+            self.realtime_job = {}      # account id -> headers of its last real-time job
+            self.jobs = {}              # job id -> GET .../jobs/{id} data
+            self.canned = []            # verbatim answers, consumed in order (c_canned)
             self.faults = []            # counted faults, consumed in order
             self.storm = None           # random fault storm
             self.events = []            # produced webhooks
@@ -523,39 +544,62 @@ class Simulator:
             self.by_reference = {}
             self.request_log = []
 
-    def authorized(self, headers):
-        """True when the mono-sec-key header equals the secret key."""
+    def is_connect(self, path):
+        """True when a path belongs to the connect app (Connect's /v2 API)."""
+        return path.startswith("/v2/") and not self.config["one_app"]
+
+    def key_for(self, path):
+        """The secret key of the app a path belongs to (§4: one app per product)."""
+        return self.connect_secret_key if self.is_connect(path) else self.secret_key
+
+    def webhook_secret_for(self, event):
+        """The webhook secret of the app an event comes from: mono.* events are Connect's."""
+        if isinstance(event, str) and event.startswith("mono.") and not self.config["one_app"]:
+            return self.connect_webhook_secret
+        return self.webhook_secret
+
+    def authorized(self, headers, path=""):
+        """True when the mono-sec-key header equals the key of the path's app."""
         key = headers.get("mono-sec-key")
         return key is not None and hmac.compare_digest(key.encode("utf-8"),
-                                                       self.secret_key.encode("utf-8"))
+                                                       self.key_for(path).encode("utf-8"))
 
     # ---- webhooks --------------------------------------------------------
 
     def emit(self, event, data, event_id=True, timestamp=None):
-        """Record a webhook event (and queue it for POSTing); returns its record."""
+        """Record a webhook event (and queue it for POSTing); returns its record.
+        event_id None: none (timestamp False: none either)."""
         body = {"event": event}
         if event_id is True:
             body["event_id"] = new_id("evt_")
         elif event_id is not None:
             body["event_id"] = event_id
-        body["timestamp"] = timestamp or now_iso()
+        if timestamp is not False:
+            body["timestamp"] = timestamp or now_iso()
         body["data"] = data
         rec = {"seq": len(self.events) + 1, "body": dumps(body),
+               "secret": self.webhook_secret_for(event),
                "dropped": bool(self.config["webhooks_drop"])}
         self.events.append(rec)
         if self.webhook_url and not rec["dropped"]:
             for _ in range(max(1, int(self.config["webhooks_duplicate"]))):
-                self.delivery.put(rec["body"])
+                self.delivery.put((rec["body"], rec["secret"]))
         return rec
+
+    def emit_connect_job_event(self, event, data):
+        """A Connect job's webhook: no event_id nor timestamp, as Mono's samples (§4)."""
+        if self.config["connect_event_ids"]:
+            return self.emit(event, data)
+        return self.emit(event, data, event_id=None, timestamp=False)
 
     def _deliver_loop(self):
         """Background thread: POST queued webhook bodies to --webhook-url."""
         while True:
-            text = self.delivery.get()
+            text, secret = self.delivery.get()
             req = urllib.request.Request(
                 self.webhook_url, data=text.encode("utf-8"), method="POST",
                 headers={"content-type": "application/json",
-                         "mono-webhook-secret": self.webhook_secret})
+                         "mono-webhook-secret": secret})
             try:
                 with urllib.request.urlopen(req, timeout=5) as r:
                     r.read()
@@ -564,12 +608,12 @@ class Simulator:
 
     def webhook_listing(self, since):
         """The /_sim/webhooks answer, honouring duplicate/shuffle/drop."""
-        headers = {"mono-webhook-secret": self.webhook_secret, "content-type": "application/json"}
         items = []
         for rec in self.events[since:]:
             if rec["dropped"]:
                 continue
-            entry = {"seq": rec["seq"], "headers": dict(headers), "body": rec["body"]}
+            headers = {"mono-webhook-secret": rec["secret"], "content-type": "application/json"}
+            entry = {"seq": rec["seq"], "headers": headers, "body": rec["body"]}
             items.extend(dict(entry) for _ in range(max(1, int(self.config["webhooks_duplicate"]))))
         seed = self.config["webhooks_shuffle_seed"]
         if seed is not None:
@@ -611,7 +655,7 @@ class Simulator:
         self.total_requests += 1
         key = "%s %s" % (req.method, req.path)
         self.by_path[key] = self.by_path.get(key, 0) + 1
-        if req.headers.get("x-realtime", "").strip().lower() == "true":
+        if self.asks_realtime(req):
             self.realtime_by_path[key] = self.realtime_by_path.get(key, 0) + 1
         if req.method == "POST":
             for ref in references_in(req):
@@ -622,7 +666,7 @@ class Simulator:
         kind = fault["kind"] if fault else None
         self.request_log.append({
             "method": req.method, "path": req.path, "query": req.query,
-            "headers": redacted_headers(req.headers, self.authorized(req.headers)),
+            "headers": redacted_headers(req.headers, self.authorized(req.headers, req.path)),
             "body": req.logged_body(),
             "status": None if kind == "close_after_body" else resp.status,
             "fault": kind, "time": now_iso()})
@@ -630,9 +674,23 @@ class Simulator:
 
     # ---- entry points ----------------------------------------------------
 
+    def take_canned(self, method, path):
+        """A canned answer for this call (consuming it), or None."""
+        for c in self.canned:
+            if c["method"] == method and c["path"] == path:
+                c["count"] -= 1
+                if c["count"] == 0:
+                    self.canned.remove(c)
+                return Response(c["status"], c["body"].encode("utf-8"), dict(c["headers"]))
+        return None
+
     def handle_mono(self, req):
         """Process one Mono API request; returns (Response, fault or None)."""
         with self.lock:
+            canned = self.take_canned(req.method, req.path)
+            if canned is not None:
+                self.record(req, canned, None)
+                return canned, None
             fault = self.take_fault(req.method, req.path)
             if fault and fault["kind"] in SHORT_FAULTS:
                 resp = self.fault_response(fault)
@@ -648,7 +706,7 @@ class Simulator:
             return error(404, "Resource not found: %s" % req.path)
         if name is None:
             return error(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
-        if not self.authorized(req.headers):
+        if not self.authorized(req.headers, req.path):
             return error(401, "Invalid authentication credentials")
         return getattr(self, name)(req, params)
 
@@ -927,44 +985,67 @@ class Simulator:
                 "institution": {"name": inst.get("name"), "bankCode": inst.get("bank_code"),
                                 "type": inst.get("type")}}
 
-    def finish_job(self, acc, job_id, status):
-        """End a real-time job: move new data, emit the two Connect events; returns has_new_data."""
+    def finish_job(self, acc, job_id, status, job_name):
+        """End a real-time job: move new data, emit the two Connect events; returns has_new_data.
+        An account that needs re-authorisation fails the job (sync_status
+        REAUTHORISATION_REQUIRED); has_new_data is only present when true."""
         moved = False
+        reauth = bool(acc.get("needs_reauth"))
+        if reauth:
+            status = "failed"
         if status != "failed" and acc["pending_new_transactions"]:
             acc["transactions"] = acc["transactions"] + acc["pending_new_transactions"]
             acc["pending_new_transactions"] = []
             moved = True
-        self.emit("mono.accounts.jobs.update", {"account": acc["id"], "id": job_id,
-                                                "name": "realtime_refresh", "status": status})
-        self.emit("mono.events.account_updated", {
-            "account": self.account_camel(acc),
-            "meta": {"data_status": acc["data_status"], "auth_method": acc["auth_method"],
-                     "ref": acc.get("ref"),
-                     "sync_status": "FAILED" if status == "failed" else "SUCCESSFUL",
-                     "job_id": job_id, "has_new_data": moved,
-                     "retrieved_data": acc["retrieved_data"]}})
+        if job_id in self.jobs:
+            self.jobs[job_id]["status"] = status
+        self.emit_connect_job_event("mono.accounts.jobs.update", {
+            "account": acc["id"], "business": BUSINESS_ID, "app": APP_ID, "id": job_id,
+            "name": job_name, "status": status})
+        meta = {"data_status": acc["data_status"], "auth_method": acc["auth_method"],
+                "ref": acc.get("ref"),
+                "sync_status": "REAUTHORISATION_REQUIRED" if reauth else
+                ("FAILED" if status == "failed" else "SUCCESSFUL"),
+                "job_id": job_id}
+        if moved or self.config["has_new_data_false"]:
+            meta["has_new_data"] = moved
+        meta["retrieved_data"] = acc["retrieved_data"]
+        self.emit_connect_job_event("mono.events.account_updated",
+                                    {"account": self.account_camel(acc), "meta": meta})
         return moved
 
-    def realtime(self, req, acc):
-        """Handle x-realtime: returns (headers, error response, deferred finish)."""
-        if req.headers.get("x-realtime", "").strip().lower() != "true":
+    @staticmethod
+    def asks_realtime(req):
+        """True when a request asks for a real-time refresh (either spelling, §4)."""
+        return any(req.headers.get(h, "").strip().lower() == "true" for h in REALTIME_HEADERS)
+
+    def realtime(self, req, acc, job_name):
+        """Handle x-realtime / x-real-time: returns (headers, error response, deferred finish).
+        A repeat within the limit gets the last job's headers unchanged (§4),
+        or 429 with realtime_repeat "429"."""
+        if not self.asks_realtime(req):
             return {}, None, None
         limit = self.config["realtime_limit_seconds"]
         now = time.monotonic()
         last = self.realtime_last.get(acc["id"])
         if last is not None and now - last < limit:
+            if self.config["realtime_repeat"] == "last_job" and acc["id"] in self.realtime_job:
+                return dict(self.realtime_job[acc["id"]]), None, None
             wait = max(1, math.ceil(limit - (now - last)))
             return None, error(429, "Real-time refresh limit reached for this account; retry later",
                                headers={"Retry-After": str(wait)}), None
         self.realtime_last[acc["id"]] = now
         job_id = new_id("job_")
-        status = self.config["realtime_job_status"]
+        status = "failed" if acc.get("needs_reauth") else self.config["realtime_job_status"]
         headers = {"x-job-id": job_id, "x-job-status": status}
+        self.realtime_job[acc["id"]] = headers
+        self.jobs[job_id] = {"id": job_id, "status": status, "name": job_name, "account": acc["id"],
+                             "business": BUSINESS_ID, "app": APP_ID}
         if status == "processing":
-            return headers, None, lambda: self.finish_job(acc, job_id, "finished")
-        if self.finish_job(acc, job_id, status):
+            return dict(headers), None, lambda: self.finish_job(acc, job_id, "finished", job_name)
+        if self.finish_job(acc, job_id, status, job_name):
             headers["x-has-new-data"] = "true"
-        return headers, None, None
+        return dict(headers), None, None
 
     def tx_filters(self, query):
         """Validated transaction filters: (filters dict, errors)."""
@@ -1039,7 +1120,7 @@ class Simulator:
         f, errs = self.tx_filters(req.query)
         if errs:
             return invalid(errs)
-        headers, err, later = self.realtime(req, acc)
+        headers, err, later = self.realtime(req, acc, "jobs.accounts.sync_statement")
         if err:
             return err
         items = [t for t in sorted_transactions(acc["transactions"]) if self.tx_matches(t, f)]
@@ -1064,15 +1145,55 @@ class Simulator:
         acc, err = self.account_or_404(p["id"])
         if err:
             return err
-        headers, err, later = self.realtime(req, acc)
+        headers, err, later = self.realtime(req, acc, "jobs.accounts.sync_balance")
         if err:
             return err
-        resp = envelope(200, "Balance retrieved successfully",
-                        {"id": acc["id"], "balance": acc["balance"], "currency": acc["currency"]},
+        resp = envelope(200, "Request was successfully completed",
+                        {"id": acc["id"], "name": acc["name"], "account_number": acc["account_number"],
+                         "balance": acc["balance"], "currency": acc["currency"]},
                         headers)
         if later:
             later()
         return resp
+
+    def m_initiate(self, req, p):
+        """POST /v2/accounts/initiate: a Connect widget session (scope auth, or reauth of an account)."""
+        body = req.json_object()
+        if body is None:
+            return invalid([field_error("body", "body must be a JSON object")])
+        scope = body.get("scope")
+        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        errs = []
+        if scope not in ("auth", "reauth"):
+            errs.append(field_error("scope", "scope must be auth or reauth"))
+        if not isinstance(body.get("redirect_url"), str):
+            errs.append(field_error("redirect_url", "redirect_url is required"))
+        if scope == "auth" and not isinstance(body.get("customer"), dict):
+            errs.append(field_error("customer", "customer is required"))
+        acc = self.accounts.get(body.get("account")) if scope == "reauth" else None
+        if scope == "reauth" and acc is None:
+            errs.append(field_error("account", "account must be a known account id"))
+        if errs:
+            return invalid(errs)
+        data = {"mono_url": "https://link.mono.co/" + new_id("", 10).upper(),
+                "customer": acc["customer"] if acc else new_id("cus_"),
+                "meta": {"ref": meta.get("ref")}, "scope": scope,
+                "redirect_url": body["redirect_url"], "created_at": now_iso()}
+        if acc:
+            data.update({"account": acc["id"], "institution": new_id("ins_"),
+                         "auth_method": acc["auth_method"]})
+            keys = ["mono_url", "customer", "account", "meta", "scope", "institution", "auth_method",
+                    "redirect_url", "created_at"]
+            data = {k: data[k] for k in keys}
+        return envelope(200, "Request was successfully completed", data)
+
+    def m_job(self, req, p):
+        """GET /v2/accounts/{id}/jobs/{job_id}: a real-time job's status (§3.3)."""
+        job = self.jobs.get(p["job"])
+        if job is None or job["account"] != p["id"]:
+            return error(404, "Job not found")
+        msg = "Job execution completed" if job["status"] != "processing" else "Job is processing"
+        return envelope(200, msg, dict(job))
 
     def flows(self, acc, kind):
         """Per-month totals of one transaction type, in the account's flows_shape (§3.6)."""
@@ -1088,11 +1209,12 @@ class Simulator:
             m["amount"] += t["amount"]
             m["count"] += 1
         history = []
+        count = "transactions_count" if shape == "transactions_count" else "count"
         for (y, mo), v in sorted(months.items()):
             period = "%02d-%02d" % (mo, y % 100) if shape == "legacy_period" else "%04d-%02d" % (y, mo)
-            history.append({"period": period, "amount": v["amount"], "count": v["count"]})
+            history.append({"period": period, "amount": v["amount"], count: v["count"]})
         data = {"total": sum(h["amount"] for h in history),
-                "count": sum(h["count"] for h in history), "history": history}
+                count: sum(h[count] for h in history), "history": history}
         if shape == "bare":
             return json_response(200, data)
         msg = "%s retrieved successfully" % ("Credits" if kind == "credit" else "Debits")
@@ -1142,6 +1264,10 @@ class Simulator:
             "webhooks_duplicate": lambda v: is_int(v) and v >= 1,
             "webhooks_shuffle_seed": lambda v: v is None or is_int(v),
             "webhooks_drop": lambda v: isinstance(v, bool),
+            "one_app": lambda v: isinstance(v, bool),
+            "realtime_repeat": lambda v: v in REALTIME_REPEATS,
+            "connect_event_ids": lambda v: isinstance(v, bool),
+            "has_new_data_false": lambda v: isinstance(v, bool),
         }
         for k, v in body.items():
             if k not in checks:
@@ -1174,6 +1300,7 @@ class Simulator:
             return ctl_error(400, str(e))
         self.accounts[acc_id] = acc
         self.realtime_last.pop(acc_id, None)
+        self.realtime_job.pop(acc_id, None)
         return ctl(200, acc)
 
     def c_accounts_patch(self, req, p):
@@ -1315,8 +1442,24 @@ class Simulator:
         event_id = body["event_id"] if "event_id" in body else True
         if event_id is not None and event_id is not True and not isinstance(event_id, str):
             return ctl_error(400, "event_id must be a string or null")
-        rec = self.emit(body["event"], body.get("data"), event_id, body.get("timestamp"))
+        timestamp = False if "timestamp" in body and body["timestamp"] is None else body.get("timestamp")
+        rec = self.emit(body["event"], body.get("data"), event_id, timestamp)
         return ctl(200, {"seq": rec["seq"], "body": rec["body"]})
+
+    def c_canned(self, req, p):
+        """POST /_sim/canned: answer the next `count` calls of method+path with a verbatim
+        body (e.g. one of Mono's published samples), status and headers."""
+        body = self.body_object(req)
+        if not body or not isinstance(body.get("path"), str) or not isinstance(body.get("body"), str):
+            return ctl_error(400, "path and body (strings) are required")
+        c = {"method": body.get("method", "GET"), "path": body["path"],
+             "status": body.get("status", 200), "headers": body.get("headers") or {},
+             "body": body["body"], "count": body.get("count", 1)}
+        if not is_int(c["status"]) or not is_int(c["count"]) or c["count"] < 1 or \
+                not isinstance(c["headers"], dict):
+            return ctl_error(400, "status and count must be integers, headers an object")
+        self.canned.append(c)
+        return ctl(200, {"ok": True})
 
     def c_requests(self, req, p):
         """GET /_sim/requests: counts by path, by reference, and of real-time refreshes."""
@@ -1455,6 +1598,10 @@ def parse_args(argv):
     ap.add_argument("--secret-key", default=DEFAULT_SECRET_KEY, help="expected mono-sec-key")
     ap.add_argument("--webhook-secret", default=DEFAULT_WEBHOOK_SECRET,
                     help="value of the mono-webhook-secret header on webhooks")
+    ap.add_argument("--connect-secret-key", default=DEFAULT_CONNECT_SECRET_KEY,
+                    help="expected mono-sec-key on Connect's /v2 calls (the connect app's)")
+    ap.add_argument("--connect-webhook-secret", default=DEFAULT_CONNECT_WEBHOOK_SECRET,
+                    help="value of the mono-webhook-secret header on mono.* webhooks")
     ap.add_argument("--webhook-url", help="also POST every webhook to this URL")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return ap.parse_args(argv)
@@ -1463,7 +1610,8 @@ def parse_args(argv):
 def main(argv=None):
     """Run the simulator until SIGTERM/SIGINT."""
     args = parse_args(argv)
-    sim = Simulator(args.secret_key, args.webhook_secret, args.webhook_url)
+    sim = Simulator(args.secret_key, args.webhook_secret, args.webhook_url,
+                    args.connect_secret_key, args.connect_webhook_secret)
     server = SimServer(("127.0.0.1", args.port), Handler)
     server.sim = sim
     server.verbose = args.verbose

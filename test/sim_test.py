@@ -24,6 +24,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "mono_sim.py")
 SECRET = "sk_test_mono_pay"
 WH_SECRET = "whsec_test_mono_pay"
+CONNECT_SECRET = "sk_test_mono_pay_connect"
+CONNECT_WH_SECRET = "whsec_test_mono_pay_connect"
+APP_KEY = object()      # call(): the key of the path's app
 PHONE = "2348012345678"
 PHONE2 = "2348098765432"
 
@@ -88,10 +91,13 @@ class Resp:
             self.json = None
 
 
-def call(method, path, body=None, key=SECRET, headers=None, port=None, timeout=10):
-    """One HTTP request on a fresh connection; returns a Resp."""
+def call(method, path, body=None, key=APP_KEY, headers=None, port=None, timeout=10):
+    """One HTTP request on a fresh connection; returns a Resp (by default with
+    the connect app's key on /v2, the payments app's elsewhere)."""
     conn = http.client.HTTPConnection("127.0.0.1", port or PORT, timeout=timeout)
     h = dict(headers or {})
+    if key is APP_KEY:
+        key = CONNECT_SECRET if path.startswith("/v2/") else SECRET
     if key is not None:
         h["mono-sec-key"] = key
     data = None
@@ -850,7 +856,8 @@ class ConnectTest(SimCase):
         self.assertEqual(r.json["meta"]["total"], 0)
 
     def test_realtime(self):
-        """x-realtime: job headers; x-has-new-data only with new data; 429 within the limit."""
+        """x-realtime: job headers; x-has-new-data only with new data; a repeat within the
+        limit gets the last job's headers; job webhooks carry no event_id."""
         self.seed(transactions=[tx(1, "debit", 100, 1)], pending_new_transactions=[tx(2, "credit", 900, 2)])
         r = call("GET", "/v2/accounts/acc_1/transactions", headers={"x-realtime": "true"})
         self.assertEqual(r.status, 200)
@@ -858,32 +865,154 @@ class ConnectTest(SimCase):
         self.assertEqual(r.headers["x-job-status"], "finished")
         self.assertEqual(r.headers["x-has-new-data"], "true")
         self.assertEqual([t["id"] for t in r.json["data"]], ["txn_02", "txn_01"])
+        listing = sim("GET", "/_sim/webhooks")["webhooks"]
+        self.assertEqual([w["headers"]["mono-webhook-secret"] for w in listing], [CONNECT_WH_SECRET] * 2)
+        bodies = [json.loads(w["body"]) for w in listing]
+        self.assertEqual([list(b) for b in bodies], [["event", "data"], ["event", "data"]])
         evs = events()
         self.assertEqual([e["event"] for e in evs], ["mono.accounts.jobs.update", "mono.events.account_updated"])
-        self.assertEqual(evs[0]["data"], {"account": "acc_1", "id": r.headers["x-job-id"],
-                                          "name": "realtime_refresh", "status": "finished"})
+        self.assertEqual(evs[0]["data"], {"account": "acc_1", "business": "bus_monopaysim01",
+                                          "app": "app_monopaysim01", "id": r.headers["x-job-id"],
+                                          "name": "jobs.accounts.sync_statement", "status": "finished"})
         meta = evs[1]["data"]["meta"]
         self.assertEqual((meta["has_new_data"], meta["sync_status"], meta["job_id"]),
                          (True, "SUCCESSFUL", r.headers["x-job-id"]))
         self.assertEqual(evs[1]["data"]["account"]["_id"], "acc_1")
         self.assertIn("accountNumber", evs[1]["data"]["account"])
         self.assertIn("bankCode", evs[1]["data"]["account"]["institution"])
-        # second refresh within 5 minutes: 429 with Retry-After
+        # a repeat within 5 minutes: the last job's headers, no new job, no webhook
+        first = r.headers
+        r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-real-time": "true"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual((r.headers["x-job-id"], r.headers["x-job-status"], r.headers["x-has-new-data"]),
+                         (first["x-job-id"], "finished", "true"))
+        self.assertEqual(len(events()), 2)
+        # the old variant: 429 with Retry-After
+        sim("POST", "/_sim/config", {"realtime_repeat": "429"})
         r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-realtime": "true"})
         self.assertEqual(r.status, 429)
         self.assertGreater(int(r.headers["retry-after"]), 290)
         # plain reads are not limited
         self.assertEqual(call("GET", "/v2/accounts/acc_1/balance").json["data"],
-                         {"id": "acc_1", "balance": 123456, "currency": "NGN"})
+                         {"id": "acc_1", "name": "Ada Obi", "account_number": "0123456789",
+                          "balance": 123456, "currency": "NGN"})
         sim("POST", "/_sim/config", {"realtime_limit_seconds": 0})
         r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-realtime": "true"})
         self.assertEqual(r.status, 200)
         self.assertIn("x-job-id", r.headers)
         self.assertNotIn("x-has-new-data", r.headers)
-        self.assertFalse(events(2)[1]["data"]["meta"]["has_new_data"])
-        # real-time requests are counted apart, refused ones included
+        self.assertEqual(events(2)[0]["data"]["name"], "jobs.accounts.sync_balance")
+        self.assertNotIn("has_new_data", events(2)[1]["data"]["meta"])
+        # real-time requests are counted apart (either header), refused ones included
         self.assertEqual(sim("GET", "/_sim/requests")["realtime_by_path"],
-                         {"GET /v2/accounts/acc_1/transactions": 1, "GET /v2/accounts/acc_1/balance": 2})
+                         {"GET /v2/accounts/acc_1/transactions": 1, "GET /v2/accounts/acc_1/balance": 3})
+
+    def test_connect_samples_shape(self):
+        """The simulator's Connect answers and webhooks have the keys of Mono's samples
+        (test/samples/connect.*)."""
+        def sample(name):
+            with open(os.path.join(HERE, "samples", name)) as f:
+                return json.load(f)
+
+        def keys(obj):
+            return sorted(obj) if isinstance(obj, dict) else obj
+        self.seed(ref="ref_1", transactions=[tx(1, "debit", 100, 1)])
+        want = sample("connect.GET-v2-accounts-id.response.json")
+        got = call("GET", "/v2/accounts/acc_1").json
+        self.assertEqual(keys(got), keys(want))
+        for part in ("account", "customer", "meta"):
+            self.assertEqual(keys(got["data"][part]), keys(want["data"][part]))
+        self.assertEqual(keys(got["data"]["account"]["institution"]),
+                         keys(want["data"]["account"]["institution"]))
+        want = sample("connect.GET-v2-accounts-id-balance.response.json")
+        r = call("GET", "/v2/accounts/acc_1/balance", headers={"x-realtime": "true"})
+        self.assertEqual((keys(r.json), keys(r.json["data"])), (keys(want), keys(want["data"])))
+        want = sample("connect.GET-v2-accounts-id-jobs-jobid.response.json")
+        got = call("GET", "/v2/accounts/acc_1/jobs/" + r.headers["x-job-id"]).json
+        self.assertEqual((keys(got), keys(got["data"])), (keys(want), keys(want["data"])))
+        self.assertEqual(got["data"]["name"], "jobs.accounts.sync_balance")
+        self.assertEqual(call("GET", "/v2/accounts/acc_1/jobs/job_nope").status, 404)
+        evs = events()
+        want = sample("connect.mono.accounts.jobs.update.finished.json")
+        self.assertEqual((keys(evs[0]), keys(evs[0]["data"])), (keys(want), keys(want["data"])))
+        want = sample("connect.mono.events.account_updated.realtime.json")
+        self.assertEqual(keys(evs[1]), keys(want))
+        self.assertEqual(keys(evs[1]["data"]["account"]),
+                         sorted(set(want["data"]["account"]) - {"created_at", "updated_at"}))
+        self.assertEqual(keys(evs[1]["data"]["meta"]),
+                         sorted(set(want["data"]["meta"]) - {"has_new_data"}))
+        want = sample("connect.GET-v2-accounts-id-transactions.response.json")
+        got = call("GET", "/v2/accounts/acc_1/transactions").json
+        self.assertEqual((keys(got), keys(got["data"][0]), keys(got["meta"])),
+                         (keys(want), keys(want["data"][0]), keys(want["meta"])))
+
+    def test_initiate(self):
+        """POST /v2/accounts/initiate takes Mono's sample request and answers in its samples' shape."""
+        def sample(name):
+            with open(os.path.join(HERE, "samples", name)) as f:
+                return json.load(f)
+        self.seed()
+        want = sample("connect.POST-v2-accounts-initiate.response.json")
+        r = call("POST", "/v2/accounts/initiate", sample("connect.POST-v2-accounts-initiate.request.json"))
+        self.assertEqual(r.status, 200)
+        self.assertEqual((sorted(r.json), sorted(r.json["data"])), (sorted(want), sorted(want["data"])))
+        self.assertEqual((r.json["data"]["scope"], r.json["data"]["meta"]), ("auth", {"ref": "99008877TEST"}))
+        want = sample("connect.POST-v2-accounts-initiate.reauth.response.json")
+        r = call("POST", "/v2/accounts/initiate", {"meta": {"ref": "099777"}, "scope": "reauth",
+                                                   "account": "acc_1", "redirect_url": "https://mono.co"})
+        self.assertEqual(sorted(r.json["data"]), sorted(want["data"]))
+        self.assertEqual(r.json["data"]["account"], "acc_1")
+        self.assertFields(call("POST", "/v2/accounts/initiate", {"scope": "reauth", "account": "nope",
+                                                                 "redirect_url": "x"}), ["account"])
+
+    def test_canned(self):
+        """POST /_sim/canned: the next calls of a path get a verbatim body, then the real answer."""
+        self.seed()
+        raw = '{"status": "successful", "data": {"total": 1.50}}'
+        sim("POST", "/_sim/canned", {"path": "/v2/accounts/acc_1/credits", "body": raw,
+                                     "headers": {"x-a": "b"}, "count": 2})
+        for _ in range(2):
+            r = call("GET", "/v2/accounts/acc_1/credits")
+            self.assertEqual((r.status, r.raw.decode(), r.headers["x-a"]), (200, raw, "b"))
+        self.assertEqual(call("GET", "/v2/accounts/acc_1/credits").json["data"]["history"], [])
+        self.assertEqual(call("POST", "/_sim/canned", {"path": 1}, key=None).status, 400)
+
+    def test_realtime_switches(self):
+        """Old variants: event ids on job webhooks, has_new_data false, one app for both."""
+        sim("POST", "/_sim/config", {"connect_event_ids": True, "has_new_data_false": True,
+                                     "one_app": True})
+        self.seed()
+        self.assertEqual(call("GET", "/v2/accounts/acc_1", key=CONNECT_SECRET).status, 401)
+        r = call("GET", "/v2/accounts/acc_1/balance", key=SECRET, headers={"x-realtime": "true"})
+        self.assertEqual(r.status, 200)
+        listing = sim("GET", "/_sim/webhooks")["webhooks"]
+        self.assertEqual([w["headers"]["mono-webhook-secret"] for w in listing], [WH_SECRET] * 2)
+        bodies = [json.loads(w["body"]) for w in listing]
+        self.assertEqual([list(b) for b in bodies], [["event", "event_id", "timestamp", "data"]] * 2)
+        self.assertIs(bodies[1]["data"]["meta"]["has_new_data"], False)
+
+    def test_two_apps(self):
+        """Connect's /v2 takes the connect app's key only; Owo the payments app's only."""
+        self.seed()
+        self.assertEqual(call("GET", "/v2/accounts/acc_1", key=CONNECT_SECRET).status, 200)
+        self.assertEqual(call("GET", "/v2/accounts/acc_1", key=SECRET).status, 401)
+        self.assertEqual(call("GET", "/owo/v1/users/status?phone=" + PHONE, key=CONNECT_SECRET).status, 401)
+        a = sim("POST", "/_sim/webhooks/emit", {"event": "mono.events.account_updated", "data": {}})
+        b = sim("POST", "/_sim/webhooks/emit", {"event": "owo.payment.failed", "data": {}})
+        listing = sim("GET", "/_sim/webhooks")["webhooks"]
+        self.assertEqual([(w["seq"], w["headers"]["mono-webhook-secret"]) for w in listing],
+                         [(a["seq"], CONNECT_WH_SECRET), (b["seq"], WH_SECRET)])
+
+    def test_reauth(self):
+        """An account that needs re-authorisation fails its refresh: REAUTHORISATION_REQUIRED."""
+        self.seed(needs_reauth=True, pending_new_transactions=[tx(2, "credit", 900, 2)])
+        r = call("GET", "/v2/accounts/acc_1/transactions", headers={"x-realtime": "true"})
+        self.assertEqual((r.status, r.headers["x-job-status"]), (200, "failed"))
+        self.assertNotIn("x-has-new-data", r.headers)
+        evs = events()
+        self.assertEqual(evs[0]["data"]["status"], "failed")
+        self.assertEqual(evs[1]["data"]["meta"]["sync_status"], "REAUTHORISATION_REQUIRED")
+        self.assertNotIn("has_new_data", evs[1]["data"]["meta"])
 
     def test_realtime_processing(self):
         """realtime_job_status=processing: header says so, data lands after the answer."""
@@ -913,6 +1042,10 @@ class ConnectTest(SimCase):
         self.assertEqual(call("GET", "/v2/accounts/acc_1/debits").json,
                          {"total": 7000, "count": 1, "history": [{"period": "2025-06", "amount": 7000,
                                                                   "count": 1}]})
+        sim("PATCH", "/_sim/accounts/acc_1", {"flows_shape": "transactions_count"})
+        self.assertEqual(call("GET", "/v2/accounts/acc_1/debits").json["data"],
+                         {"total": 7000, "transactions_count": 1,
+                          "history": [{"period": "2025-06", "amount": 7000, "transactions_count": 1}]})
         sim("PATCH", "/_sim/accounts/acc_1", {"flows_shape": "legacy_period"})
         self.assertEqual([h["period"] for h in call("GET", "/v2/accounts/acc_1/credits").json["data"]["history"]],
                          ["06-25", "07-25"])

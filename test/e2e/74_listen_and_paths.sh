@@ -8,8 +8,9 @@
 #      key, the webhook secret, the wrong key or a BVN.
 #   2. The same role cannot ALTER SYSTEM SET mono_pay.api_url / secret_key
 #      (outside a transaction block, where ALTER SYSTEM can run).
-#   3. A reload that changes a secret (the API key rotated here, the webhook
-#      secret by other tests) does not write it in the server log, and no
+#   3. A reload that changes a secret (the API key and the connect app's key
+#      and webhook secret rotated here, the webhook secret by other tests)
+#      does not write it in the server log, and no
 #      other line of the run's server log holds a secret, the wrong key or a
 #      BVN of this test.
 #   4. The worker does not run code chosen by the database's owner: an owner
@@ -23,6 +24,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 APP=mono_app74
 OWNER=mono_owner74
 WRONG_KEY=sk_wrong_key_74
+ROTATED_CONNECT_KEY=sk_connect_rotated_74
+ROTATED_CONNECT_WH=whsec_connect_rotated_74
 BVNS="22274000001 22274000002"
 
 t7_74_cleanup() {
@@ -89,6 +92,11 @@ ok "wait_for \"SELECT count(*) = 3 FROM mono.fund_requests WHERE reference LIKE 
 	"with a wrong API key the worker's charges fail with 401"
 t7_sql "ALTER SYSTEM RESET mono_pay.secret_key" >/dev/null
 reload_conf
+# the connect app's secrets rotated too (issue 11): the same masking
+t7_set connect_secret_key "$ROTATED_CONNECT_KEY" connect_webhook_secret "$ROTATED_CONNECT_WH"
+t7_sql "ALTER SYSTEM RESET mono_pay.connect_secret_key" >/dev/null
+t7_sql "ALTER SYSTEM RESET mono_pay.connect_webhook_secret" >/dev/null
+reload_conf
 echo "SELECT 'listener done';" >&7
 echo '\q' >&7
 exec 7>&-
@@ -115,10 +123,10 @@ for line in sys.stdin:
         p = json.loads(line)
     except ValueError:
         bad.append("not JSON: " + line[:80]); continue
-    if not set(p) <= {"table", "id", "reference", "status", "seq"} or len(line) > 200:
+    if not set(p) <= {"table", "id", "reference", "status", "seq", "fund_request_id"} or len(line) > 200:
         bad.append(line[:120])
 print("; ".join(bad))')
-is "$shape" "" "every payload is JSON with table, id, reference, status (and seq) only"
+is "$shape" "" "every payload is JSON with table, id, reference, status (and seq, fund_request_id) only"
 ok "grep -q 'listener done' '$out'" "the listener session ran to the end"
 
 # ---- 2. ALTER SYSTEM as the application --------------------------------
@@ -133,14 +141,15 @@ is "$(grep -c 'mono_pay.api_url\|sk_mine' "$PGDATA/postgresql.auto.conf" 2>/dev/
 # the key was rotated above (ALTER SYSTEM SET secret_key, reload; RESET,
 # reload), as other tests do with the webhook secret: on a reload
 # PostgreSQL logs 'parameter "..." changed to "<value>"' for each change
-changed='parameter "mono_pay\.\(secret_key\|webhook_secret\)" changed to "[^*"]'
+changed='parameter "mono_pay\.\(secret_key\|webhook_secret\|connect_secret_key\|connect_webhook_secret\)" changed to "[^*"]'
 rotation=$(grep "$changed" "$MONO_TMP/postgres.log" | sed 's/^[^]]*] //; s/changed to "[^"]*"/changed to "<the secret, masked here>"/' | sort | uniq -c)
 [ -z "$rotation" ] || diag "server log lines (values masked here):
 $rotation"
 is "$(grep -c "$changed" "$MONO_TMP/postgres.log")" 0 \
 	"a reload that changes a secret (key rotation) writes no secret in the server log"
 leaks=
-for s in "$MONO_SECRET_KEY" "$MONO_WEBHOOK_SECRET" "$WRONG_KEY" $BVNS; do
+for s in "$MONO_SECRET_KEY" "$MONO_WEBHOOK_SECRET" "$WRONG_KEY" $BVNS \
+	"$MONO_CONNECT_SECRET_KEY" "$MONO_CONNECT_WEBHOOK_SECRET" "$ROTATED_CONNECT_KEY" "$ROTATED_CONNECT_WH"; do
 	if grep -v "$changed" "$MONO_TMP/postgres.log" | grep -qF "$s"; then leaks="$leaks $s"; fi
 done
 is "$leaks" "" "no other line of the run's server log holds a secret, the wrong key or a BVN ($(wc -l <"$MONO_TMP/postgres.log") lines)"

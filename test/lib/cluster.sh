@@ -32,6 +32,9 @@
 #	MONO_DB			database the worker connects to (mono_test)
 #	MONO_SECRET_KEY		API key the simulator expects (sk_test_mono_pay)
 #	MONO_WEBHOOK_SECRET	webhook secret (whsec_test_mono_pay)
+#	MONO_CONNECT_SECRET_KEY	the connect app's key (sk_test_mono_pay_connect)
+#	MONO_CONNECT_WEBHOOK_SECRET	the connect app's webhook secret
+#				(whsec_test_mono_pay_connect)
 #	MONO_PG_CONF		extra postgresql.conf lines for cluster_init
 #	MONO_SIM_ARGS		extra simulator arguments for sim_start
 
@@ -42,7 +45,10 @@ PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 MONO_DB=${MONO_DB:-mono_test}
 MONO_SECRET_KEY=${MONO_SECRET_KEY:-sk_test_mono_pay}
 MONO_WEBHOOK_SECRET=${MONO_WEBHOOK_SECRET:-whsec_test_mono_pay}
+MONO_CONNECT_SECRET_KEY=${MONO_CONNECT_SECRET_KEY:-sk_test_mono_pay_connect}
+MONO_CONNECT_WEBHOOK_SECRET=${MONO_CONNECT_WEBHOOK_SECRET:-whsec_test_mono_pay_connect}
 export MONO_ROOT MONO_TEST_LIB PG_BIN PG_CONFIG MONO_DB MONO_SECRET_KEY MONO_WEBHOOK_SECRET
+export MONO_CONNECT_SECRET_KEY MONO_CONNECT_WEBHOOK_SECRET
 
 # Print a message on stderr (a TAP comment, harmless anywhere).
 mono_say() {
@@ -108,7 +114,9 @@ sim_start() {
 	# shellcheck disable=SC2086
 	python3 "$MONO_ROOT/test/mono_sim.py" --port "${MONO_SIM_PORT:-0}" \
 		--port-file "$port_file" --secret-key "$MONO_SECRET_KEY" \
-		--webhook-secret "$MONO_WEBHOOK_SECRET" ${MONO_SIM_ARGS:-} \
+		--webhook-secret "$MONO_WEBHOOK_SECRET" \
+		--connect-secret-key "$MONO_CONNECT_SECRET_KEY" \
+		--connect-webhook-secret "$MONO_CONNECT_WEBHOOK_SECRET" ${MONO_SIM_ARGS:-} \
 		>>"$MONO_TMP/sim.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$MONO_TMP/sim.pid"
@@ -179,6 +187,8 @@ shared_preload_libraries = 'mono_pay'
 mono_pay.api_url = '$MONO_SIM_URL'
 mono_pay.secret_key = '$MONO_SECRET_KEY'
 mono_pay.webhook_secret = '$MONO_WEBHOOK_SECRET'
+mono_pay.connect_secret_key = '$MONO_CONNECT_SECRET_KEY'
+mono_pay.connect_webhook_secret = '$MONO_CONNECT_WEBHOOK_SECRET'
 mono_pay.database_name = '$MONO_DB'
 mono_pay.retry_base = '200ms'
 mono_pay.poll_interval = '200ms'

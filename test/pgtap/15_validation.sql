@@ -132,7 +132,7 @@ SELECT results_eq($$SELECT detail, hint FROM mono_test.run('SELECT mono_charge('
                             'Pass a reference matching ^[A-Za-z0-9]{8,32}$, or NULL to have one generated.')$$,
                   'invalid reference: detail and hint give the rule');
 SELECT results_eq($$SELECT detail, hint FROM mono_test.run('SELECT mono_link_beneficiary(''2348022222222'', ''A'', ''000013'', ''0123456789'')')$$,
-                  $$VALUES ('The name has 1 character.', 'Pass the account holder''s name, 2 to 100 characters.')$$,
+                  $$VALUES ('The name has 1 character.', 'Pass the name of the destination account (where the money is paid, e.g. the customer''s wallet on your platform), 2 to 100 characters.')$$,
                   'invalid account_name: detail counts the characters, hint gives the rule');
 SELECT ok(hint LIKE '%mono_unlink_beneficiary()%', 'a second link: the hint says to unlink first')
   FROM mono_test.run($$SELECT mono_link_beneficiary('08011111111', 'Ada Obi', '000013', '0123456789')$$);

@@ -226,17 +226,19 @@ SELECT ok(:n0 >= 1, 'the simulator counted the earlier real-time refresh of the 
 SELECT is(:n1 - :n0, 0, 'no real-time refresh was sent to Mono');
 
 ------------------------------------------------------------------------
--- Real-time refresh of an account whose transactions may not be read
+-- Real-time refresh of an account whose transactions may not be read:
+-- the refresh is how it leaves UNAVAILABLE (issue 11); reading stays gated
 ------------------------------------------------------------------------
 SET client_min_messages = warning;
 SELECT lives_ok($$INSERT INTO synced SELECT 'rt_unavail', s, now() FROM mono_account_sync('c50_unavail', true) s$$,
                 'realtime on an UNAVAILABLE account reads its details');
 RESET client_min_messages;
-\set n_unavail_rt `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_unavail/transactions'`
-SELECT is(:n_unavail_rt, 0, 'but starts no refresh (the rules forbid reading its transactions)');
-SELECT results_eq($$SELECT (a).last_refresh_at, (a).has_new_data, (a).job_id FROM synced WHERE label = 'rt_unavail'$$,
-                  $$VALUES (NULL::timestamptz, false, NULL::text)$$,
-                  'and records no refresh');
+\set n_unavail_rt `"$MONO_TEST_LIB"/sim count-realtime 'GET /v2/accounts/c50_unavail/transactions'`
+SELECT is(:n_unavail_rt, 1, 'and starts a refresh (a sync is how an account leaves UNAVAILABLE)');
+SELECT results_eq($$SELECT (a).last_refresh_at IS NOT NULL, (a).job_id IS NOT NULL, (a).next_step
+                      FROM synced WHERE label = 'rt_unavail'$$,
+                  $$VALUES (true, true, 'details')$$,
+                  'and records it; details, not transactions, come next');
 SET client_min_messages = warning;
 SELECT is(r.code, NULL, 'realtime on a PROCESSING account is no error either (a NOTICE says why)')
   FROM mono_test.run($$SELECT mono_account_sync('c50_proc', true)$$) r;
@@ -248,9 +250,11 @@ RESET client_min_messages;
 \set log_lower `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_lower/transactions&limit=100'`
 \set n_pbal `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_pbal/transactions'`
 \set n_failed `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_failed/transactions'`
+\set log_unavail `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_unavail/transactions&limit=100'`
 SELECT is(pg_temp.calls(:'log_lower', false), 1,
           'the account refreshed without new data was not pulled again');
-SELECT is(:n_pbal + :n_failed, 0, 'no transactions call for PARTIAL-balance-only or FAILED accounts');
+SELECT is(:n_pbal + :n_failed + pg_temp.calls(:'log_unavail', false), 0,
+          'no transactions pull for PARTIAL-balance-only, FAILED or (refreshed) UNAVAILABLE accounts');
 SELECT is((SELECT count(*)::int FROM mono.transactions
             WHERE account_id IN ('c50_pbal', 'c50_unavail', 'c50_failed', 'c50_proc')), 0,
           'and none of their transactions are stored');

@@ -9,7 +9,10 @@
 -- webhooks it produced for a real-time refresh).
 --
 -- No surrounding transaction: the worker must see what each event commits.
+-- Accounts first seen in a webhook are tracked here
+-- (mono_pay.track_webhook_accounts; 54_connect_fidelity tests it off).
 \ir ../lib/tap.psql
+SET mono_pay.track_webhook_accounts = on;
 
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim post accounts '{"id":"c52_new","name":"Chi Eze","balance":5000,"data_status":"PROCESSING","retrieved_data":[],"auth_method":"mobile_banking","customer":"cus_52","ref":"ref52","transactions":[{"id":"n1","amount":800,"type":"credit","date":"2025-04-02T08:00:00Z"},{"id":"n2","amount":200,"type":"debit","date":"2025-04-09T08:00:00Z"}]}'`
@@ -32,7 +35,7 @@ $$;
 -- account_connected: an unknown account appears, tracked
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_connected","data":{"id":"c52_new","customer":{"id":"cus_52"},"meta":{"data_status":"PROCESSING","auth_method":"mobile_banking","ref":"ref52"},"app":"app_1","business":"bus_1"}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_connected is applied');
 SELECT results_eq($$SELECT tracked, unlinked, data_status, auth_method, ref, customer_id
                       FROM mono.accounts WHERE account_id = 'c52_new'$$,
@@ -48,7 +51,7 @@ SELECT is(:n_tx, 0, 'and fetches no transactions while it is PROCESSING');
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim post accounts '{"id":"c52_new","name":"Chi Eze","balance":5000,"data_status":"AVAILABLE","auth_method":"mobile_banking","customer":"cus_52","ref":"ref52","transactions":[{"id":"n1","amount":800,"type":"credit","date":"2025-04-02T08:00:00Z"},{"id":"n2","amount":200,"type":"debit","date":"2025-04-09T08:00:00Z"}]}'`
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","data":{"account":{"_id":"c52_new","name":"Chi Eze","accountNumber":"0987654321","currency":"NGN","balance":5000,"type":"CURRENT","bvn":"5678","authMethod":"mobile_banking","institution":{"name":"Access Bank","bankCode":"044","type":"PERSONAL_BANKING"}},"meta":{"data_status":"available","auth_method":"mobile_banking","ref":"ref52","sync_status":"SUCCESSFUL","job_id":"job_c52a","has_new_data":true,"retrieved_data":["identity","balance","transactions"]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_updated is applied');
 SELECT results_eq($$SELECT data_status, retrieved_data, sync_status, balance, account_number, type, institution
                       FROM mono.accounts WHERE account_id = 'c52_new'$$,
@@ -68,10 +71,10 @@ SELECT is((SELECT count(*)::int FROM mono.transactions WHERE account_id = 'c52_n
 -- account_updated without new data: nothing is fetched
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","data":{"account":{"_id":"c52_new","balance":5100},"meta":{"data_status":"AVAILABLE","sync_status":"SUCCESSFUL","retrieved_data":["identity","balance","transactions"]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_updated without has_new_data is applied');
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","data":{"account":{"_id":"c52_new","balance":5200},"meta":{"data_status":"AVAILABLE","sync_status":"SUCCESSFUL","job_id":"job_c52b","has_new_data":false,"retrieved_data":["identity","balance","transactions"]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_updated with has_new_data false is applied');
 SELECT results_eq($$SELECT balance, has_new_data, next_step, job_id, job_status
                       FROM mono.accounts WHERE account_id = 'c52_new'$$,
@@ -84,13 +87,13 @@ SELECT ok((SELECT next_sync_at > now() + interval '50 minutes' FROM mono.account
 -- Re-authorisation
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","data":{"account":{"_id":"c52_new"},"meta":{"data_status":"AVAILABLE","sync_status":"REAUTHORISATION_REQUIRED","retrieved_data":["identity","balance","transactions"]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_updated with sync_status REAUTHORISATION_REQUIRED is applied');
 SELECT is((SELECT sync_status FROM mono.accounts WHERE account_id = 'c52_new'), 'REAUTHORISATION_REQUIRED',
           'REAUTHORISATION_REQUIRED shows on the account row');
 SELECT last_synced_at AS before_reauth FROM mono.accounts WHERE account_id = 'c52_new' \gset
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_reauthorized","data":{"account":{"_id":"c52_new"}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_reauthorized is applied');
 SELECT is((SELECT sync_status FROM mono.accounts WHERE account_id = 'c52_new'), NULL,
           'it clears REAUTHORISATION_REQUIRED');
@@ -103,7 +106,7 @@ SELECT ok(mono_test.wait_until(format($$(SELECT last_synced_at > %L::timestamptz
 -- Late events never move an account backwards
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","timestamp":"2020-01-01T00:00:00.000Z","data":{"account":{"_id":"c52_new","balance":1},"meta":{"data_status":"UNAVAILABLE","sync_status":"FAILED","retrieved_data":[]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'an account_updated from 2020 is accepted');
 SELECT results_eq($$SELECT data_status, balance, sync_status FROM mono.accounts WHERE account_id = 'c52_new'$$,
                   $$VALUES ('AVAILABLE', 5000::bigint, NULL::text)$$,
@@ -113,12 +116,12 @@ SELECT results_eq($$SELECT data_status, balance, sync_status FROM mono.accounts 
 -- jobs.update and a failed refresh job
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.accounts.jobs.update","data":{"account":"c52_new","id":"job_c52c","name":"realtime_refresh","status":"processing"}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'mono.accounts.jobs.update is applied');
 SELECT results_eq($$SELECT job_id, job_status FROM mono.accounts WHERE account_id = 'c52_new'$$,
                   $$VALUES ('job_c52c', 'processing')$$, 'the job and its status are recorded');
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_updated","data":{"account":{"_id":"c52_new"},"meta":{"data_status":"AVAILABLE","sync_status":"FAILED","job_id":"job_c52c","has_new_data":false,"retrieved_data":["identity","balance","transactions"]}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_updated with sync_status FAILED is applied');
 SELECT results_eq($$SELECT sync_status, job_status, last_error, has_new_data
                       FROM mono.accounts WHERE account_id = 'c52_new'$$,
@@ -142,7 +145,7 @@ SELECT is((SELECT array_agg((w ->> 'body')::jsonb ->> 'event' ORDER BY ord)
              FROM jsonb_array_elements(:'events'::jsonb -> 'webhooks') WITH ORDINALITY AS x(w, ord)),
           ARRAY['mono.accounts.jobs.update', 'mono.events.account_updated'],
           'the simulator produced the refresh''s two webhooks');
-SELECT results_eq($$SELECT mono_handle_webhook(w ->> 'body', $$ || quote_literal(:'webhook_secret') || $$)
+SELECT results_eq($$SELECT mono_handle_webhook(w ->> 'body', $$ || quote_literal(:'connect_webhook_secret') || $$)
                       FROM jsonb_array_elements($$ || quote_literal(:'events') || $$::jsonb -> 'webhooks')
                            WITH ORDINALITY AS x(w, ord) ORDER BY ord$$,
                   $$VALUES ('applied'), ('applied')$$,
@@ -171,7 +174,7 @@ SELECT ok((SELECT next_sync_at BETWEEN last_refresh_at + interval '59 seconds'
                                    AND last_refresh_at + interval '61 seconds' FROM rt_job),
           'the worker would pull a minute later, should the webhook be lost');
 \set events `"$MONO_TEST_LIB"/sim get 'webhooks?since=':since`
-SELECT results_eq($$SELECT mono_handle_webhook(w ->> 'body', $$ || quote_literal(:'webhook_secret') || $$)
+SELECT results_eq($$SELECT mono_handle_webhook(w ->> 'body', $$ || quote_literal(:'connect_webhook_secret') || $$)
                       FROM jsonb_array_elements($$ || quote_literal(:'events') || $$::jsonb -> 'webhooks')
                            WITH ORDINALITY AS x(w, ord) ORDER BY ord$$,
                   $$VALUES ('applied'), ('applied')$$,
@@ -187,13 +190,13 @@ SELECT results_eq($$SELECT refresh_pending, job_status, has_new_data FROM mono.a
 -- account_unlinked: _id and id forms, known and unknown accounts
 ------------------------------------------------------------------------
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_unlinked","data":{"account":{"_id":"c52_new"}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_unlinked (data.account._id) is applied');
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_unlinked","data":{"account":{"id":"c52_rt"}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_unlinked (data.account.id) is applied');
 \set wh `"$MONO_TEST_LIB"/sim post webhooks/emit '{"event":"mono.events.account_unlinked","data":{"account":{"_id":"c52_gone"}}}'`
-SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'webhook_secret'), 'applied',
+SELECT is(mono_handle_webhook(:'wh'::jsonb ->> 'body', :'connect_webhook_secret'), 'applied',
           'account_unlinked for an unknown account is applied');
 SELECT results_eq($$SELECT account_id, unlinked, tracked, next_sync_at FROM mono.accounts
                      WHERE account_id IN ('c52_new', 'c52_rt', 'c52_gone') ORDER BY 1$$,

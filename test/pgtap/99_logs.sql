@@ -1,7 +1,8 @@
 -- 99_logs: the server log of this run (regress and every other pgTAP file:
 -- 401s, timeouts, bad phones, failing calls with a literal secret or BVN in
 -- 75_hostile, the worker's start) never shows the API key, the webhook
--- secret or a BVN (DESIGN.md principle 7). Runs last of the pgTAP files.
+-- secret, the connect app's key and webhook secret or a BVN (DESIGN.md
+-- principle 7). Runs last of the pgTAP files.
 -- (A failing statement is logged with its text: a test that fails while
 -- its SQL names a secret would show up here too.)
 \ir ../lib/tap.psql
@@ -13,7 +14,7 @@
 \endif
 
 BEGIN;
-SELECT plan(4);
+SELECT plan(6);
 
 CREATE TEMP TABLE server_log ON COMMIT DROP AS
 SELECT pg_read_file(:'tmp' || '/postgres.log') AS text;
@@ -24,6 +25,10 @@ SELECT ok(position(:'secret_key' IN text) = 0,
           'the server log does not contain the API key') FROM server_log;
 SELECT ok(position(:'webhook_secret' IN text) = 0,
           'the server log does not contain the webhook secret') FROM server_log;
+SELECT ok(position(:'connect_secret_key' IN text) = 0,
+          'the server log does not contain the connect app''s key') FROM server_log;
+SELECT ok(position(:'connect_webhook_secret' IN text) = 0,
+          'the server log does not contain the connect app''s webhook secret') FROM server_log;
 -- 75_hostile calls mono_link_beneficiary with this BVN in a statement that fails
 SELECT ok(position('22299887766' IN text) = 0,
           'the server log does not contain the BVN of a failing link') FROM server_log;

@@ -59,6 +59,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		else
 			FUZZ_ASSERT(problem != NULL, "flows refused without a problem");
+		facts = mono_connect_flow_totals(root);
+		{
+			json_t	   *a = json_object_get(facts, "amount");
+			json_t	   *c = json_object_get(facts, "count");
+
+			FUZZ_ASSERT(json_is_object(facts) && json_object_size(facts) <= 2,
+						"flow totals are not an object of at most two members");
+			FUZZ_ASSERT(a == NULL || (json_is_integer(a) && json_integer_value(a) >= 0),
+						"a flow total amount that is not a whole number of kobo");
+			FUZZ_ASSERT(c == NULL || (json_is_integer(c) && json_integer_value(c) >= 0 &&
+									  json_integer_value(c) <= PG_INT32_MAX),
+						"a flow total count outside integer");
+		}
+		json_decref(facts);
 
 		/* strings from a body as step names and account ids */
 		i = mono_connect_step_code(s);

@@ -12,7 +12,7 @@
  *
  * Checked: a wrong or missing secret always raises 28000 and stores
  * nothing; a stored event has a non-empty event and event_id, the body is
- * stored unchanged, and an event without event_id is keyed by
+ * stored unchanged (parsed and raw), and an event without event_id is keyed by
  * "sha256:<64 hex>" of its body; secrets_equal() agrees with strcmp().
  */
 #include "fuzz_shim.h"
@@ -32,7 +32,7 @@ static char fake_plan[64];
 static HeapTuple fake_rows[1];
 static SPITupleTable fake_table = {.vals = fake_rows};
 static int	executed;
-static char *stored[3];			/* event_id, event, body */
+static char *stored[4];			/* event_id, event, body, raw body */
 
 int
 SPI_connect(void)
@@ -49,7 +49,7 @@ SPI_finish(void)
 SPIPlanPtr
 SPI_prepare(const char *src, int nargs, Oid *argtypes)
 {
-	FUZZ_ASSERT(nargs == 3, "the ingest statement takes 3 arguments, not %d", nargs);
+	FUZZ_ASSERT(nargs == 4, "the ingest statement takes 4 arguments, not %d", nargs);
 	return (SPIPlanPtr) fake_plan;
 }
 
@@ -72,7 +72,7 @@ SPI_execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
 	int			i;
 
 	FUZZ_ASSERT(plan == (SPIPlanPtr) fake_plan, "an unknown plan was executed");
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 	{
 		FUZZ_ASSERT(nulls == NULL || nulls[i] == ' ', "argument %d of ingest is NULL", i + 1);
 		stored[i] = TextDatumGetCString(values[i]);
@@ -195,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(strcmp(stored[1], event) == 0, "stored event \"%s\", read \"%s\"",
 						stored[1], event);
 			FUZZ_ASSERT(strcmp(stored[2], body) == 0, "the stored body differs from the body");
+			FUZZ_ASSERT(strcmp(stored[3], body) == 0, "the stored raw body differs from the body");
 			FUZZ_ASSERT(event_id ? strcmp(stored[0], event_id) == 0 :
 						strcmp(stored[0], sha256_hex(body, len)) == 0,
 						"stored event_id \"%s\"", stored[0]);
