@@ -36,4 +36,28 @@
 #define pg_attribute_noreturn() __attribute__((noreturn))
 #endif
 
+/*
+ * The wait event the worker reports in pg_stat_activity: waiting on Mono
+ * (requests in flight) or idle (only the latch, a commit, can wake it).
+ * PG17's custom wait events name them MonoPayNetwork and MonoPayIdle;
+ * before, both are PostgreSQL's one "Extension".
+ */
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+static inline uint32
+mono_wait_event(bool network)
+{
+	static uint32 network_event = 0;
+	static uint32 idle_event = 0;
+
+	if (network && network_event == 0)
+		network_event = WaitEventExtensionNew("MonoPayNetwork");
+	if (!network && idle_event == 0)
+		idle_event = WaitEventExtensionNew("MonoPayIdle");
+	return network ? network_event : idle_event;
+}
+#else
+#define mono_wait_event(network) ((void) (network), PG_WAIT_EXTENSION)
+#endif
+
 #endif							/* MONO_COMPAT_H */

@@ -148,8 +148,9 @@ mono_dispatch_wait(long timeout_ms)
 
 	if (curl_left >= 0 && (timeout_ms < 0 || curl_left < timeout_ms))
 		timeout_ms = curl_left;
+	/* curl keeps a timer while transfers are in flight: a wait on Mono */
 	n = WaitEventSetWait(wait_set, timeout_ms, events, lengthof(events),
-						 PG_WAIT_EXTENSION);
+						 mono_wait_event(curl_left >= 0));
 	for (i = 0; i < n; i++)
 	{
 		if (events[i].events & WL_LATCH_SET)

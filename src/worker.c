@@ -420,6 +420,8 @@ mono_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	connect_to_database();
+	/* pg_stat_activity.application_name: "mono_pay worker", "mono_pay sender 1", ... */
+	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_OVERRIDE);
 	/*
 	 * The worker runs as a superuser: no search_path set on the database may
 	 * choose the code it runs; and its claims must be durable before it sends
