@@ -2,7 +2,9 @@
  * notify.c
  *		The row trigger behind NOTIFY mono_pay: every insert and status change
  *		of a link or fund request sends {"table", "id", "reference", "status"},
- *		whoever made the change (application, worker, webhook, polling).
+ *		whoever made the change (application, worker, webhook, polling); a
+ *		fund request adds "mono_status" once Mono reported one (and a change
+ *		of it alone notifies too).
  */
 #include "mono_pay.h"
 
@@ -53,6 +55,13 @@ mono_notify_status(PG_FUNCTION_ARGS)
 	append_text_column(&s, row, desc, "reference");
 	appendStringInfoString(&s, ",\"status\":");
 	append_text_column(&s, row, desc, "status");
+	/* what Mono last reported of a fund request, when it said anything */
+	if (SPI_fnumber(desc, "mono_status") > 0 &&
+		!heap_attisnull(row, SPI_fnumber(desc, "mono_status"), desc))
+	{
+		appendStringInfoString(&s, ",\"mono_status\":");
+		append_text_column(&s, row, desc, "mono_status");
+	}
 	appendStringInfoChar(&s, '}');
 	Async_Notify("mono_pay", s.data);
 	pfree(s.data);
