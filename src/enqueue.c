@@ -280,11 +280,16 @@ check_first_charge_args(FunctionCallInfo fcinfo)
 	for (i = 7; i < PG_NARGS(); i++)
 		if (i != 8 && !PG_ARGISNULL(i))
 			schedule = true;
-	if (PG_ARGISNULL(5) != PG_ARGISNULL(6) || (schedule && PG_ARGISNULL(5)))
+	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("first_charge_amount and first_charge_description go together"),
-				 errhint("Pass both to send a first charge with the link, or neither (and then no other first_charge argument).")));
+				 errhint("Pass both to send a first charge with the link, or neither.")));
+	if (schedule && PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the first charge's schedule needs first_charge_amount and first_charge_description"),
+				 errhint("Pass the amount and the description of the first charge, or leave its other arguments NULL.")));
 }
 
 /*

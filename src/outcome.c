@@ -26,8 +26,8 @@
  *		phone, amount and type takes Mono's status; one Mono holds under our
  *		reference with another phone, amount or type fails, saying so; none
  *		found in the whole list is sent again (same reference), unless Mono
- *		refused the reference (400/409): then Mono holds it but shows it only
- *		once authorised, so it waits for the customer. A link found by its
+ *		answered 409 (it holds the reference, but shows a request only once
+ *		authorised): then it waits for the customer. A link found by its
  *		phone is linked; none found waits for the customer: a link carries no
  *		reference, so sending it again could prompt the customer twice.
  *
@@ -320,21 +320,36 @@ settle_more(MonoJob *job, json_t *array)
 		"settling by reading Mono's list page by page; not found yet"));
 }
 
-/* The settling read of a charge found nothing in Mono's whole list. */
+/*
+ * The settling read of a charge found nothing in Mono's whole list. Reads
+ * show a request only once the customer authorised it, so after a 409
+ * (Mono holds the reference) the request waits for the customer. After a
+ * 400 naming the reference, or an ambiguous send, the same body is sent
+ * again: the same reference cannot make a second charge; a 400 repeated up
+ * to mono_pay.max_attempts fails with Mono's words.
+ */
 static void
 settle_charge_absent(MonoJob *job, json_t *array)
 {
 	json_t	   *o;
 
-	if (job->prior_http == 400 || job->prior_http == 409)
+	if (job->prior_http == 409)
 	{
-		/* Mono refused the reference yet shows no such request: it has it, unauthorised */
 		o = new_outcome(job, array, "unknown", "awaiting_authorization");
 		json_object_set_new(o, "last_error", json_string(
 			"Mono already had this reference from an earlier attempt; its redirect_url was not received"));
 		return;
 	}
-	/* Mono has no such request: sending again (same reference) is safe */
+	if (job->prior_http == 400 && job->attempts >= mono_max_attempts)
+	{
+		o = new_outcome(job, array, "unknown", "failed");
+		json_object_set_new(o, "last_error", json_sprintf(
+			"Mono refused reference %s %d times (HTTP 400 naming it) and its reads show no such request",
+			job->reference, job->attempts));
+		json_object_set_new(o, "read_offset", json_integer(0));
+		return;
+	}
+	/* Mono shows no such request: sending again (same reference) is safe */
 	o = new_outcome(job, array, "unknown", "queued");
 	json_object_set_new(o, "retry_ms", json_integer(0));
 	json_object_set_new(o, "last_error", json_string(
