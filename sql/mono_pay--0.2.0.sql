@@ -796,12 +796,12 @@ BEGIN
         PERFORM mono.stop_polling_if_settled(v_id);
         RETURN 'applied';
     END IF;
-    -- not a step forward: only news when Mono's word changed (an unknown
-    -- status, or a known one at least as far as ours)
+    -- not a step forward: only news when Mono's word changed, to a status
+    -- mono_pay does not know, or back to the one the row has (active after
+    -- a pause); a late, older event changes nothing
     UPDATE mono.fund_requests SET mono_status = p_status, updated_at = now()
      WHERE id = v_id AND mono_status IS DISTINCT FROM p_status
-       AND (NOT mono.is_known_status(p_status)
-            OR mono.fund_request_rank(p_status) >= mono.fund_request_rank(v_was));
+       AND (NOT mono.is_known_status(p_status) OR p_status = v_was);
     RETURN CASE WHEN FOUND THEN 'applied' ELSE 'stale' END;
 END;
 $$;

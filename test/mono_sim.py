@@ -793,13 +793,13 @@ class Simulator:
                     start <= datetime.now(timezone.utc):
                 self.set_fr_status(fr, "active")
             else:
-                fr["activate_at"] = start
+                fr["activate_at"] = fr["schedule"]["start_date"]
 
     def activate_due(self):
         """Recurring requests whose start date has come become active (with their event)."""
         now = datetime.now(timezone.utc)
         for fr in self.fund_requests.values():
-            at = fr.get("activate_at")
+            at = parse_iso(fr.get("activate_at"))
             if at is not None and at <= now and fr["status"] == "approved":
                 fr["activate_at"] = None
                 self.set_fr_status(fr, "active")

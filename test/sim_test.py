@@ -663,6 +663,70 @@ class OwoFidelityTest(SimCase):
                               key=None).status, 400)
 
 
+SAMPLES = os.path.join(HERE, "samples")
+
+
+def sample(name):
+    """One of Mono's own Owo samples (test/samples/<name>.json)."""
+    with open(os.path.join(SAMPLES, name + ".json")) as f:
+        return json.load(f)
+
+
+class OwoSampleTest(SimCase):
+    """The simulator takes Mono's own Owo requests and answers in the shapes
+    of Mono's own samples (test/samples, each with its .src)."""
+
+    def test_requests_and_answers(self):
+        """Mono's request samples are accepted; answers have the samples' keys."""
+        sim("POST", "/_sim/users", {"phone": "2349136923755", "status": "active"})
+        st = call("GET", "/owo/v1/users/status?phone=2349136923755").json
+        self.assertEqual(set(st), set(sample("owo.GET-users-status.response")))
+        self.assertEqual(set(st["data"]), set(sample("owo.GET-users-status.response")["data"]))
+        link = call("POST", "/owo/v1/beneficiaries/link", sample("owo.POST-beneficiaries-link.request"))
+        self.assertEqual(link.status, 202, link.raw)
+        self.assertEqual(set(link.json), set(sample("owo.POST-beneficiaries-link.response")))
+        self.assertEqual(set(link.json["data"]), {"redirect_url"})
+        # the API reference's example masks the BVN: refused in the validation error's shape
+        bad = call("POST", "/owo/v1/beneficiaries/link", dict(sample("owo.POST-beneficiaries-link.request.apiref"),
+                                                               phone="2348011112222"))
+        self.assertEqual(bad.status, 400)
+        self.assertEqual(set(bad.json), set(sample("owo.error.400-validation")))
+        self.assertEqual([e["field"] for e in bad.json["errors"]], ["bvn"])
+        for name in ("owo.POST-fund-requests.onetime.request", "owo.POST-fund-requests.recurring.request.apiref"):
+            r = call("POST", "/owo/v1/fund-requests", sample(name))
+            self.assertEqual(r.status, 202, (name, r.raw))
+            self.assertEqual(set(r.json), set(sample("owo.POST-fund-requests.response")))
+        # the guide's recurring example reuses the API reference's reference: a duplicate
+        self.assertEqual(call("POST", "/owo/v1/fund-requests",
+                              sample("owo.POST-fund-requests.recurring.request")).status, 409)
+        missing = call("GET", "/owo/v1/fund-requests/frq_nope")
+        self.assertEqual(missing.status, 404)
+        self.assertEqual(set(missing.json), set(sample("owo.error.404")))
+
+    def test_reads_and_webhooks(self):
+        """List items and webhook payloads carry exactly the samples' keys."""
+        call("POST", "/owo/v1/beneficiaries/link", link_body(fund_request=recurring_body()))
+        ben = sim("POST", "/_sim/beneficiaries/%s/approve" % PHONE)["beneficiary"]
+        listing = call("GET", "/owo/v1/beneficiaries?phone=" + PHONE).json
+        want = sample("owo.GET-list.paginated-beneficiaries")
+        self.assertEqual(set(listing), set(want))
+        self.assertEqual(set(listing["data"][0]), set(want["data"][0]))
+        self.assertEqual(set(listing["pagination"]), set(want["pagination"]))
+        sim("POST", "/_sim/fund-requests/REC0000001/debit", {"status": "successful"})
+        sim("POST", "/_sim/fund-requests/REC0000001/debit", {"status": "failed"})
+        call("POST", "/owo/v1/beneficiaries/unlink", {"id": ben["id"]})
+        got = {}
+        for e in events():
+            got.setdefault(e["event"], e)
+        names = ["owo.beneficiary.linked", "owo.fundrequest.created", "owo.fundrequest.approved",
+                 "owo.fundrequest.active", "owo.payment.successful", "owo.payment.failed",
+                 "owo.beneficiary.unlinked"]
+        for name in names:
+            self.assertIn(name, got)
+            self.assertEqual(set(got[name]), set(sample(name)), name)
+            self.assertEqual(set(got[name]["data"]), set(sample(name)["data"]), name)
+
+
 class WebhookRetryTest(unittest.TestCase):
     """Webhooks POSTed to --webhook-url are retried when not answered 2xx."""
 

@@ -231,6 +231,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE reference = 'MONTHLYPLAN001')$$),
           'setup: a monthly request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/MONTHLYPLAN001/approve`
+-- its start date is tomorrow: Mono sends active then; the simulator is told it came
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/MONTHLYPLAN001/activate`
 \set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
 SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 INSERT INTO delivered SELECT 'link2', * FROM pg_temp.deliver(:'hooks');
@@ -398,6 +400,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE reference = 'ACTIVEPLAN0001')$$),
           'setup: a daily request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/ACTIVEPLAN0001/approve`
+-- its start date is tomorrow: Mono sends active then; the simulator is told it came
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/ACTIVEPLAN0001/activate`
 \set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
 SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 INSERT INTO delivered SELECT 'active', * FROM pg_temp.deliver(:'hooks');

@@ -87,7 +87,7 @@ SELECT results_eq($$SELECT mono_id, reference, amount::bigint, status::text, mes
                            ('pay_2b3c4d5e6f', 'tx_partner_ref_2', 500000::bigint, 'failed', 'Insufficient funds',
                             '2025-10-03T10:15:25Z'::timestamptz, '999999202507261029112233445566', 1::bigint, 5)$$,
                   'each debit is stored as Mono sent it, on its request and its instalment');
-SELECT results_eq($$SELECT seq, status::text FROM mono.schedule WHERE seq IN (1, 5) ORDER BY seq$$,
+SELECT results_eq($$SELECT seq::int, status::text FROM mono.schedule WHERE seq IN (1, 5) ORDER BY seq$$,
                   $$VALUES (1, 'paid'), (5, 'failed')$$,
                   'the weekly instalment of 1 Sep is paid, the one of 29 Sep failed');
 
