@@ -365,6 +365,24 @@ CREATE TRIGGER notify_update AFTER UPDATE OF status, mono_status ON mono.fund_re
                        AND NEW.status <> 'queued')
     EXECUTE FUNCTION mono.notify_status();
 
+-- Move a fund request to a higher-ranked status Mono reported (kept in
+-- mono_status too, in the same UPDATE: one notification); false when that
+-- would go backwards. A local expiry (approval window) is only a guess:
+-- whatever Mono reports after it, from approved on, replaces it.
+CREATE OR REPLACE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE mono.fund_requests
+       SET status = p_status, mono_status = p_status, expired_locally = false, updated_at = now(),
+           last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
+     WHERE id = p_id
+       AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
+             AND mono.fund_request_rank(status) < 9)
+            OR (expired_locally AND mono.fund_request_rank(p_status) > 3));
+    RETURN FOUND;
+END;
+$$;
+
 CREATE FUNCTION mono.is_known_status(p_status text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT p_status IN ('created', 'approved', 'processing', 'active', 'completed',
@@ -460,7 +478,6 @@ BEGIN
         RETURN 'unmatched';
     END IF;
     IF mono.is_known_status(p_status) AND mono.advance_fund_request(v_id, p_status) THEN
-        UPDATE mono.fund_requests SET mono_status = p_status WHERE id = v_id;
         PERFORM mono.stop_polling_if_settled(v_id);
         RETURN 'applied';
     END IF;

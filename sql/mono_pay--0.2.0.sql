@@ -433,14 +433,15 @@ LANGUAGE sql STABLE AS $$
     SELECT current_setting('mono_pay.' || name)::interval
 $$;
 
--- Move a fund request to a higher-ranked status; false when that would go
--- backwards. A local expiry (approval window) is only a guess: whatever Mono
--- reports after it, from approved on, replaces it.
+-- Move a fund request to a higher-ranked status Mono reported (kept in
+-- mono_status too, in the same UPDATE: one notification); false when that
+-- would go backwards. A local expiry (approval window) is only a guess:
+-- whatever Mono reports after it, from approved on, replaces it.
 CREATE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE mono.fund_requests
-       SET status = p_status, expired_locally = false, updated_at = now(),
+       SET status = p_status, mono_status = p_status, expired_locally = false, updated_at = now(),
            last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
      WHERE id = p_id
        AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
@@ -792,7 +793,6 @@ BEGIN
         RETURN 'unmatched';
     END IF;
     IF mono.is_known_status(p_status) AND mono.advance_fund_request(v_id, p_status) THEN
-        UPDATE mono.fund_requests SET mono_status = p_status WHERE id = v_id;
         PERFORM mono.stop_polling_if_settled(v_id);
         RETURN 'applied';
     END IF;
