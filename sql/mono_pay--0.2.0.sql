@@ -124,14 +124,14 @@ CREATE TABLE mono.fund_requests (
     expired_locally boolean NOT NULL DEFAULT false,
     -- the worker process that claimed it last (0 .. mono_pay.workers - 1)
     claimed_by      smallint NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
     -- the status Mono last reported, as Mono said it (also ones mono_pay
     -- does not know: paused, declined, ...)
     mono_status     text,
     -- where the next read of the phone's list, and of the payments, starts
     list_offset     integer NOT NULL DEFAULT 0,
     payments_offset integer NOT NULL DEFAULT 0,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK ((type = 'onetime' AND period IS NULL)
            OR (type = 'recurring' AND period IS NOT NULL
                AND "interval" IS NOT NULL AND start_date IS NOT NULL)),
