@@ -27,7 +27,7 @@ SELECT json_object_agg(kind, lines)::text AS new_schema FROM (:describe) s \gset
 -- (pgTAP keeps its plan per session: planned after the last \c)
 SELECT plan(6);
 
-SELECT is(:'old_version', '0.2.0', 'ALTER EXTENSION ... UPDATE TO ''0.2.0'' reaches 0.2.0');
+SELECT is(:'old_version'::text, '0.2.0', 'ALTER EXTENSION ... UPDATE TO ''0.2.0'' reaches 0.2.0');
 CREATE TEMP TABLE described AS
 SELECT o.key AS kind, o.value AS upgraded, n.value AS fresh
   FROM json_each_text(:'old_schema'::json) o

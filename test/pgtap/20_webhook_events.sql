@@ -261,15 +261,17 @@ SELECT is(status::text, 'cancelled',
 -- Unknown event types: stored, ignored
 ------------------------------------------------------------------------
 SELECT count(*) AS ev0 FROM mono.webhook_events \gset
+-- (a fund request status Mono does not document is kept in mono_status,
+-- issue 11: for an id not known yet it waits as unmatched, like any status)
 SELECT is(pg_temp.hook('owo.fundrequest.paused', jsonb_build_object('id', 'frq_qa_paused')), 'ignored',
-          'an owo event type Mono does not document (owo.fundrequest.paused) is ignored');
+          'an owo event type Mono does not document (owo.fundrequest.paused) for an unknown id is answered ignored');
 SELECT is(pg_temp.hook('acme.order.shipped', '{"order": 1}'), 'ignored',
           'an event type of another product is ignored');
 SELECT results_eq($$SELECT event, outcome::text, applied_at FROM mono.webhook_events
                     WHERE event IN ('owo.fundrequest.paused', 'acme.order.shipped') ORDER BY id$$,
-                  $$VALUES ('owo.fundrequest.paused', 'ignored', NULL::timestamptz),
+                  $$VALUES ('owo.fundrequest.paused', 'unmatched', NULL::timestamptz),
                            ('acme.order.shipped', 'ignored', NULL::timestamptz)$$,
-                  'both are stored, outcome ignored');
+                  'both are stored: the paused one waits for its id (unmatched), the other is ignored');
 
 ------------------------------------------------------------------------
 -- Every event delivered three times: applied once, then duplicate
