@@ -115,10 +115,11 @@ for line in sys.stdin:
         p = json.loads(line)
     except ValueError:
         bad.append("not JSON: " + line[:80]); continue
-    if not set(p) <= {"table", "id", "reference", "status", "seq"} or len(line) > 200:
+    # mono_status: what Mono last reported of a fund request (issue 11)
+    if not set(p) <= {"table", "id", "reference", "status", "seq", "mono_status"} or len(line) > 200:
         bad.append(line[:120])
 print("; ".join(bad))')
-is "$shape" "" "every payload is JSON with table, id, reference, status (and seq) only"
+is "$shape" "" "every payload is JSON with table, id, reference, status (and seq, mono_status) only"
 ok "grep -q 'listener done' '$out'" "the listener session ran to the end"
 
 # ---- 2. ALTER SYSTEM as the application --------------------------------
