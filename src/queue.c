@@ -32,7 +32,8 @@
  * claimed only when no request or link of its phone is in flight (sending,
  * or unknown until a read settles it), none earlier is still queued, and,
  * with mono_pay.one_prompt_per_phone ($3), none awaits the customer's
- * authorisation. Other phones' rows pass by: the queue does not wait.
+ * authorisation (a link, which never expires, within approval_window).
+ * Other phones' rows pass by: the queue does not wait.
  */
 #define PHONE_IS_FREE(t) \
 	" NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = " t ".phone" \
@@ -41,7 +42,8 @@
 	"   OR ($3 AND e.status = 'awaiting_authorization')))" \
 	" AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = " t ".phone" \
 	"  AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')" \
-	"   OR ($3 AND l.status = 'awaiting_authorization')))"
+	"   OR ($3 AND l.status = 'awaiting_authorization'" \
+	"    AND l.updated_at > now() - mono.setting_interval('approval_window'))))"
 
 static const char *const claim_charges_sql =
 "UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
