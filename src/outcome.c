@@ -621,6 +621,8 @@ poll_outcome(MonoJob *job, json_t *events)
 	json_decref(root);
 }
 
+static void log_call(MonoJob *job, json_t *log);
+
 /* The path of one page of an Owo list: limit 100 and the offset. */
 char *
 mono_page_path(const char *list_path, int offset)
@@ -683,6 +685,12 @@ mono_next_page(MonoJob *job, MemoryContext cxt)
 		job->more = true;
 		return false;
 	}
+	if (mono_http_log)
+	{
+		if (job->page_log == NULL)
+			job->page_log = json_array();
+		log_call(job, job->page_log);
+	}
 	pfree(job->path);
 	job->path = MemoryContextStrdup(cxt, mono_page_path(job->list_path, job->offset));
 	return true;
@@ -721,7 +729,12 @@ mono_outcome(MonoJob *job, MonoOutcomes *out)
 	json_t	   *root;
 
 	if (mono_http_log)
+	{
+		/* one row per call: the earlier pages of a list read too */
+		if (job->page_log != NULL)
+			json_array_extend(out->log, job->page_log);
 		log_call(job, out->log);
+	}
 
 	if (job->kind == JOB_CONNECT)
 	{

@@ -204,6 +204,8 @@ release_job(MonoJob *job)
 	free_str(job->list_path);
 	if (job->items != NULL)
 		json_decref(job->items);
+	if (job->page_log != NULL)
+		json_decref(job->page_log);
 	mono_http_reset(&job->http);
 	if (http_pooled < HTTP_POOL_SIZE)
 		http_pool[http_pooled++] = job->http;

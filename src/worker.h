@@ -55,6 +55,7 @@ typedef struct MonoJob
 	bool		more;			/* stopped at the bound: Mono has more */
 	bool		list_failed;	/* a page could not be read */
 	json_t	   *items;			/* the items of the pages read so far */
+	json_t	   *page_log;		/* mono.http_log rows of the pages before the last */
 	MonoHttp	http;
 	CURLcode	rc;
 	TimestampTz started;

@@ -34,7 +34,7 @@ t7_74_cleanup() {
 }
 trap t7_74_cleanup EXIT
 
-plan 12
+plan 13
 
 t7_fresh
 sim user 2348074000001 not_found
@@ -120,6 +120,13 @@ for line in sys.stdin:
         bad.append(line[:120])
 print("; ".join(bad))')
 is "$shape" "" "every payload is JSON with table, id, reference, status (and seq, mono_status) only"
+# what Mono reported rides along once Mono said something (issue 11)
+mono_said=$(printf '%s\n' "$payloads" | python3 -c '
+import json, sys
+print(" ".join(p["status"] + "=" + p["mono_status"] for p in map(json.loads, filter(str.strip, sys.stdin))
+               if p.get("reference") == "LISTEN74C1" and "mono_status" in p))')
+is "$mono_said" "created=created approved=approved completed=completed" \
+	"a fund request's payloads carry the status Mono reported (mono_status) once it reported one"
 ok "grep -q 'listener done' '$out'" "the listener session ran to the end"
 
 # ---- 2. ALTER SYSTEM as the application --------------------------------
