@@ -213,6 +213,11 @@ DECLARE
     v_error text;
 BEGIN
     FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- where the next read of a paged list starts: no event of Mono's
+        IF e ->> 'event' = 'mono_pay.read_offset' AND NOT e ? 'reject' THEN
+            PERFORM mono.set_read_offset(e -> 'data');
+            CONTINUE;
+        END IF;
         -- the worker marks an event it could not record at all with "reject"
         IF e ? 'reject' THEN
             v_outcome := 'rejected';
@@ -253,29 +258,8 @@ END;
 $$;
 
 CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_id bigint;
-    r record;
-BEGIN
-    IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
-        RETURN 'duplicate';
-    END IF;
-    r := mono.apply_event_safely(p_event, p_body);
-    -- stored once, with its outcome; a delivery of the same event committed
-    -- meanwhile wins the insert (applying an event twice changes nothing:
-    -- every step of the state machine is idempotent)
-    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error)
-    VALUES (p_event_id, p_event, p_body,
-            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
-            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error)
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING id INTO v_id;
-    IF v_id IS NULL THEN
-        RETURN 'duplicate';
-    END IF;
-    RETURN CASE r.outcome WHEN 'applied' THEN 'applied' ELSE 'ignored' END;
-END;
+LANGUAGE sql AS $$
+    SELECT mono.ingest_webhook(p_event_id, p_event, p_body, NULL::text)
 $$;
 
 CREATE OR REPLACE FUNCTION mono.maintain() RETURNS void
@@ -285,7 +269,8 @@ DECLARE
     v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
     v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
 BEGIN
-    -- a request that failed, expired or was cancelled misses nothing; rows
+    -- a request that failed, expired or was cancelled misses nothing, nor
+    -- one Mono shows in a state mono_pay does not know (paused, ...); rows
     -- another transaction holds are skipped (the next sweep takes them), and
     -- each sweep does at most 1,000 of each kind
     UPDATE mono.schedule sc SET status = 'due', updated_at = now()
@@ -302,6 +287,7 @@ BEGIN
              JOIN mono.fund_requests f ON f.id = s2.fund_request_id
             WHERE s2.status = 'due' AND s2.due_at < v_missed_before
               AND f.status NOT IN ('failed', 'expired', 'cancelled')
+              AND mono.is_live_mono_status(f.mono_status)
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
@@ -678,3 +664,261 @@ REVOKE ALL ON mono.account_flow_totals FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.track_webhook_accounts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.may_refresh(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.ingest_webhook(text, text, jsonb, text) FROM PUBLIC;
+
+-- Fidelity to Mono's Direct Charge (issue 11): beneficiary reads by the
+-- documented {id, phone, name} shape, paged lists, one prompt per phone at
+-- a time, statuses Mono may report that mono_pay does not know, duplicate
+-- references settled by a read, a recurring first charge inside a link
+------------------------------------------------------------------------
+ALTER TABLE mono.fund_requests
+    ADD COLUMN mono_status text,
+    ADD COLUMN list_offset integer NOT NULL DEFAULT 0,
+    ADD COLUMN payments_offset integer NOT NULL DEFAULT 0;
+ALTER TABLE mono.beneficiaries
+    ADD COLUMN list_offset integer NOT NULL DEFAULT 0;
+CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
+    WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
+
+DROP TRIGGER notify_update ON mono.fund_requests;
+CREATE TRIGGER notify_update AFTER UPDATE OF status, mono_status ON mono.fund_requests
+    FOR EACH ROW WHEN ((OLD.status IS DISTINCT FROM NEW.status
+                        OR OLD.mono_status IS DISTINCT FROM NEW.mono_status)
+                       AND NEW.status <> 'queued')
+    EXECUTE FUNCTION mono.notify_status();
+
+-- Move a fund request to a higher-ranked status Mono reported (kept in
+-- mono_status too, in the same UPDATE: one notification); false when that
+-- would go backwards. A local expiry (approval window) is only a guess:
+-- whatever Mono reports after it, from approved on, replaces it.
+CREATE OR REPLACE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE mono.fund_requests
+       SET status = p_status, mono_status = p_status, expired_locally = false, updated_at = now(),
+           last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
+     WHERE id = p_id
+       AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
+             AND mono.fund_request_rank(status) < 9)
+            OR (expired_locally AND mono.fund_request_rank(p_status) > 3));
+    RETURN FOUND;
+END;
+$$;
+
+CREATE FUNCTION mono.is_known_status(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('created', 'approved', 'processing', 'active', 'completed',
+                        'expired', 'cancelled')
+$$;
+
+
+CREATE FUNCTION mono.is_live_mono_status(p_mono_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_mono_status IS NULL OR p_mono_status = 'resumed'
+        OR mono.is_known_status(p_mono_status)
+$$;
+
+
+CREATE FUNCTION mono.set_read_offset(p_data jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_offset integer := (p_data ->> 'offset')::integer;
+    v_id bigint := (p_data ->> 'id')::bigint;
+BEGIN
+    IF p_data ->> 'table' = 'beneficiaries' THEN
+        UPDATE mono.beneficiaries
+           SET list_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    ELSIF p_data ->> 'column' = 'payments_offset' THEN
+        UPDATE mono.fund_requests
+           SET payments_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    ELSE
+        UPDATE mono.fund_requests
+           SET list_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    END IF;
+END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION mono.apply_owo_event(p_event text, p_data jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    CASE
+    WHEN p_event = 'owo.beneficiary.linked' THEN
+        RETURN mono.apply_linked(p_data);
+    WHEN p_event = 'owo.beneficiary.unlinked' THEN
+        RETURN mono.apply_unlinked(p_data);
+    WHEN p_event = 'owo.fundrequest.created' THEN
+        RETURN mono.apply_created(p_data);
+    WHEN p_event ~ '^owo\.fundrequest\.[a-z_]{1,40}$' THEN
+        RETURN mono.apply_fund_request_status(p_data ->> 'id', split_part(p_event, '.', 3));
+    WHEN p_event IN ('owo.payment.successful', 'owo.payment.failed') THEN
+        RETURN mono.apply_payment(p_data, split_part(p_event, '.', 3));
+    ELSE
+        RETURN 'ignored';
+    END CASE;
+END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION mono.apply_linked(p_data jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM mono.beneficiaries WHERE mono_id = p_data ->> 'id') THEN
+        RETURN 'stale';
+    END IF;
+    UPDATE mono.beneficiaries
+       SET mono_id = p_data ->> 'id', status = 'linked', bvn = NULL,
+           linked_at = coalesce(linked_at, now()), updated_at = now(), list_offset = 0,
+           next_poll_at = coalesce(next_poll_at, now() + coalesce(
+               nullif(current_setting('mono_pay.poll_max', true), ''), '6h')::interval)
+     WHERE phone = p_data ->> 'phone' AND action = 'link'
+       AND status IN ('queued', 'sending', 'awaiting_authorization', 'unknown');
+    IF FOUND THEN
+        PERFORM mono.replay_unmatched(p_data ->> 'id');
+        RETURN 'applied';
+    END IF;
+    RETURN 'unmatched';
+END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION mono.apply_fund_request_status(p_mono_id text, p_status text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    v_was text;
+BEGIN
+    SELECT id, status INTO v_id, v_was FROM mono.fund_requests
+     WHERE mono_id = p_mono_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'unmatched';
+    END IF;
+    IF mono.is_known_status(p_status) AND mono.advance_fund_request(v_id, p_status) THEN
+        PERFORM mono.stop_polling_if_settled(v_id);
+        RETURN 'applied';
+    END IF;
+    -- not a step forward: only news when Mono's word changed, to a status
+    -- mono_pay does not know, or back to the one the row has (active after
+    -- a pause); a late, older event changes nothing
+    UPDATE mono.fund_requests SET mono_status = p_status, updated_at = now()
+     WHERE id = v_id AND mono_status IS DISTINCT FROM p_status
+       AND (NOT mono.is_known_status(p_status) OR p_status = v_was);
+    RETURN CASE WHEN FOUND THEN 'applied' ELSE 'stale' END;
+END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e jsonb;
+    v_outcome text;
+    v_error text;
+BEGIN
+    FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- where the next read of a paged list starts: no event of Mono's
+        IF e ->> 'event' = 'mono_pay.read_offset' AND NOT e ? 'reject' THEN
+            PERFORM mono.set_read_offset(e -> 'data');
+            CONTINUE;
+        END IF;
+        -- the worker marks an event it could not record at all with "reject"
+        IF e ? 'reject' THEN
+            v_outcome := 'rejected';
+            v_error := e ->> 'reject';
+            e := e - 'reject';
+        ELSE
+            SELECT r.outcome, r.error INTO v_outcome, v_error
+              FROM mono.apply_event_safely(e ->> 'event', e) r;
+        END IF;
+        -- a read the database cannot take is kept aside, once, with its error
+        IF v_outcome = 'rejected' THEN
+            INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, error)
+            VALUES ('poll:' || md5(e::text), e ->> 'event', e,
+                    coalesce(e -> 'data' ->> 'id', e -> 'data' ->> 'fund_request'),
+                    'rejected', v_error)
+            ON CONFLICT (event_id) DO NOTHING;
+        END IF;
+    END LOOP;
+END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION mono.maintain() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
+    v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
+    v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
+BEGIN
+    -- a request that failed, expired or was cancelled misses nothing, nor
+    -- one Mono shows in a state mono_pay does not know (paused, ...); rows
+    -- another transaction holds are skipped (the next sweep takes them), and
+    -- each sweep does at most 1,000 of each kind
+    UPDATE mono.schedule sc SET status = 'due', updated_at = now()
+     WHERE (sc.fund_request_id, sc.seq) IN (
+           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+            WHERE s2.status = 'upcoming' AND s2.due_at <= now()
+              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
+    -- (the schedule's notify_update trigger tells LISTENers)
+    UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
+     WHERE (sc.fund_request_id, sc.seq) IN (
+           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
+             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
+            WHERE s2.status = 'due' AND s2.due_at < v_missed_before
+              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+              AND mono.is_live_mono_status(f.mono_status)
+            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
+    PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
+       FROM mono.fund_requests f
+      WHERE f.type = 'recurring' AND f.end_date IS NULL
+        AND f.status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+        AND (SELECT max(due_at) FROM mono.schedule WHERE fund_request_id = f.id)
+            < now() + interval '3 months'
+      LIMIT 100;
+    UPDATE mono.fund_requests
+       SET status = 'expired', expired_locally = true, updated_at = now(),
+           last_error = 'not authorised within mono_pay.approval_window'
+     WHERE id IN (SELECT id FROM mono.fund_requests
+                   WHERE status = 'awaiting_authorization' AND accepted_at < v_expire_before
+                   LIMIT 1000 FOR UPDATE SKIP LOCKED);
+    DELETE FROM mono.http_log
+     WHERE at < v_log_before;
+END;
+$$;
+
+
+CREATE OR REPLACE VIEW mono.instalments AS
+SELECT s.fund_request_id, f.reference, f.phone, f.amount, f.period, f."interval",
+       f.status AS fund_request_status, s.seq, s.due_at, s.status,
+       p.mono_id AS payment_mono_id, p.processed_at AS paid_at, p.message,
+       f.mono_status AS fund_request_mono_status
+  FROM mono.schedule s
+  JOIN mono.fund_requests f ON f.id = s.fund_request_id
+  LEFT JOIN mono.payments p ON p.id = s.payment_id;
+
+
+CREATE FUNCTION mono_link_beneficiary(phone text, account_name text, nip_code text,
+                                      account_number text, bvn text,
+                                      first_charge_amount bigint,
+                                      first_charge_description text,
+                                      first_charge_period text,
+                                      first_charge_interval integer DEFAULT 1,
+                                      first_charge_start_date timestamptz DEFAULT NULL,
+                                      first_charge_end_date timestamptz DEFAULT NULL,
+                                      first_charge_reference text DEFAULT NULL)
+RETURNS mono.beneficiaries
+AS 'MODULE_PATHNAME', 'mono_link_beneficiary'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- a failing call must not log its statement: it may quote a BVN
+SET log_min_error_statement = panic;
+REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text,
+    text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;

@@ -80,7 +80,9 @@ CREATE TABLE mono.beneficiaries (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     linked_at       timestamptz,
-    unlinked_at     timestamptz
+    unlinked_at     timestamptz,
+    -- where the next read of the phone's list starts
+    list_offset     integer NOT NULL DEFAULT 0
 );
 -- no planner statistics of BVNs: pg_stats would keep values erased from rows
 ALTER TABLE mono.beneficiaries ALTER COLUMN bvn SET STATISTICS 0;
@@ -128,6 +130,12 @@ CREATE TABLE mono.fund_requests (
     claimed_by      smallint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- the status Mono last reported, as Mono said it (also ones mono_pay
+    -- does not know: paused, declined, ...)
+    mono_status     text,
+    -- where the next read of the phone's list, and of the payments, starts
+    list_offset     integer NOT NULL DEFAULT 0,
+    payments_offset integer NOT NULL DEFAULT 0,
     CHECK ((type = 'onetime' AND period IS NULL)
            OR (type = 'recurring' AND period IS NOT NULL
                AND "interval" IS NOT NULL AND start_date IS NOT NULL)),
@@ -137,6 +145,9 @@ CREATE TABLE mono.fund_requests (
 ALTER SEQUENCE mono.fund_requests_id_seq CACHE 64;
 CREATE INDEX fund_requests_due ON mono.fund_requests (next_attempt_at)
     WHERE status IN ('queued', 'unknown') AND link_id IS NULL;
+-- the claim sends a phone's requests one after another (src/queue.c)
+CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
+    WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
 CREATE INDEX fund_requests_link ON mono.fund_requests (link_id)
     WHERE link_id IS NOT NULL;
 -- Mono's id, once known (partial: rows without one cost no index entry)
@@ -365,8 +376,11 @@ LANGUAGE C;
 CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.beneficiaries
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'queued')
     EXECUTE FUNCTION mono.notify_status();
-CREATE TRIGGER notify_update AFTER UPDATE OF status ON mono.fund_requests
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'queued')
+-- a fund request also tells when the status Mono reports changes (mono_status)
+CREATE TRIGGER notify_update AFTER UPDATE OF status, mono_status ON mono.fund_requests
+    FOR EACH ROW WHEN ((OLD.status IS DISTINCT FROM NEW.status
+                        OR OLD.mono_status IS DISTINCT FROM NEW.mono_status)
+                       AND NEW.status <> 'queued')
     EXECUTE FUNCTION mono.notify_status();
 -- every payment (recurring debits included), and a payment matched later
 CREATE TRIGGER notify_insert AFTER INSERT ON mono.payments
@@ -450,14 +464,15 @@ LANGUAGE sql STABLE AS $$
     SELECT current_setting('mono_pay.' || name)::interval
 $$;
 
--- Move a fund request to a higher-ranked status; false when that would go
--- backwards. A local expiry (approval window) is only a guess: whatever Mono
--- reports after it, from approved on, replaces it.
+-- Move a fund request to a higher-ranked status Mono reported (kept in
+-- mono_status too, in the same UPDATE: one notification); false when that
+-- would go backwards. A local expiry (approval window) is only a guess:
+-- whatever Mono reports after it, from approved on, replaces it.
 CREATE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE mono.fund_requests
-       SET status = p_status, expired_locally = false, updated_at = now(),
+       SET status = p_status, mono_status = p_status, expired_locally = false, updated_at = now(),
            last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
      WHERE id = p_id
        AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
@@ -595,10 +610,56 @@ CREATE TRIGGER plan_schedule AFTER INSERT ON mono.fund_requests
     FOR EACH ROW WHEN (NEW.type = 'recurring')
     EXECUTE FUNCTION mono.plan_new_schedule();
 
+-- Is this a fund request status of Mono's that mono_pay knows (mono-api.md
+-- §2.7)? Others (paused, resumed, declined, ...) are kept in mono_status.
+CREATE FUNCTION mono.is_known_status(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('created', 'approved', 'processing', 'active', 'completed',
+                        'expired', 'cancelled')
+$$;
+
+-- Is a request live by what Mono last said: nothing yet, a status mono_pay
+-- knows, or resumed? A request Mono shows paused, declined or in any other
+-- unknown state is not collecting: its instalments are not missed.
+CREATE FUNCTION mono.is_live_mono_status(p_mono_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_mono_status IS NULL OR p_mono_status = 'resumed'
+        OR mono.is_known_status(p_mono_status)
+$$;
+
+-- Where the next read of a row's Owo list starts (a read stops after
+-- mono_pay.list_pages pages: the next one goes on at once, then wraps to 0).
+CREATE FUNCTION mono.set_read_offset(p_data jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_offset integer := (p_data ->> 'offset')::integer;
+    v_id bigint := (p_data ->> 'id')::bigint;
+BEGIN
+    IF p_data ->> 'table' = 'beneficiaries' THEN
+        UPDATE mono.beneficiaries
+           SET list_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    ELSIF p_data ->> 'column' = 'payments_offset' THEN
+        UPDATE mono.fund_requests
+           SET payments_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    ELSE
+        UPDATE mono.fund_requests
+           SET list_offset = v_offset,
+               next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
+         WHERE id = v_id;
+    END IF;
+END;
+$$;
+
 -- Apply a Direct Charge ("owo") event, from a webhook or a polling read.
 -- Returns applied, stale (would move a row backwards, or already known),
 -- unmatched (names a Mono id we have not learned yet: replayed when we do)
--- or ignored (not an owo event we know).
+-- or ignored (not an owo event we know). A fund request status mono_pay
+-- does not know (paused, declined, ...: a read may report one) is kept in
+-- mono_status.
 CREATE FUNCTION mono.apply_owo_event(p_event text, p_data jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -609,9 +670,7 @@ BEGIN
         RETURN mono.apply_unlinked(p_data);
     WHEN p_event = 'owo.fundrequest.created' THEN
         RETURN mono.apply_created(p_data);
-    WHEN p_event IN ('owo.fundrequest.approved', 'owo.fundrequest.processing',
-                     'owo.fundrequest.active', 'owo.fundrequest.completed',
-                     'owo.fundrequest.expired', 'owo.fundrequest.cancelled') THEN
+    WHEN p_event ~ '^owo\.fundrequest\.[a-z_]{1,40}$' THEN
         RETURN mono.apply_fund_request_status(p_data ->> 'id', split_part(p_event, '.', 3));
     WHEN p_event IN ('owo.payment.successful', 'owo.payment.failed') THEN
         RETURN mono.apply_payment(p_data, split_part(p_event, '.', 3));
@@ -622,13 +681,18 @@ END;
 $$;
 
 -- owo.beneficiary.linked: the phone's pending link gets its Mono id (and is
--- read back now and then from now on: an unlink made in WhatsApp).
+-- read back now and then from now on: an unlink made in WhatsApp). A Mono
+-- id one of our links already holds (an earlier link of the phone, still
+-- listed) is not the pending link's.
 CREATE FUNCTION mono.apply_linked(p_data jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM mono.beneficiaries WHERE mono_id = p_data ->> 'id') THEN
+        RETURN 'stale';
+    END IF;
     UPDATE mono.beneficiaries
        SET mono_id = p_data ->> 'id', status = 'linked', bvn = NULL,
-           linked_at = coalesce(linked_at, now()), updated_at = now(),
+           linked_at = coalesce(linked_at, now()), updated_at = now(), list_offset = 0,
            next_poll_at = coalesce(next_poll_at, now() + coalesce(
                nullif(current_setting('mono_pay.poll_max', true), ''), '6h')::interval)
      WHERE phone = p_data ->> 'phone' AND action = 'link'
@@ -636,9 +700,6 @@ BEGIN
     IF FOUND THEN
         PERFORM mono.replay_unmatched(p_data ->> 'id');
         RETURN 'applied';
-    END IF;
-    IF EXISTS (SELECT 1 FROM mono.beneficiaries WHERE mono_id = p_data ->> 'id') THEN
-        RETURN 'stale';
     END IF;
     RETURN 'unmatched';
 END;
@@ -747,21 +808,32 @@ BEGIN
 END;
 $$;
 
--- owo.fundrequest.<status>: move the request named by its Mono id forward.
+-- owo.fundrequest.<status>: move the request named by its Mono id forward,
+-- and keep what Mono said in mono_status: a status mono_pay does not know
+-- (paused, resumed, declined, ...) changes nothing else; a known one said
+-- again (active after a pause) is kept too.
 CREATE FUNCTION mono.apply_fund_request_status(p_mono_id text, p_status text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
+    v_was text;
 BEGIN
-    SELECT id INTO v_id FROM mono.fund_requests WHERE mono_id = p_mono_id FOR UPDATE;
+    SELECT id, status INTO v_id, v_was FROM mono.fund_requests
+     WHERE mono_id = p_mono_id FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unmatched';
     END IF;
-    IF NOT mono.advance_fund_request(v_id, p_status) THEN
-        RETURN 'stale';
+    IF mono.is_known_status(p_status) AND mono.advance_fund_request(v_id, p_status) THEN
+        PERFORM mono.stop_polling_if_settled(v_id);
+        RETURN 'applied';
     END IF;
-    PERFORM mono.stop_polling_if_settled(v_id);
-    RETURN 'applied';
+    -- not a step forward: only news when Mono's word changed, to a status
+    -- mono_pay does not know, or back to the one the row has (active after
+    -- a pause); a late, older event changes nothing
+    UPDATE mono.fund_requests SET mono_status = p_status, updated_at = now()
+     WHERE id = v_id AND mono_status IS DISTINCT FROM p_status
+       AND (NOT mono.is_known_status(p_status) OR p_status = v_was);
+    RETURN CASE WHEN FOUND THEN 'applied' ELSE 'stale' END;
 END;
 $$;
 
@@ -826,7 +898,8 @@ EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
 END;
 $$;
 
--- Apply, in order, the events a polling read stands for: [{event, data}, ...].
+-- Apply, in order, the events a polling read stands for: [{event, data}, ...]
+-- (and mono_pay.read_offset: where the next read of a paged list starts).
 CREATE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -835,6 +908,11 @@ DECLARE
     v_error text;
 BEGIN
     FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- where the next read of a paged list starts: no event of Mono's
+        IF e ->> 'event' = 'mono_pay.read_offset' AND NOT e ? 'reject' THEN
+            PERFORM mono.set_read_offset(e -> 'data');
+            CONTINUE;
+        END IF;
         -- the worker marks an event it could not record at all with "reject"
         IF e ? 'reject' THEN
             v_outcome := 'rejected';
@@ -927,7 +1005,8 @@ DECLARE
     v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
     v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
 BEGIN
-    -- a request that failed, expired or was cancelled misses nothing; rows
+    -- a request that failed, expired or was cancelled misses nothing, nor
+    -- one Mono shows in a state mono_pay does not know (paused, ...); rows
     -- another transaction holds are skipped (the next sweep takes them), and
     -- each sweep does at most 1,000 of each kind
     UPDATE mono.schedule sc SET status = 'due', updated_at = now()
@@ -944,6 +1023,7 @@ BEGIN
              JOIN mono.fund_requests f ON f.id = s2.fund_request_id
             WHERE s2.status = 'due' AND s2.due_at < v_missed_before
               AND f.status NOT IN ('failed', 'expired', 'cancelled')
+              AND mono.is_live_mono_status(f.mono_status)
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
@@ -967,7 +1047,8 @@ $$;
 CREATE VIEW mono.instalments AS
 SELECT s.fund_request_id, f.reference, f.phone, f.amount, f.period, f."interval",
        f.status AS fund_request_status, s.seq, s.due_at, s.status,
-       p.mono_id AS payment_mono_id, p.processed_at AS paid_at, p.message
+       p.mono_id AS payment_mono_id, p.processed_at AS paid_at, p.message,
+       f.mono_status AS fund_request_mono_status
   FROM mono.schedule s
   JOIN mono.fund_requests f ON f.id = s.fund_request_id
   LEFT JOIN mono.payments p ON p.id = s.payment_id;
@@ -985,6 +1066,26 @@ CREATE FUNCTION mono_link_beneficiary(phone text, account_name text, nip_code te
                                       account_number text, bvn text DEFAULT NULL,
                                       first_charge_amount bigint DEFAULT NULL,
                                       first_charge_description text DEFAULT NULL)
+RETURNS mono.beneficiaries
+AS 'MODULE_PATHNAME', 'mono_link_beneficiary'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- a failing call must not log its statement: it may quote a BVN
+SET log_min_error_statement = panic;
+
+-- The link with a first fund request that may be recurring, as in Mono's
+-- own link example (issue 11). A form of its own beside the 7-argument one
+-- (whose calls and GRANTs stay valid): its first eight arguments have no
+-- defaults, so no call can match both.
+CREATE FUNCTION mono_link_beneficiary(phone text, account_name text, nip_code text,
+                                      account_number text, bvn text,
+                                      first_charge_amount bigint,
+                                      first_charge_description text,
+                                      first_charge_period text,
+                                      first_charge_interval integer DEFAULT 1,
+                                      first_charge_start_date timestamptz DEFAULT NULL,
+                                      first_charge_end_date timestamptz DEFAULT NULL,
+                                      first_charge_reference text DEFAULT NULL)
 RETURNS mono.beneficiaries
 AS 'MODULE_PATHNAME', 'mono_link_beneficiary'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE
@@ -1048,6 +1149,8 @@ REVOKE ALL ON FUNCTION mono.notify_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.notify_instalment() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_user_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text,
+    text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_charge(text, bigint, text, text, text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_unlink_beneficiary(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_wait(text, interval) FROM PUBLIC;

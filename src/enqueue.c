@@ -240,9 +240,66 @@ insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
 }
 
 /*
+ * The first fund request of a link from arguments 5 and 6 (amount,
+ * description) and, in the 12-argument form, 7 to 11 (period, interval,
+ * start_date, end_date, reference): recurring when a period is given, as
+ * in Mono's own link example.
+ */
+static void
+first_charge_args(FunctionCallInfo fcinfo, MonoCharge *a)
+{
+	bool		full = PG_NARGS() >= 12;
+
+	memset(a, 0, sizeof(*a));
+	a->amount = PG_GETARG_INT64(5);
+	a->description = text_arg(fcinfo, 6);
+	a->currency = "NGN";
+	a->interval = 1;
+	a->start_null = a->end_null = true;
+	if (!full)
+		return;
+	a->period = text_arg(fcinfo, 7);
+	if (a->period != NULL)
+		require_not_null(PG_ARGISNULL(8), "first_charge_interval",
+						 "Pass the number of periods between debits, at least 1.");
+	a->interval = PG_ARGISNULL(8) ? 1 : PG_GETARG_INT32(8);
+	a->start_null = PG_ARGISNULL(9);
+	a->start_date = a->start_null ? 0 : PG_GETARG_TIMESTAMPTZ(9);
+	a->end_null = PG_ARGISNULL(10);
+	a->end_date = a->end_null ? 0 : PG_GETARG_TIMESTAMPTZ(10);
+	a->reference = text_arg(fcinfo, 11);
+}
+
+/* Refuse first-charge arguments without an amount and a description. */
+static void
+check_first_charge_args(FunctionCallInfo fcinfo)
+{
+	bool		schedule = false;
+	int			i;
+
+	for (i = 7; i < PG_NARGS(); i++)
+		if (i != 8 && !PG_ARGISNULL(i))
+			schedule = true;
+	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("first_charge_amount and first_charge_description go together"),
+				 errhint("Pass both to send a first charge with the link, or neither.")));
+	if (schedule && PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the first charge's schedule needs first_charge_amount and first_charge_description"),
+				 errhint("Pass the amount and the description of the first charge, or leave its other arguments NULL.")));
+}
+
+/*
  * mono_link_beneficiary(phone, account_name, nip_code, account_number, bvn,
- *						 first_charge_amount, first_charge_description)
- * Queues a link, and optionally a first one-time fund request sent inside it.
+ *						 first_charge_amount, first_charge_description
+ *						 [, first_charge_period, first_charge_interval,
+ *						 first_charge_start_date, first_charge_end_date,
+ *						 first_charge_reference])
+ * Queues a link, and optionally a first fund request sent inside it:
+ * one-time, or recurring with a period (the 12-argument form).
  */
 Datum
 mono_link_beneficiary(PG_FUNCTION_ARGS)
@@ -263,11 +320,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	mono_check_digits("account_number", nuban, 10, "Pass the 10-digit NUBAN of the destination account: where the money is paid, not the customer's own bank account.");
 	if (bvn != NULL)
 		mono_check_digits("bvn", bvn, 11, "Pass the 11-digit BVN, or NULL when the user is already active at Mono.");
-	if (PG_ARGISNULL(5) != PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("first_charge_amount and first_charge_description go together"),
-				 errhint("Pass both to send a first charge with the link, or neither.")));
+	check_first_charge_args(fcinfo);
 
 	SPI_connect();
 	check_no_live_link(phone);
@@ -278,13 +331,8 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 		MonoCharge	a;
 		bool		isnull;
 
-		memset(&a, 0, sizeof(a));
+		first_charge_args(fcinfo, &a);
 		a.phone = phone;
-		a.amount = PG_GETARG_INT64(5);
-		a.description = text_arg(fcinfo, 6);
-		a.currency = "NGN";
-		a.interval = 1;
-		a.start_null = a.end_null = true;
 		a.link_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
 		queue_charge(&a, false);
 	}

@@ -40,6 +40,8 @@ int			mono_webhook_max_size = 262144;
 int			mono_poll_budget = 100;
 int			mono_poll_base = 60000;
 int			mono_poll_max = 21600000;
+int			mono_list_pages = 10;
+bool		mono_one_prompt_per_phone = true;
 char	   *mono_schedule_grace = NULL;
 char	   *mono_approval_window = NULL;
 bool		mono_http_log = false;
@@ -280,6 +282,15 @@ define_outcome_settings(void)
 							"Longest delay between two reads of the same request.",
 							NULL, &mono_poll_max, 21600000, 10, 604800000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* fidelity to Mono's documented reads and prompts (issue 11) */
+	DefineCustomIntVariable("mono_pay.list_pages",
+							"Most pages of 100 items one read of an Owo list fetches; the next read goes on from there.",
+							NULL, &mono_list_pages, 10, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("mono_pay.one_prompt_per_phone",
+							 "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it).",
+							 NULL, &mono_one_prompt_per_phone, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("mono_pay.schedule_grace",
 							   "How long after its due date an instalment without a successful payment becomes missed.",
 							   NULL, &mono_schedule_grace, "1 day",

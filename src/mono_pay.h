@@ -62,6 +62,8 @@ extern int	mono_webhook_max_size;
 extern int	mono_poll_budget;
 extern int	mono_poll_base;
 extern int	mono_poll_max;
+extern int	mono_list_pages;
+extern bool mono_one_prompt_per_phone;
 extern char *mono_schedule_grace;
 extern char *mono_approval_window;
 extern bool mono_http_log;

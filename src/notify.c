@@ -3,8 +3,9 @@
  *		The row trigger behind NOTIFY mono_pay: every status change of a link
  *		or fund request, and every payment, sends {"table", "id", "reference",
  *		"status"} and the columns named in the trigger's arguments, whoever
- *		made the change (application, worker, webhook, polling). Ids and
- *		statuses only: any role may LISTEN.
+ *		made the change (application, worker, webhook, polling); a fund
+ *		request adds "mono_status" once Mono reported one (and a change of it
+ *		alone notifies too). Ids and statuses only: any role may LISTEN.
  */
 #include "mono_pay.h"
 
@@ -82,6 +83,13 @@ mono_notify_status(PG_FUNCTION_ARGS)
 		escape_json(&s, td->tg_trigger->tgargs[i]);
 		appendStringInfoChar(&s, ':');
 		append_column(&s, row, desc, td->tg_trigger->tgargs[i]);
+	}
+	/* what Mono last reported of a fund request, when it said anything */
+	if (SPI_fnumber(desc, "mono_status") > 0 &&
+		!heap_attisnull(row, SPI_fnumber(desc, "mono_status"), desc))
+	{
+		appendStringInfoString(&s, ",\"mono_status\":");
+		append_text_column(&s, row, desc, "mono_status");
 	}
 	appendStringInfoChar(&s, '}');
 	Async_Notify("mono_pay", s.data);

@@ -4,12 +4,13 @@
  *
  *		2xx with a JSON body	accepted: awaiting_authorization (links, charges)
  *								or unlinked (unlinks)
- *		409, or 400 naming a	an earlier send of this reference (a charge's, or
- *								the first charge inside a link) reached Mono
- *		duplicate reference		(a retry, or libcurl's own re-send on a dead
- *								keep-alive connection): awaiting_authorization.
- *								Never failed: the application might then charge
- *								again under a new reference.
+ *		409, or 400 naming		perhaps an earlier send of this reference (a
+ *		the reference			charge's, or the first charge inside a link)
+ *								reached Mono (a retry, or libcurl's own re-send
+ *								on a dead keep-alive connection): unknown, and
+ *								settled by a read, whatever the message says.
+ *								Never failed on the wording: the application
+ *								might then charge again under a new reference.
  *		429, 5xx				retry after backoff (Retry-After honoured)
  *		other 4xx				failed, with Mono's message, trace_id and fields
  *		transport error before	retry after backoff
@@ -20,6 +21,15 @@
  *
  *		Retries end after mono_pay.max_attempts in failed, with a message
  *		saying so. Settling reads (GET) never give up: they back off.
+ *
+ *		Settling reads (an unknown row): a charge found by its reference,
+ *		phone, amount and type takes Mono's status; one Mono holds under our
+ *		reference with another phone, amount or type fails, saying so; none
+ *		found in the whole list is sent again (same reference), unless Mono
+ *		answered 409 (it holds the reference, but shows a request only once
+ *		authorised): then it waits for the customer. A link found by its
+ *		phone is linked; none found waits for the customer: a link carries no
+ *		reference, so sending it again could prompt the customer twice.
  *
  * Each outcome is a JSON object appended to the array of its table; queue.c
  * applies the arrays in one statement each.
@@ -103,12 +113,23 @@ mark_unknown(MonoJob *job, json_t *array, const char *error)
 	json_object_set_new(o, "retry_ms", json_integer(mono_backoff_ms(1)));
 }
 
-/* Does Mono's error say the reference was used already? */
+/* Does the text mention the reference (the word, or our reference's value)? */
 static bool
-is_duplicate_reference(long status, json_t *root)
+mentions_reference(const char *text, const char *reference)
+{
+	return text != NULL && (strcasestr(text, "reference") != NULL ||
+							(reference != NULL && strstr(text, reference) != NULL));
+}
+
+/*
+ * Does Mono's error name the reference: any 409, or a 400 whose field
+ * errors or message name it? Such an answer may mean that Mono holds the
+ * reference from an earlier attempt: a read decides, not the wording.
+ */
+static bool
+names_reference(long status, json_t *root, const char *reference)
 {
 	json_t	   *errors = json_object_get(root, "errors");
-	const char *message = mono_json_str(root, "message");
 	size_t		i;
 	json_t	   *e;
 
@@ -116,15 +137,14 @@ is_duplicate_reference(long status, json_t *root)
 		return true;
 	if (status != 400)
 		return false;
-	if (message && (strcasestr(message, "duplicate") || strcasestr(message, "already")))
+	if (mentions_reference(mono_json_str(root, "message"), reference))
 		return true;
 	json_array_foreach(errors, i, e)
 	{
-		const char *m = mono_json_str(e, "message");
 		const char *f = mono_json_str(e, "field");
 
-		if (f && strstr(f, "reference") && m &&
-			(strcasestr(m, "duplicate") || strcasestr(m, "already")))
+		if ((f && strstr(f, "reference")) ||
+			mentions_reference(mono_json_str(e, "message"), reference))
 			return true;
 	}
 	return false;
@@ -164,13 +184,21 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 		set_str(o, "redirect_url", mono_json_str(mono_json_data(root), "redirect_url"));
 		json_object_set_new(o, "erase_bvn", json_true());
 	}
-	else if (job->kind != JOB_UNLINK && is_duplicate_reference(status, root))
+	else if (job->kind != JOB_UNLINK && names_reference(status, root, job->reference))
 	{
-		o = new_outcome(job, array, "sending", "awaiting_authorization");
+		char	   *trace_id = NULL;
+		char	   *fields = NULL;
+		char	   *message = mono_error_summary(root, &trace_id, &fields);
+
+		o = new_outcome(job, array, "sending", "unknown");
 		json_object_set_new(o, "http_status", json_integer(status));
-		json_object_set_new(o, "last_error", json_string(
-			"Mono already had this reference from an earlier attempt; its redirect_url was not received"));
-		json_object_set_new(o, "erase_bvn", json_true());
+		set_str(o, "trace_id", trace_id);
+		json_object_set_new(o, "last_error", json_sprintf(
+			"HTTP %ld naming the reference (%s%s%s): settled by reading Mono's state",
+			status, message, fields ? ": " : "", fields ? fields : ""));
+		if (json_is_array(json_object_get(root, "errors")))
+			json_object_set(o, "error_details", json_object_get(root, "errors"));
+		json_object_set_new(o, "retry_ms", json_integer(0));
 	}
 	else if (status == 429 || status >= 500)
 	{
@@ -188,7 +216,8 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 
 /*
  * Mono's status of a fund request as mono.fund_requests can hold it (its
- * domain); anything else Mono may say means at least "created".
+ * domain); anything else Mono may say (paused, declined, ...) means at
+ * least "created", and is kept as Mono said it in mono_status.
  */
 static const char *
 charge_status(const char *status)
@@ -203,60 +232,187 @@ charge_status(const char *status)
 	return "created";
 }
 
-/* Find our row in a list read from Mono: by reference, or the live link. */
+/* Is the string member key of obj equal to value (both present)? */
+static bool
+str_is(json_t *obj, const char *key, const char *value)
+{
+	const char *v = mono_json_str(obj, key);
+
+	return v != NULL && value != NULL && strcmp(v, value) == 0;
+}
+
+/*
+ * Is this fund request object ours in every field that identifies it:
+ * reference, phone, amount and (when Mono shows it) type?
+ */
+static bool
+charge_is_ours(MonoJob *job, json_t *item)
+{
+	json_int_t	amount;
+
+	return str_is(item, "reference", job->reference) && str_is(item, "phone", job->phone) &&
+		mono_json_int(json_object_get(item, "amount"), &amount) && amount == job->amount &&
+		(mono_json_str(item, "type") == NULL || str_is(item, "type", job->type));
+}
+
+/*
+ * Find our object in a list read from Mono: a fund request by reference,
+ * phone, amount and type; a beneficiary by phone (Mono's items are
+ * {id, phone, name}: being listed means linked). *foreign is set when
+ * Mono holds our reference for a request that is not ours.
+ */
 static json_t *
-find_in_list(MonoJob *job, json_t *list)
+find_in_list(MonoJob *job, json_t *list, bool *foreign)
 {
 	size_t		i;
 	json_t	   *item;
 
+	*foreign = false;
 	json_array_foreach(list, i, item)
 	{
-		const char *ref = mono_json_str(item, "reference");
-		const char *status = mono_json_str(item, "status");
-
-		if (job->kind == JOB_SETTLE_CHARGE && ref && strcmp(ref, job->reference) == 0)
-			return item;
-		if (job->kind == JOB_SETTLE_LINK && status && strcmp(status, "linked") == 0)
+		if (job->kind == JOB_SETTLE_CHARGE || job->kind == JOB_POLL_CHARGE)
+		{
+			if (charge_is_ours(job, item))
+				return item;
+			if (str_is(item, "reference", job->reference))
+				*foreign = true;
+		}
+		else if (str_is(item, "phone", job->phone) && mono_json_str(item, "id") != NULL)
 			return item;
 	}
 	return NULL;
 }
 
-/* The answer to a settling read: Mono's state, or re-queue when Mono has none. */
-static void
-settle_outcome(MonoJob *job, json_t *array, long status, json_t *root)
+/* Is the beneficiary with Mono id mono_id among the items? */
+static bool
+listed(json_t *list, const char *mono_id)
 {
-	json_t	   *data = mono_json_data(root);
-	json_t	   *found = NULL;
+	size_t		i;
+	json_t	   *item;
+
+	json_array_foreach(list, i, item)
+		if (str_is(item, "id", mono_id))
+		return true;
+	return false;
+}
+
+/* A settling read of an unlink: 404 or "unlinked" ends the link. */
+static void
+settle_unlink(MonoJob *job, json_t *array, long status, json_t *root)
+{
+	const char *s = status == 200 ? mono_json_str(mono_json_data(root), "status") : NULL;
+	json_t	   *o = new_outcome(job, array, "unknown",
+								(status == 404 || (s && strcmp(s, "unlinked") == 0)) ?
+								"unlinked" : "queued");
+
+	json_object_set_new(o, "retry_ms", json_integer(0));
+}
+
+/* A settling read that stopped at mono_pay.list_pages: go on from there soon. */
+static void
+settle_more(MonoJob *job, json_t *array)
+{
+	json_t	   *o = new_outcome(job, array, "unknown", "unknown");
+
+	json_object_set_new(o, "read_offset", json_integer(job->more ? job->offset : 0));
+	json_object_set_new(o, "retry_ms", json_integer(0));
+	json_object_set_new(o, "last_error", json_string(
+		"settling by reading Mono's list page by page; not found yet"));
+}
+
+/*
+ * The settling read of a charge found nothing in Mono's whole list. Reads
+ * show a request only once the customer authorised it, so after a 409
+ * (Mono holds the reference) the request waits for the customer. After a
+ * 400 naming the reference, or an ambiguous send, the same body is sent
+ * again: the same reference cannot make a second charge; a 400 repeated up
+ * to mono_pay.max_attempts fails with Mono's words.
+ */
+static void
+settle_charge_absent(MonoJob *job, json_t *array)
+{
 	json_t	   *o;
 
-	if (job->kind == JOB_SETTLE_UNLINK)
+	if (job->prior_http == 409)
 	{
-		const char *s = status == 200 ? mono_json_str(data, "status") : NULL;
-
-		o = new_outcome(job, array, "unknown",
-						(status == 404 || (s && strcmp(s, "unlinked") == 0)) ?
-						"unlinked" : "queued");
-		json_object_set_new(o, "retry_ms", json_integer(0));
-		return;
-	}
-	if (json_is_array(data))
-		found = find_in_list(job, data);
-	if (found == NULL)
-	{
-		/* Mono has no such request: sending again (same reference) is safe */
-		o = new_outcome(job, array, "unknown", "queued");
-		json_object_set_new(o, "retry_ms", json_integer(0));
+		o = new_outcome(job, array, "unknown", "awaiting_authorization");
 		json_object_set_new(o, "last_error", json_string(
-			"Mono had no record after an ambiguous attempt; sending again"));
+			"Mono already had this reference from an earlier attempt; its redirect_url was not received"));
 		return;
 	}
-	o = new_outcome(job, array, "unknown",
-					job->kind == JOB_SETTLE_LINK ? "linked" :
-					charge_status(mono_json_str(found, "status")));
-	set_str(o, "mono_id", mono_json_str(found, "id"));
-	json_object_set_new(o, "erase_bvn", json_true());
+	if (job->prior_http == 400 && job->attempts >= mono_max_attempts)
+	{
+		o = new_outcome(job, array, "unknown", "failed");
+		json_object_set_new(o, "last_error", json_sprintf(
+			"Mono refused reference %s %d times (HTTP 400 naming it) and its reads show no such request",
+			job->reference, job->attempts));
+		json_object_set_new(o, "read_offset", json_integer(0));
+		return;
+	}
+	/* Mono shows no such request: sending again (same reference) is safe */
+	o = new_outcome(job, array, "unknown", "queued");
+	json_object_set_new(o, "retry_ms", json_integer(0));
+	json_object_set_new(o, "last_error", json_string(
+		"Mono had no record after an ambiguous attempt; sending again"));
+}
+
+/* The answer to a charge's settling read, over the pages read. */
+static void
+settle_charge(MonoJob *job, json_t *array)
+{
+	bool		foreign;
+	json_t	   *found = find_in_list(job, job->items, &foreign);
+	json_t	   *o;
+
+	if (found != NULL)
+	{
+		o = new_outcome(job, array, "unknown", charge_status(mono_json_str(found, "status")));
+		set_str(o, "mono_id", mono_json_str(found, "id"));
+		set_str(o, "mono_status", mono_json_str(found, "status"));
+		json_object_set_new(o, "read_offset", json_integer(0));
+	}
+	else if (foreign)
+	{
+		o = new_outcome(job, array, "unknown", "failed");
+		json_object_set_new(o, "last_error", json_sprintf(
+			"Mono holds reference %s for another request (another phone, amount or type): not ours",
+			job->reference));
+	}
+	else if (job->more || job->first_offset > 0)
+		settle_more(job, array);
+	else
+		settle_charge_absent(job, array);
+}
+
+/*
+ * The answer to a link's settling read: listed under its phone means
+ * linked; absent from the whole list, the customer may still hold the
+ * prompt of the ambiguous attempt: wait for the customer, never send the
+ * link again (it carries no reference: a second POST prompts again).
+ */
+static void
+settle_link(MonoJob *job, json_t *array)
+{
+	bool		foreign;
+	json_t	   *found = find_in_list(job, job->items, &foreign);
+	json_t	   *o;
+
+	if (found != NULL)
+	{
+		o = new_outcome(job, array, "unknown", "linked");
+		set_str(o, "mono_id", mono_json_str(found, "id"));
+		json_object_set_new(o, "read_offset", json_integer(0));
+		json_object_set_new(o, "erase_bvn", json_true());
+	}
+	else if (job->more || job->first_offset > 0)
+		settle_more(job, array);
+	else
+	{
+		o = new_outcome(job, array, "unknown", "awaiting_authorization");
+		json_object_set_new(o, "erase_bvn", json_true());
+		json_object_set_new(o, "last_error", json_string(
+			"the link may have reached Mono (its answer was lost); not sent again, so that the customer gets one WhatsApp prompt: waiting for the customer"));
+	}
 }
 
 /* A settling read that failed: keep the row unknown and read again later. */
@@ -279,17 +435,25 @@ add_event(json_t *events, const char *event, json_t *data)
 	json_array_append_new(events, e);
 }
 
-/*
- * The event a linked beneficiary read by its id stands for: only an explicit
- * "unlinked" (the customer ended it in WhatsApp) changes anything.
- */
+/* Append the event that keeps where the next read of a row's list starts. */
 static void
-link_events(json_t *events, json_t *obj)
+add_offset_event(json_t *events, MonoJob *job, const char *column)
 {
-	const char *status = mono_json_str(obj, "status");
+	json_t	   *d = mono_json_object();
+	int			next = job->more ? job->offset : 0;
 
-	if (status != NULL && strcmp(status, "unlinked") == 0 && mono_json_str(obj, "id") != NULL)
-		add_event(events, "owo.beneficiary.unlinked", obj);
+	if (next == job->first_offset)
+	{
+		json_decref(d);
+		return;
+	}
+	json_object_set_new(d, "table", json_string(job->kind == JOB_POLL_LINK ?
+												"beneficiaries" : "fund_requests"));
+	json_object_set_new(d, "column", json_string(column));
+	json_object_set_new(d, "id", json_integer(job->id));
+	json_object_set_new(d, "offset", json_integer(next));
+	add_event(events, "mono_pay.read_offset", d);
+	json_decref(d);
 }
 
 /* The events a fund request object read from Mono stands for. */
@@ -337,18 +501,113 @@ storable_payment(json_t *item)
 }
 
 /*
- * A polling read: turn what Mono shows into the events its webhooks would
- * have carried, applied by the same state machine. Failed reads are left
- * for the next poll (the claim already moved next_poll_at on).
+ * A link's polling read of its phone's list: a waiting link listed there is
+ * linked; a linked one missing from the whole list was unlinked (in
+ * WhatsApp, its webhook lost).
  */
+static void
+poll_link(MonoJob *job, json_t *events)
+{
+	bool		foreign;
+	json_t	   *found;
+
+	add_offset_event(events, job, "list_offset");
+	if (job->row_status != NULL && strcmp(job->row_status, "linked") == 0)
+	{
+		if (job->mono_id != NULL && !job->more && job->first_offset == 0 &&
+			!listed(job->items, job->mono_id))
+		{
+			json_t	   *d = mono_json_object();
+
+			json_object_set_new(d, "id", json_string(job->mono_id));
+			json_object_set_new(d, "phone", json_string(job->phone));
+			add_event(events, "owo.beneficiary.unlinked", d);
+			json_decref(d);
+		}
+		return;
+	}
+	found = find_in_list(job, job->items, &foreign);
+	if (found != NULL)
+	{
+		json_t	   *d = json_deep_copy(found);
+
+		json_object_set_new(d, "phone", json_string(job->phone));
+		add_event(events, "owo.beneficiary.linked", d);
+		json_decref(d);
+	}
+}
+
+/*
+ * Mono holds our reference for a request that is not ours: its created
+ * event, which mono.apply_created() refuses (our request fails, saying so).
+ */
+static void
+foreign_event(MonoJob *job, json_t *events)
+{
+	size_t		i;
+	json_t	   *item;
+
+	json_array_foreach(job->items, i, item)
+		if (str_is(item, "reference", job->reference))
+		{
+			add_event(events, "owo.fundrequest.created", item);
+			return;
+		}
+}
+
+/*
+ * A list read that went through (each page 200 with a list): what the
+ * items mean for the row. Polling reads become the events Mono's webhooks
+ * would have carried, applied by the same state machine.
+ */
+static void
+list_outcome(MonoJob *job, MonoOutcomes *out)
+{
+	size_t		i;
+	json_t	   *item;
+	bool		foreign;
+
+	switch (job->kind)
+	{
+		case JOB_SETTLE_CHARGE:
+			settle_charge(job, out->charges);
+			break;
+		case JOB_SETTLE_LINK:
+			settle_link(job, out->links);
+			break;
+		case JOB_POLL_LINK:
+			poll_link(job, out->events);
+			break;
+		case JOB_POLL_CHARGE:
+			add_offset_event(out->events, job, "list_offset");
+			item = find_in_list(job, job->items, &foreign);
+			if (item != NULL)
+				fund_request_events(out->events, item);
+			else if (foreign)
+				foreign_event(job, out->events);
+			break;
+		case JOB_POLL_PAYMENTS:
+			add_offset_event(out->events, job, "payments_offset");
+			json_array_foreach(job->items, i, item)
+			{
+				const char *st = mono_json_str(item, "status");
+
+				if (st && storable_payment(item))
+					add_event(out->events, psprintf("owo.payment.%s", st), item);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* A polling read of one object (a fund request by its id). */
 static void
 poll_outcome(MonoJob *job, json_t *events)
 {
 	long		status = 0;
 	json_t	   *root;
 	json_t	   *data;
-	size_t		i;
-	json_t	   *item;
 
 	if (job->rc != CURLE_OK)
 		return;
@@ -359,21 +618,82 @@ poll_outcome(MonoJob *job, json_t *events)
 	data = mono_json_data(root);
 	if (job->kind == JOB_POLL_CHARGE && json_is_object(data))
 		fund_request_events(events, data);
-	if (job->kind == JOB_POLL_LINK && json_is_object(data))
-		link_events(events, data);
-	json_array_foreach(json_is_array(data) ? data : NULL, i, item)
-	{
-		const char *ref = mono_json_str(item, "reference");
-		const char *st = mono_json_str(item, "status");
-
-		if (job->kind == JOB_POLL_CHARGE && ref && strcmp(ref, job->reference) == 0)
-			fund_request_events(events, item);
-		else if (job->kind == JOB_POLL_PAYMENTS && st && storable_payment(item))
-			add_event(events, psprintf("owo.payment.%s", st), item);
-		else if (job->kind == JOB_POLL_LINK && st && strcmp(st, "linked") == 0)
-			add_event(events, "owo.beneficiary.linked", item);
-	}
 	json_decref(root);
+}
+
+static void log_call(MonoJob *job, json_t *log);
+
+/* The path of one page of an Owo list: limit 100 and the offset. */
+char *
+mono_page_path(const char *list_path, int offset)
+{
+	return psprintf("%s%climit=%d&offset=%d", list_path,
+					strchr(list_path, '?') ? '&' : '?', MONO_PAGE_SIZE, offset);
+}
+
+/* Does Mono say the list goes on after this page (has_more; else a full page)? */
+static bool
+page_has_more(json_t *root, size_t n)
+{
+	json_t	   *has_more = json_object_get(json_object_get(root, "pagination"), "has_more");
+
+	if (n == 0)
+		return false;
+	if (json_is_boolean(has_more))
+		return json_is_true(has_more);
+	return n >= MONO_PAGE_SIZE;
+}
+
+/*
+ * A page of a list read has finished: keep its items. True when the next
+ * page is to be read now (the job has its path); false when the read is
+ * over: at the list's end, at mono_pay.list_pages (more set), or failed
+ * (list_failed set: the outcome is the failure's).
+ */
+bool
+mono_next_page(MonoJob *job, MemoryContext cxt)
+{
+	long		status = 0;
+	json_t	   *root = NULL;
+	json_t	   *data;
+	bool		more;
+
+	if (job->list_path == NULL)
+		return false;
+	if (job->rc == CURLE_OK)
+		curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 200)
+		root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
+	data = json_is_object(root) ? json_object_get(root, "data") : NULL;
+	if (!json_is_array(data))
+	{
+		job->list_failed = true;
+		json_decref(root);
+		return false;
+	}
+	if (job->items == NULL)
+		job->items = json_array();
+	json_array_extend(job->items, data);
+	more = page_has_more(root, json_array_size(data));
+	job->pages++;
+	job->offset += (int) json_array_size(data);
+	json_decref(root);
+	if (!more)
+		return false;
+	if (job->pages >= mono_list_pages)
+	{
+		job->more = true;
+		return false;
+	}
+	if (mono_http_log)
+	{
+		if (job->page_log == NULL)
+			job->page_log = json_array();
+		log_call(job, job->page_log);
+	}
+	pfree(job->path);
+	job->path = MemoryContextStrdup(cxt, mono_page_path(job->list_path, job->offset));
+	return true;
 }
 
 /* A mono.http_log row for the call: method, path, status, duration, error. */
@@ -409,16 +729,28 @@ mono_outcome(MonoJob *job, MonoOutcomes *out)
 	json_t	   *root;
 
 	if (mono_http_log)
+	{
+		/* one row per call: the earlier pages of a list read too */
+		if (job->page_log != NULL)
+			json_array_extend(out->log, job->page_log);
 		log_call(job, out->log);
+	}
 
 	if (job->kind == JOB_CONNECT)
 	{
 		mono_connect_outcome(job, out);
 		return;
 	}
+	if (job->list_path != NULL && !job->list_failed)
+	{
+		list_outcome(job, out);
+		return;
+	}
 	if (job->kind >= JOB_POLL_CHARGE)
 	{
-		poll_outcome(job, out->events);
+		/* a list read that failed is left for the next poll */
+		if (job->list_path == NULL)
+			poll_outcome(job, out->events);
 		return;
 	}
 
@@ -453,8 +785,10 @@ mono_outcome(MonoJob *job, MonoOutcomes *out)
 		root = mono_json_object();
 	if (settle && status != 200 && !(status == 404 && job->kind == JOB_SETTLE_UNLINK))
 		settle_later(job, array, psprintf("HTTP %ld while settling", status));
+	else if (settle && job->kind == JOB_SETTLE_UNLINK)
+		settle_unlink(job, array, status, root);
 	else if (settle)
-		settle_outcome(job, array, status, root);
+		settle_later(job, array, "HTTP 200 without a list while settling");
 	else
 		send_outcome(job, array, status, root);
 	json_decref(root);

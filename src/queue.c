@@ -26,20 +26,44 @@
 	" \"interval\", to_char(start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS start_iso," \
 	" to_char(end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS end_iso"
 
+/*
+ * A phone's requests leave one after another, in queue order (issue 11):
+ * Mono ties a redirect_url to the user's most recent request, so a row is
+ * claimed only when no request or link of its phone is in flight (sending,
+ * or unknown until a read settles it), none earlier is still queued, and,
+ * with mono_pay.one_prompt_per_phone ($3), none awaits the customer's
+ * authorisation (a link, which never expires, within approval_window).
+ * Other phones' rows pass by: the queue does not wait.
+ */
+#define PHONE_IS_FREE(t) \
+	" NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = " t ".phone" \
+	"  AND e.status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')" \
+	"  AND (e.status IN ('sending', 'unknown') OR (e.status = 'queued' AND e.id < " t ".id)" \
+	"   OR ($3 AND e.status = 'awaiting_authorization')))" \
+	" AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = " t ".phone" \
+	"  AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')" \
+	"   OR ($3 AND l.status = 'awaiting_authorization'" \
+	"    AND l.updated_at > now() - mono.setting_interval('approval_window'))))"
+
 static const char *const claim_charges_sql =
 "UPDATE mono.fund_requests SET status = 'sending', attempts = attempts + 1,"
 " claimed_by = $2, updated_at = now()"
-" WHERE id IN (SELECT id FROM mono.fund_requests"
-"  WHERE status = 'queued' AND link_id IS NULL AND next_attempt_at <= now()"
-"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" WHERE id IN (SELECT f.id FROM mono.fund_requests f"
+"  WHERE f.status = 'queued' AND f.link_id IS NULL AND f.next_attempt_at <= now()"
+"  AND " PHONE_IS_FREE("f")
+"  ORDER BY f.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 " RETURNING " CHARGE_COLUMNS;
 
+/* A link waits for its phone's fund requests in flight (an unlink does not). */
 static const char *const claim_links_sql =
 "UPDATE mono.beneficiaries SET status = 'sending', attempts = attempts + 1,"
 " updated_at = now()"
-" WHERE id IN (SELECT id FROM mono.beneficiaries"
-"  WHERE status = 'queued' AND next_attempt_at <= now()"
-"  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+" WHERE id IN (SELECT b.id FROM mono.beneficiaries b"
+"  WHERE b.status = 'queued' AND b.next_attempt_at <= now()"
+"  AND (b.action = 'unlink' OR NOT EXISTS (SELECT 1 FROM mono.fund_requests e"
+"   WHERE e.phone = b.phone AND e.link_id IS NULL"
+"   AND (e.status IN ('sending', 'unknown') OR ($2 AND e.status = 'awaiting_authorization'))))"
+"  ORDER BY b.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
 " RETURNING id, attempts, action, phone, bvn,"
 " CASE WHEN octet_length(account_name) <= 400 THEN account_name END AS account_name,"
 " nip_code, account_number, mono_id";
@@ -56,24 +80,26 @@ static const char *const claim_unknown_charges_sql =
 " WHERE id IN (SELECT id FROM mono.fund_requests"
 "  WHERE status = 'unknown' AND link_id IS NULL AND next_attempt_at <= now()"
 "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, phone, reference";
+" RETURNING id, attempts, phone, reference, amount, type, http_status, list_offset";
 
 static const char *const claim_unknown_links_sql =
 "UPDATE mono.beneficiaries SET next_attempt_at = now() + $2 * interval '1 millisecond'"
 " WHERE id IN (SELECT id FROM mono.beneficiaries"
 "  WHERE status = 'unknown' AND next_attempt_at <= now()"
 "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, action, phone, mono_id";
+" RETURNING id, attempts, action, phone, mono_id, list_offset";
 
 #define OUTCOME_COLUMNS \
 	"o(id bigint, expect text, status text, redirect_url text, mono_id text," \
 	" http_status integer, trace_id text, last_error text, error_details jsonb," \
-	" retry_ms bigint, erase_bvn boolean)"
+	" retry_ms bigint, erase_bvn boolean, mono_status text, read_offset integer)"
 
 static const char *const record_charges_sql =
 "UPDATE mono.fund_requests f SET status = o.status,"
 " redirect_url = coalesce(o.redirect_url, f.redirect_url),"
 " mono_id = coalesce(f.mono_id, o.mono_id),"
+" mono_status = coalesce(o.mono_status, f.mono_status),"
+" list_offset = coalesce(o.read_offset, f.list_offset),"
 " http_status = coalesce(o.http_status, f.http_status),"
 " trace_id = o.trace_id, last_error = o.last_error, error_details = o.error_details,"
 " next_attempt_at = CASE WHEN o.retry_ms IS NULL THEN f.next_attempt_at"
@@ -87,10 +113,18 @@ static const char *const record_charges_sql =
 
 /* A link's first fund request follows its link while both are in the outbox. */
 static const char *const record_links_sql =
-"WITH o AS (SELECT * FROM jsonb_to_recordset($1) AS " OUTCOME_COLUMNS "),"
+"WITH r AS (SELECT * FROM jsonb_to_recordset($1) AS " OUTCOME_COLUMNS "),"
+/* a Mono id another of our links holds (an old link of the phone) is not this one's */
+" o AS (SELECT r.id, r.expect, r.redirect_url, r.http_status, r.trace_id, r.last_error,"
+"  r.error_details, r.retry_ms, r.erase_bvn, r.read_offset,"
+"  CASE WHEN held THEN 'awaiting_authorization' ELSE r.status END AS status,"
+"  CASE WHEN held THEN NULL ELSE r.mono_id END AS mono_id"
+"  FROM r, LATERAL (SELECT r.mono_id IS NOT NULL AND EXISTS (SELECT 1 FROM mono.beneficiaries x"
+"   WHERE x.mono_id = r.mono_id AND x.id <> r.id) AS held) h),"
 " b AS (UPDATE mono.beneficiaries b SET status = o.status,"
 "  redirect_url = coalesce(o.redirect_url, b.redirect_url),"
 "  mono_id = coalesce(b.mono_id, o.mono_id),"
+"  list_offset = coalesce(o.read_offset, b.list_offset),"
 "  bvn = CASE WHEN o.erase_bvn THEN NULL ELSE b.bvn END,"
 "  http_status = coalesce(o.http_status, b.http_status),"
 "  trace_id = o.trace_id, last_error = o.last_error, error_details = o.error_details,"
@@ -126,7 +160,8 @@ static const char *const claim_poll_charges_sql =
 "  WHERE (status IN ('awaiting_authorization', 'created', 'approved', 'processing',"
 "   'active', 'completed') OR expired_locally)"
 "  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, phone, reference, mono_id, status";
+" RETURNING id, attempts, phone, reference, mono_id, status, amount, type,"
+"  list_offset, payments_offset";
 
 static const char *const claim_poll_links_sql =
 "UPDATE mono.beneficiaries SET polls = polls + 1,"
@@ -135,7 +170,7 @@ static const char *const claim_poll_links_sql =
 " WHERE id IN (SELECT id FROM mono.beneficiaries"
 "  WHERE status IN ('awaiting_authorization', 'linked')"
 "  AND next_poll_at <= now() ORDER BY next_poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING id, attempts, phone, mono_id, status";
+" RETURNING id, attempts, phone, mono_id, status, list_offset";
 
 static SPIPlanPtr plans[12];
 
@@ -249,6 +284,18 @@ new_job(MemoryContext cxt, MonoJobKind kind, int i)
 		job->reference = SPI_getvalue(t, d, col);
 	if ((col = SPI_fnumber(d, "mono_id")) > 0)
 		job->mono_id = SPI_getvalue(t, d, col);
+	if ((col = SPI_fnumber(d, "type")) > 0)
+		job->type = SPI_getvalue(t, d, col);
+	if ((col = SPI_fnumber(d, "status")) > 0)
+		job->row_status = SPI_getvalue(t, d, col);
+	if ((col = SPI_fnumber(d, "amount")) > 0)
+		job->amount = DatumGetInt64(SPI_getbinval(t, d, col, &isnull));
+	if ((col = SPI_fnumber(d, "http_status")) > 0)
+	{
+		Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+		job->prior_http = isnull ? 0 : DatumGetInt32(v);
+	}
 	MemoryContextSwitchTo(old);
 	return job;
 }
@@ -260,6 +307,25 @@ set_call(MonoJob *job, MemoryContext cxt, const char *method, char *path, char *
 	job->method = MemoryContextStrdup(cxt, method);
 	job->path = MemoryContextStrdup(cxt, path);
 	job->body = body ? MemoryContextStrdup(cxt, body) : NULL;
+}
+
+/*
+ * Make the job a paged read of an Owo list (path without limit/offset),
+ * starting at the offset in column offset_column of the claimed row i.
+ */
+static void
+set_list_call(MonoJob *job, MemoryContext cxt, char *list_path, int i,
+			  const char *offset_column)
+{
+	bool		isnull;
+	int			col = SPI_fnumber(SPI_tuptable->tupdesc, offset_column);
+	Datum		v = col > 0 ? SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+										   col, &isnull) : (Datum) 0;
+
+	job->first_offset = (col > 0 && !isnull) ? Max(DatumGetInt32(v), 0) : 0;
+	job->offset = job->first_offset;
+	job->list_path = MemoryContextStrdup(cxt, list_path);
+	set_call(job, cxt, "GET", mono_page_path(list_path, job->offset), NULL);
 }
 
 /*
@@ -297,15 +363,16 @@ fail_unbuildable(const char *table, int64 id)
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Oid			types[2] = {INT4OID, INT2OID};
-	Datum		args[2] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number)};
+	Oid			types[3] = {INT4OID, INT2OID, BOOLOID};
+	Datum		args[3] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number),
+	BoolGetDatum(mono_one_prompt_per_phone)};
 	uint64		i;
 
 	SPITupleTable *tt;
 	uint64		n;
 	char	   *body;
 
-	SPI_execute_plan(plan(0, claim_charges_sql, 2, types), args, NULL, false, 0);
+	SPI_execute_plan(plan(0, claim_charges_sql, 3, types), args, NULL, false, 0);
 	tt = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
@@ -354,13 +421,13 @@ claim_first_charge(int64 link_id, bool *ok)
 static int
 claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		arg = Int32GetDatum(limit);
+	Oid			types[2] = {INT4OID, BOOLOID};
+	Datum		args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
 	uint64		i,
 				n;
 	SPITupleTable *tt;
 
-	SPI_execute_plan(plan(1, claim_links_sql, 1, types), &arg, NULL, false, 0);
+	SPI_execute_plan(plan(1, claim_links_sql, 2, types), args, NULL, false, 0);
 	tt = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
@@ -407,8 +474,8 @@ claim_unknown(int limit, dlist_head *jobs, MemoryContext cxt)
 	{
 		MonoJob    *job = new_job(cxt, JOB_SETTLE_CHARGE, i);
 
-		set_call(job, cxt, "GET",
-				 psprintf("/owo/v1/fund-requests?phone=%s&limit=100", job->phone), NULL);
+		set_list_call(job, cxt, psprintf("/owo/v1/fund-requests?phone=%s", job->phone),
+					  i, "list_offset");
 		dlist_push_tail(jobs, &job->node);
 	}
 	n = (int) SPI_processed;
@@ -426,27 +493,32 @@ claim_unknown(int limit, dlist_head *jobs, MemoryContext cxt)
 			set_call(job, cxt, "GET", psprintf("/owo/v1/beneficiaries/%s",
 											   mono_url_escape(job->mono_id ? job->mono_id : "")), NULL);
 		else
-			set_call(job, cxt, "GET",
-					 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100", job->phone), NULL);
+			set_list_call(job, cxt, psprintf("/owo/v1/beneficiaries?phone=%s", job->phone),
+						  i, "list_offset");
 		dlist_push_tail(jobs, &job->node);
 	}
 	return n + (int) SPI_processed;
 }
 
-/* Queue a polling read of the job's kind with the given path. */
+/* Queue a polling read of the job's kind: one object, or a paged list. */
 static void
-poll_job(MemoryContext cxt, MonoJobKind kind, int i, char *path, dlist_head *jobs)
+poll_job(MemoryContext cxt, MonoJobKind kind, int i, char *path, dlist_head *jobs,
+		 const char *offset_column)
 {
 	MonoJob    *job = new_job(cxt, kind, i);
 
-	set_call(job, cxt, "GET", path, NULL);
+	if (offset_column != NULL)
+		set_list_call(job, cxt, path, i, offset_column);
+	else
+		set_call(job, cxt, "GET", path, NULL);
 	dlist_push_tail(jobs, &job->node);
 }
 
 /*
- * Claim the polling reads due, within budget: links waiting on the customer
- * by phone, linked ones by id (an unlink made in WhatsApp); fund requests
- * by id (with their payments) once Mono's id is known, else by phone.
+ * Claim the polling reads due, within budget: links by their phone's list
+ * (Mono lists a beneficiary once linked, and no more once unlinked); fund
+ * requests by id (with their payments, page by page) once Mono's id is
+ * known, else in their phone's list.
  */
 static void
 claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
@@ -459,19 +531,10 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 
 	SPI_execute_plan(plan(7, claim_poll_links_sql, 3, types), args, NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++, n++)
-	{
-		char	   *mono_id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4);
-		char	   *status = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 5);
-
-		if (mono_id != NULL && strcmp(status, "linked") == 0)
-			poll_job(cxt, JOB_POLL_LINK, i,
-					 psprintf("/owo/v1/beneficiaries/%s", mono_url_escape(mono_id)), jobs);
-		else
-			poll_job(cxt, JOB_POLL_LINK, i,
-					 psprintf("/owo/v1/beneficiaries?phone=%s&limit=100",
-							  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
-					 jobs);
-	}
+		poll_job(cxt, JOB_POLL_LINK, i,
+				 psprintf("/owo/v1/beneficiaries?phone=%s",
+						  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
+				 jobs, "list_offset");
 	args[0] = Int32GetDatum(Max((budget - n) / 2, 1));
 	SPI_execute_plan(plan(8, claim_poll_charges_sql, 3, types), args, NULL, false, 0);
 	for (i = 0; i < SPI_processed; i++)
@@ -482,13 +545,15 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 		if (mono_id == NULL)
 		{
 			poll_job(cxt, JOB_POLL_CHARGE, i,
-					 psprintf("/owo/v1/fund-requests?phone=%s&limit=100", phone), jobs);
+					 psprintf("/owo/v1/fund-requests?phone=%s", phone), jobs, "list_offset");
 			continue;
 		}
 		mono_id = mono_url_escape(mono_id);
-		poll_job(cxt, JOB_POLL_CHARGE, i, psprintf("/owo/v1/fund-requests/%s", mono_id), jobs);
+		poll_job(cxt, JOB_POLL_CHARGE, i, psprintf("/owo/v1/fund-requests/%s", mono_id),
+				 jobs, NULL);
 		poll_job(cxt, JOB_POLL_PAYMENTS, i,
-				 psprintf("/owo/v1/fund-requests/%s/payments?limit=100", mono_id), jobs);
+				 psprintf("/owo/v1/fund-requests/%s/payments", mono_id), jobs,
+				 "payments_offset");
 	}
 }
 

@@ -241,6 +241,13 @@ release_job(MonoJob *job)
 	free_str(job->method);
 	free_str(job->path);
 	free_str(job->body);
+	free_str(job->type);
+	free_str(job->row_status);
+	free_str(job->list_path);
+	if (job->items != NULL)
+		json_decref(job->items);
+	if (job->page_log != NULL)
+		json_decref(job->page_log);
 	mono_http_reset(&job->http);
 	if (http_pooled < HTTP_POOL_SIZE)
 		http_pool[http_pooled++] = job->http;
@@ -279,8 +286,14 @@ collect_outcomes(MonoOutcomes *out)
 	{
 		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
 
-		mono_outcome(job, out);
 		dlist_delete(&job->node);
+		/* an Owo list read goes on with its next page at once */
+		if (mono_next_page(job, job_cxt))
+		{
+			mono_dispatch_add(job);
+			continue;
+		}
+		mono_outcome(job, out);
 		release_job(job);
 		n++;
 	}

@@ -42,6 +42,20 @@ typedef struct MonoJob
 	char	   *method;
 	char	   *path;
 	char	   *body;			/* JSON request body, or NULL for GET */
+	/* what identifies our object in a read (find_in_list) */
+	int64		amount;			/* a charge's amount */
+	char	   *type;			/* a charge's type (onetime, recurring) */
+	char	   *row_status;		/* the row's status when claimed (polls) */
+	int			prior_http;		/* the HTTP status that made the row unknown */
+	/* an Owo list read page by page (limit 100, offset), bounded by mono_pay.list_pages */
+	char	   *list_path;		/* the list's path and query without limit/offset */
+	int			first_offset;	/* where this read started */
+	int			offset;			/* the page being read */
+	int			pages;			/* pages read so far */
+	bool		more;			/* stopped at the bound: Mono has more */
+	bool		list_failed;	/* a page could not be read */
+	json_t	   *items;			/* the items of the pages read so far */
+	json_t	   *page_log;		/* mono.http_log rows of the pages before the last */
 	MonoHttp	http;
 	CURLcode	rc;
 	TimestampTz started;
@@ -60,6 +74,10 @@ typedef struct MonoOutcomes
 /* outcome.c: what a finished job means, as a row update */
 extern void mono_outcome(MonoJob *job, MonoOutcomes *out);
 extern int64 mono_backoff_ms(int attempts);
+extern bool mono_next_page(MonoJob *job, MemoryContext cxt);
+extern char *mono_page_path(const char *list_path, int offset);
+
+#define MONO_PAGE_SIZE 100		/* Mono's largest Owo page */
 
 /* queue.c */
 extern void mono_queue_recover(void);

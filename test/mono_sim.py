@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.request
 import uuid
 from datetime import date, datetime, timezone
@@ -64,7 +65,15 @@ DEFAULT_CONFIG = {
     "realtime_repeat": "last_job",  # "429": a repeat within the limit is refused
     "connect_event_ids": False,     # true: event_id/timestamp on jobs.update and real-time account_updated
     "has_new_data_false": False,    # true: has_new_data: false when a refresh found nothing
+    # Owo, as Mono documents it (issue 11); the old behaviour behind switches
+    "beneficiary_status_in_reads": False,   # True: items carry status, unlinked ones stay listed
+    "active_at_approval": False,            # True: owo.fundrequest.active at approval, not at start_date
+    "webhook_retry_base_s": 60.0,           # POSTed webhooks not answered 2xx: retried 5 times from this delay
 }
+
+# Mono retries an unanswered webhook up to 5 times, 1 min growing to 1 h
+# (mono-api.md section 4): the delays as multiples of webhook_retry_base_s.
+WEBHOOK_RETRY_FACTORS = (1, 4, 15, 30, 60)
 
 PHONE_RE = re.compile(r"234[0-9]{10}")
 REF_RE = re.compile(r"[A-Za-z0-9]{8,32}")
@@ -285,7 +294,7 @@ CONTROL_ROUTES = compile_routes([
     ("POST", r"/_sim/accounts", "c_accounts_post"),
     ("PATCH", r"/_sim/accounts/(?P<id>[^/]+)", "c_accounts_patch"),
     ("POST", r"/_sim/beneficiaries/(?P<phone>[^/]+)/approve", "c_beneficiary_approve"),
-    ("POST", r"/_sim/fund-requests/(?P<ref>[^/]+)/(?P<action>approve|processing|complete|expire|debit)",
+    ("POST", r"/_sim/fund-requests/(?P<ref>[^/]+)/(?P<action>approve|processing|complete|expire|debit|activate|status)",
      "c_fund_request_action"),
     ("GET", r"/_sim/faults", "c_faults_get"),
     ("POST", r"/_sim/faults", "c_faults_post"),
@@ -293,6 +302,7 @@ CONTROL_ROUTES = compile_routes([
     ("GET", r"/_sim/webhooks", "c_webhooks_get"),
     ("POST", r"/_sim/webhooks/emit", "c_webhooks_emit"),
     ("POST", r"/_sim/canned", "c_canned"),
+    ("GET", r"/_sim/webhooks/deliveries", "c_webhooks_deliveries"),
     ("GET", r"/_sim/requests", "c_requests"),
     ("GET", r"/_sim/requests/log", "c_requests_log"),
     ("GET", r"/_sim/state", "c_state"),
@@ -538,6 +548,7 @@ class Simulator:
             self.faults = []            # counted faults, consumed in order
             self.storm = None           # random fault storm
             self.events = []            # produced webhooks
+            self.deliveries = []        # POSTs of webhooks to --webhook-url: attempt, answer
             self.total_requests = 0
             self.by_path = {}
             self.realtime_by_path = {}  # requests that asked for a real-time refresh
@@ -583,7 +594,7 @@ class Simulator:
         self.events.append(rec)
         if self.webhook_url and not rec["dropped"]:
             for _ in range(max(1, int(self.config["webhooks_duplicate"]))):
-                self.delivery.put((rec["body"], rec["secret"]))
+                self.delivery.put((rec["body"], rec["secret"], 1))
         return rec
 
     def emit_connect_job_event(self, event, data):
@@ -593,18 +604,35 @@ class Simulator:
         return self.emit(event, data, event_id=None, timestamp=False)
 
     def _deliver_loop(self):
-        """Background thread: POST queued webhook bodies to --webhook-url."""
+        """Background thread: POST queued webhook bodies to --webhook-url. An
+        answer other than 2xx (or none) is retried up to 5 times, after
+        webhook_retry_base_s times 1, 4, 15, 30 and 60 (Mono: 1 min to 1 h)."""
         while True:
-            text, secret = self.delivery.get()
+            text, secret, attempt = self.delivery.get()
             req = urllib.request.Request(
                 self.webhook_url, data=text.encode("utf-8"), method="POST",
                 headers={"content-type": "application/json",
                          "mono-webhook-secret": secret})
+            status = None
             try:
                 with urllib.request.urlopen(req, timeout=5) as r:
                     r.read()
-            except Exception:  # delivery failures are ignored by design
+                    status = r.status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except Exception:  # no answer: retried like a non-2xx one
                 pass
+            with self.lock:
+                self.deliveries.append({"event_id": json.loads(text).get("event_id"),
+                                        "attempt": attempt, "status": status,
+                                        "time": now_iso()})
+                del self.deliveries[:-2000]
+                base = float(self.config["webhook_retry_base_s"])
+            if (status is None or not 200 <= status < 300) and attempt <= len(WEBHOOK_RETRY_FACTORS):
+                t = threading.Timer(base * WEBHOOK_RETRY_FACTORS[attempt - 1],
+                                    self.delivery.put, args=((text, secret, attempt + 1),))
+                t.daemon = True
+                t.start()
 
     def webhook_listing(self, since):
         """The /_sim/webhooks answer, honouring duplicate/shuffle/drop."""
@@ -687,6 +715,7 @@ class Simulator:
     def handle_mono(self, req):
         """Process one Mono API request; returns (Response, fault or None)."""
         with self.lock:
+            self.activate_due()
             canned = self.take_canned(req.method, req.path)
             if canned is not None:
                 self.record(req, canned, None)
@@ -718,15 +747,23 @@ class Simulator:
         if name is None:
             return ctl_error(405, "method not allowed; use " + ", ".join(allowed))
         with self.lock:
+            self.activate_due()
             return getattr(self, name)(req, params)
 
     # ---- Owo: objects ----------------------------------------------------
 
-    @staticmethod
-    def ben_public(b):
-        """A beneficiary as the reads show it."""
-        return {k: b[k] for k in ("id", "nickname", "phone", "name", "account_number",
-                                  "bank_code", "status")}
+    def ben_public(self, b):
+        """A beneficiary as the reads show it: {id, phone, name}, Mono's documented
+        list item; with beneficiary_status_in_reads, the old fuller shape with status."""
+        if self.config["beneficiary_status_in_reads"]:
+            return {k: b[k] for k in ("id", "nickname", "phone", "name", "account_number",
+                                      "bank_code", "status")}
+        return {k: b[k] for k in ("id", "phone", "name")}
+
+    def ben_readable(self, b):
+        """Does a read show this beneficiary? Linked ones only (Mono lists a
+        beneficiary once linked), unless beneficiary_status_in_reads."""
+        return self.config["beneficiary_status_in_reads"] or b["status"] == "linked"
 
     @staticmethod
     def fr_created_data(fr):
@@ -801,13 +838,29 @@ class Simulator:
         self.emit("owo.fundrequest." + status, self.fr_status_data(fr))
 
     def approve_fund_request(self, fr, beneficiary=None):
-        """The user authorises: created, approved, and active for recurring."""
+        """The user authorises: created and approved; a recurring request
+        becomes active at its schedule's start date (Mono's sample timeline),
+        or at once with active_at_approval."""
         self.make_visible(fr, "approved")
         fr["beneficiary"] = beneficiary or self.latest_beneficiary(fr["phone"])
         self.emit("owo.fundrequest.created", self.fr_created_data(fr))
         self.emit("owo.fundrequest.approved", self.fr_status_data(fr))
         if fr["type"] == "recurring":
-            self.set_fr_status(fr, "active")
+            start = parse_iso(fr["schedule"]["start_date"])
+            if self.config["active_at_approval"] or start is None or \
+                    start <= datetime.now(timezone.utc):
+                self.set_fr_status(fr, "active")
+            else:
+                fr["activate_at"] = fr["schedule"]["start_date"]
+
+    def activate_due(self):
+        """Recurring requests whose start date has come become active (with their event)."""
+        now = datetime.now(timezone.utc)
+        for fr in self.fund_requests.values():
+            at = parse_iso(fr.get("activate_at"))
+            if at is not None and at <= now and fr["status"] == "approved":
+                fr["activate_at"] = None
+                self.set_fr_status(fr, "active")
 
     def visible_fund_request(self, frq_id):
         """The fund request with this frq id, if visible."""
@@ -910,13 +963,13 @@ class Simulator:
         if errs:
             return invalid(errs)
         items = [self.ben_public(b) for b in self.beneficiaries.values()
-                 if phone is None or b["phone"] == phone]
+                 if (phone is None or b["phone"] == phone) and self.ben_readable(b)]
         return self.owo_list(req.query, items, "Beneficiaries retrieved")
 
     def m_get_beneficiary(self, req, p):
         """GET /owo/v1/beneficiaries/{id} (§2.5)."""
         ben = self.beneficiaries.get(p["id"])
-        if ben is None:
+        if ben is None or not self.ben_readable(ben):
             return error(404, "Beneficiary not found")
         return envelope(200, "Beneficiary retrieved", self.ben_public(ben))
 
@@ -1268,6 +1321,9 @@ class Simulator:
             "realtime_repeat": lambda v: v in REALTIME_REPEATS,
             "connect_event_ids": lambda v: isinstance(v, bool),
             "has_new_data_false": lambda v: isinstance(v, bool),
+            "beneficiary_status_in_reads": lambda v: isinstance(v, bool),
+            "active_at_approval": lambda v: isinstance(v, bool),
+            "webhook_retry_base_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
         }
         for k, v in body.items():
             if k not in checks:
@@ -1328,15 +1384,14 @@ class Simulator:
                "bank_code": link["nip_code"], "status": "linked"}
         self.beneficiaries[ben["id"]] = ben
         self.users[link["phone"]] = "active"
-        data = self.ben_public(ben)
-        del data["status"]
-        self.emit("owo.beneficiary.linked", data)
+        self.emit("owo.beneficiary.linked", {k: ben[k] for k in (
+            "id", "nickname", "phone", "name", "account_number", "bank_code")})
         fr = self.fund_requests.get(link["fund_reference"] or "")
         if fr is not None and fr["status"] == "pending":
             self.approve_fund_request(fr, ben["id"])
         else:
             fr = None
-        return ctl(200, {"beneficiary": self.ben_public(ben),
+        return ctl(200, {"beneficiary": dict(ben),
                          "fund_request": self.fr_public(fr) if fr else None})
 
     def c_fund_request_action(self, req, p):
@@ -1354,11 +1409,34 @@ class Simulator:
                 self.make_visible(fr, "expired")
                 self.emit("owo.fundrequest.expired", self.fr_status_data(fr))
             return ctl(200, self.fr_public(fr))
+        if action == "status":
+            return self.set_undocumented_status(req, fr)
+        if action == "activate":
+            # the schedule's start date has come (without waiting for the clock)
+            if fr["type"] != "recurring" or fr["status"] != "approved":
+                return ctl_error(409, "fund request is %s %s, not approved recurring"
+                                 % (fr["type"], fr["status"]))
+            fr["activate_at"] = None
+            self.set_fr_status(fr, "active")
+            return ctl(200, self.fr_public(fr))
         if fr["status"] not in DEBITABLE:
             return ctl_error(409, "fund request is %s" % fr["status"])
         if action == "debit":
             return self.debit(req, fr)
         self.set_fr_status(fr, "completed" if action == "complete" else "processing")
+        return ctl(200, self.fr_public(fr))
+
+    def set_undocumented_status(self, req, fr):
+        """The user pauses, resumes, declines or cancels in WhatsApp: the reads
+        show the status; Mono documents no webhook for it, so none is sent."""
+        body = self.body_object(req)
+        status = (body or {}).get("status")
+        if not isinstance(status, str) or not re.fullmatch(r"[a-z_]{1,40}", status):
+            return ctl_error(400, "status (lower-case word) is required")
+        if fr["id"] is None:
+            self.make_visible(fr, status)
+        fr["status"] = status
+        fr["activate_at"] = None
         return ctl(200, self.fr_public(fr))
 
     def debit(self, req, fr):
@@ -1460,6 +1538,10 @@ class Simulator:
             return ctl_error(400, "status and count must be integers, headers an object")
         self.canned.append(c)
         return ctl(200, {"ok": True})
+
+    def c_webhooks_deliveries(self, req, p):
+        """GET /_sim/webhooks/deliveries: each POST to --webhook-url (attempt, answer)."""
+        return ctl(200, {"deliveries": self.deliveries})
 
     def c_requests(self, req, p):
         """GET /_sim/requests: counts by path, by reference, and of real-time refreshes."""

@@ -509,9 +509,11 @@ class OwoFlowTest(SimCase):
         self.assertEqual(evs[1]["data"]["reference"], "REC0000001")
         self.assertEqual(set(evs[2]["data"]), {"id", "message", "status", "app", "business"})
         self.assertEqual(evs[3]["data"]["status"], "active")
+        # reads show Mono's documented list item {id, phone, name}: no status
+        item = {"id": ben["id"], "phone": PHONE, "name": ben["name"]}
         r = call("GET", "/owo/v1/beneficiaries?phone=" + PHONE)
-        self.assertEqual(r.json["data"], [ben])
-        self.assertEqual(call("GET", "/owo/v1/beneficiaries/" + ben["id"]).json["data"], ben)
+        self.assertEqual(r.json["data"], [item])
+        self.assertEqual(call("GET", "/owo/v1/beneficiaries/" + ben["id"]).json["data"], item)
         self.assertEqual(call("GET", "/owo/v1/beneficiaries/ben_nope").status, 404)
         self.assertEqual(call("POST", "/_sim/beneficiaries/%s/approve" % PHONE, key=None).status, 404)
         # The user became active: no bvn needed any more.
@@ -600,6 +602,10 @@ class OwoFlowTest(SimCase):
         self.assertEqual(evs[0]["data"], {"id": ben["id"], "phone": PHONE})
         statuses = {x["reference"]: x["status"] for x in call("GET", "/owo/v1/fund-requests").json["data"]}
         self.assertEqual(statuses, {"REC0000001": "cancelled", one["reference"]: "approved"})
+        # an unlinked beneficiary is no longer read (Mono lists linked ones)
+        self.assertEqual(call("GET", "/owo/v1/beneficiaries/" + ben["id"]).status, 404)
+        self.assertEqual(call("GET", "/owo/v1/beneficiaries?phone=" + PHONE).json["data"], [])
+        sim("POST", "/_sim/config", {"beneficiary_status_in_reads": True})
         self.assertEqual(call("GET", "/owo/v1/beneficiaries/" + ben["id"]).json["data"]["status"], "unlinked")
         self.assertEqual(call("POST", "/owo/v1/beneficiaries/unlink", {"id": ben["id"]}).status, 404)
         self.assertEqual(call("POST", "/owo/v1/beneficiaries/unlink", {"id": "ben_nope"}).status, 404)
@@ -618,6 +624,156 @@ class OwoFlowTest(SimCase):
         self.assertFields(call("GET", "/owo/v1/fund-requests?limit=101"), ["limit"])
         self.assertFields(call("GET", "/owo/v1/fund-requests?offset=-1"), ["offset"])
         self.assertFields(call("GET", "/owo/v1/beneficiaries?limit=abc"), ["limit"])
+
+
+class OwoFidelityTest(SimCase):
+    """Owo as Mono documents it (issue 11), and the switches back."""
+
+    def test_beneficiary_status_switch(self):
+        """beneficiary_status_in_reads brings back the fuller item with status."""
+        call("POST", "/owo/v1/beneficiaries/link", link_body())
+        ben = sim("POST", "/_sim/beneficiaries/%s/approve" % PHONE)["beneficiary"]
+        self.assertEqual(set(call("GET", "/owo/v1/beneficiaries").json["data"][0]), {"id", "phone", "name"})
+        sim("POST", "/_sim/config", {"beneficiary_status_in_reads": True})
+        self.assertEqual(call("GET", "/owo/v1/beneficiaries").json["data"][0]["status"], "linked")
+        self.assertEqual(ben["status"], "linked")
+
+    def test_active_at_start_date(self):
+        """A recurring request starting later is approved, and active only at its start date."""
+        body = recurring_body(schedule={"period": "month", "interval": 1, "start_date": "2099-01-01"})
+        self.create_approved(body)
+        self.assertEqual([e["event"] for e in events()],
+                         ["owo.fundrequest.created", "owo.fundrequest.approved"])
+        fr = call("GET", "/owo/v1/fund-requests").json["data"][0]
+        self.assertEqual(fr["status"], "approved")
+        self.assertEqual(sim("POST", "/_sim/fund-requests/REC0000001/activate")["status"], "active")
+        self.assertEqual(events()[-1]["event"], "owo.fundrequest.active")
+        self.assertEqual(call("POST", "/_sim/fund-requests/REC0000001/activate", key=None).status, 409)
+
+    def test_active_at_approval_switch(self):
+        """active_at_approval: the old timeline (active at once)."""
+        sim("POST", "/_sim/config", {"active_at_approval": True})
+        body = recurring_body(schedule={"period": "month", "interval": 1, "start_date": "2099-01-01"})
+        self.create_approved(body)
+        self.assertEqual(events()[-1]["event"], "owo.fundrequest.active")
+
+    def test_undocumented_status(self):
+        """A status set in WhatsApp (paused) shows in reads, with no webhook."""
+        self.create_approved(fr_body())
+        n = len(events())
+        fr = sim("POST", "/_sim/fund-requests/REF0000001/status", {"status": "paused"})
+        self.assertEqual(fr["status"], "paused")
+        self.assertEqual(call("GET", "/owo/v1/fund-requests/" + fr["id"]).json["data"]["status"], "paused")
+        self.assertEqual(len(events()), n)
+        self.assertEqual(call("POST", "/_sim/fund-requests/REF0000001/status", {"status": "X Y"},
+                              key=None).status, 400)
+
+
+SAMPLES = os.path.join(HERE, "samples")
+
+
+def sample(name):
+    """One of Mono's own Owo samples (test/samples/<name>.json)."""
+    with open(os.path.join(SAMPLES, name + ".json")) as f:
+        return json.load(f)
+
+
+class OwoSampleTest(SimCase):
+    """The simulator takes Mono's own Owo requests and answers in the shapes
+    of Mono's own samples (test/samples, each with its .src)."""
+
+    def test_requests_and_answers(self):
+        """Mono's request samples are accepted; answers have the samples' keys."""
+        sim("POST", "/_sim/users", {"phone": "2349136923755", "status": "active"})
+        st = call("GET", "/owo/v1/users/status?phone=2349136923755").json
+        self.assertEqual(set(st), set(sample("owo.GET-users-status.response")))
+        self.assertEqual(set(st["data"]), set(sample("owo.GET-users-status.response")["data"]))
+        link = call("POST", "/owo/v1/beneficiaries/link", sample("owo.POST-beneficiaries-link.request"))
+        self.assertEqual(link.status, 202, link.raw)
+        self.assertEqual(set(link.json), set(sample("owo.POST-beneficiaries-link.response")))
+        self.assertEqual(set(link.json["data"]), {"redirect_url"})
+        # the API reference's example masks the BVN: refused in the validation error's shape
+        bad = call("POST", "/owo/v1/beneficiaries/link", dict(sample("owo.POST-beneficiaries-link.request.apiref"),
+                                                               phone="2348011112222"))
+        self.assertEqual(bad.status, 400)
+        self.assertEqual(set(bad.json), set(sample("owo.error.400-validation")))
+        self.assertEqual([e["field"] for e in bad.json["errors"]], ["bvn"])
+        for name in ("owo.POST-fund-requests.onetime.request", "owo.POST-fund-requests.recurring.request.apiref"):
+            r = call("POST", "/owo/v1/fund-requests", sample(name))
+            self.assertEqual(r.status, 202, (name, r.raw))
+            self.assertEqual(set(r.json), set(sample("owo.POST-fund-requests.response")))
+        # the guide's recurring example reuses the API reference's reference: a duplicate
+        self.assertEqual(call("POST", "/owo/v1/fund-requests",
+                              sample("owo.POST-fund-requests.recurring.request")).status, 409)
+        missing = call("GET", "/owo/v1/fund-requests/frq_nope")
+        self.assertEqual(missing.status, 404)
+        self.assertEqual(set(missing.json), set(sample("owo.error.404")))
+
+    def test_reads_and_webhooks(self):
+        """List items and webhook payloads carry exactly the samples' keys."""
+        call("POST", "/owo/v1/beneficiaries/link", link_body(fund_request=recurring_body()))
+        ben = sim("POST", "/_sim/beneficiaries/%s/approve" % PHONE)["beneficiary"]
+        listing = call("GET", "/owo/v1/beneficiaries?phone=" + PHONE).json
+        want = sample("owo.GET-list.paginated-beneficiaries")
+        self.assertEqual(set(listing), set(want))
+        self.assertEqual(set(listing["data"][0]), set(want["data"][0]))
+        self.assertEqual(set(listing["pagination"]), set(want["pagination"]))
+        sim("POST", "/_sim/fund-requests/REC0000001/debit", {"status": "successful"})
+        sim("POST", "/_sim/fund-requests/REC0000001/debit", {"status": "failed"})
+        call("POST", "/owo/v1/beneficiaries/unlink", {"id": ben["id"]})
+        got = {}
+        for e in events():
+            got.setdefault(e["event"], e)
+        names = ["owo.beneficiary.linked", "owo.fundrequest.created", "owo.fundrequest.approved",
+                 "owo.fundrequest.active", "owo.payment.successful", "owo.payment.failed",
+                 "owo.beneficiary.unlinked"]
+        for name in names:
+            self.assertIn(name, got)
+            self.assertEqual(set(got[name]), set(sample(name)), name)
+            self.assertEqual(set(got[name]["data"]), set(sample(name)["data"]), name)
+
+
+class WebhookRetryTest(unittest.TestCase):
+    """Webhooks POSTed to --webhook-url are retried when not answered 2xx."""
+
+    def test_retries_until_2xx(self):
+        """Two 500s, then 200: three attempts; a hook never answered 2xx gets 1 + 5."""
+        answers = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = answers.pop(0) if answers else 500
+                self.send_response(body)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        proc, port = start_sim("--webhook-url", "http://127.0.0.1:%d/" % srv.server_address[1])
+        try:
+            sim_at = lambda m, p, b=None: call(m, p, b, key=None, port=port).json
+            sim_at("POST", "/_sim/config", {"webhook_retry_base_s": 0.01})
+            answers.extend([500, 500, 200])
+            sim_at("POST", "/_sim/webhooks/emit", {"event": "owo.test.one", "data": {}})
+            deadline = time.time() + 10
+            while time.time() < deadline and len(sim_at("GET", "/_sim/webhooks/deliveries")["deliveries"]) < 3:
+                time.sleep(0.05)
+            d = sim_at("GET", "/_sim/webhooks/deliveries")["deliveries"]
+            self.assertEqual([(x["attempt"], x["status"]) for x in d], [(1, 500), (2, 500), (3, 200)])
+            sim_at("POST", "/_sim/webhooks/emit", {"event": "owo.test.two", "data": {}})
+            while time.time() < deadline and len(sim_at("GET", "/_sim/webhooks/deliveries")["deliveries"]) < 9:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            d = sim_at("GET", "/_sim/webhooks/deliveries")["deliveries"][3:]
+            self.assertEqual([x["attempt"] for x in d], [1, 2, 3, 4, 5, 6])
+        finally:
+            stop_sim(proc)
+            srv.shutdown()
+            srv.server_close()
 
 
 class WebhookConfigTest(SimCase):

@@ -37,7 +37,7 @@ t7_74_cleanup() {
 }
 trap t7_74_cleanup EXIT
 
-plan 12
+plan 13
 
 t7_fresh
 sim user 2348074000001 not_found
@@ -123,10 +123,18 @@ for line in sys.stdin:
         p = json.loads(line)
     except ValueError:
         bad.append("not JSON: " + line[:80]); continue
-    if not set(p) <= {"table", "id", "reference", "status", "seq", "fund_request_id"} or len(line) > 200:
+    # mono_status: what Mono last reported of a fund request (issue 11)
+    if not set(p) <= {"table", "id", "reference", "status", "seq", "mono_status", "fund_request_id"} or len(line) > 200:
         bad.append(line[:120])
 print("; ".join(bad))')
-is "$shape" "" "every payload is JSON with table, id, reference, status (and seq, fund_request_id) only"
+is "$shape" "" "every payload is JSON with table, id, reference, status (and seq, mono_status, fund_request_id) only"
+# what Mono reported rides along once Mono said something (issue 11)
+mono_said=$(printf '%s\n' "$payloads" | python3 -c '
+import json, sys
+print(" ".join(p["status"] + "=" + p["mono_status"] for p in map(json.loads, filter(str.strip, sys.stdin))
+               if p.get("reference") == "LISTEN74C1" and "mono_status" in p))')
+is "$mono_said" "created=created approved=approved completed=completed" \
+	"a fund request's payloads carry the status Mono reported (mono_status) once it reported one"
 ok "grep -q 'listener done' '$out'" "the listener session ran to the end"
 
 # ---- 2. ALTER SYSTEM as the application --------------------------------

@@ -231,6 +231,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE reference = 'MONTHLYPLAN001')$$),
           'setup: a monthly request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/MONTHLYPLAN001/approve`
+-- its start date is tomorrow: Mono sends active then; the simulator is told it came
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/MONTHLYPLAN001/activate`
 \set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
 SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 INSERT INTO delivered SELECT 'link2', * FROM pg_temp.deliver(:'hooks');
@@ -259,15 +261,17 @@ SELECT is(status::text, 'cancelled',
 -- Unknown event types: stored, ignored
 ------------------------------------------------------------------------
 SELECT count(*) AS ev0 FROM mono.webhook_events \gset
+-- (a fund request status Mono does not document is kept in mono_status,
+-- issue 11: for an id not known yet it waits as unmatched, like any status)
 SELECT is(pg_temp.hook('owo.fundrequest.paused', jsonb_build_object('id', 'frq_qa_paused')), 'ignored',
-          'an owo event type Mono does not document (owo.fundrequest.paused) is ignored');
+          'an owo event type Mono does not document (owo.fundrequest.paused) for an unknown id is answered ignored');
 SELECT is(pg_temp.hook('acme.order.shipped', '{"order": 1}'), 'ignored',
           'an event type of another product is ignored');
 SELECT results_eq($$SELECT event, outcome::text, applied_at FROM mono.webhook_events
                     WHERE event IN ('owo.fundrequest.paused', 'acme.order.shipped') ORDER BY id$$,
-                  $$VALUES ('owo.fundrequest.paused', 'ignored', NULL::timestamptz),
+                  $$VALUES ('owo.fundrequest.paused', 'unmatched', NULL::timestamptz),
                            ('acme.order.shipped', 'ignored', NULL::timestamptz)$$,
-                  'both are stored, outcome ignored');
+                  'both are stored: the paused one waits for its id (unmatched), the other is ignored');
 
 ------------------------------------------------------------------------
 -- Every event delivered three times: applied once, then duplicate
@@ -398,6 +402,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE reference = 'ACTIVEPLAN0001')$$),
           'setup: a daily request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/ACTIVEPLAN0001/approve`
+-- its start date is tomorrow: Mono sends active then; the simulator is told it came
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/ACTIVEPLAN0001/activate`
 \set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
 SELECT :'hooks'::jsonb ->> 'next' AS next \gset
 INSERT INTO delivered SELECT 'active', * FROM pg_temp.deliver(:'hooks');

@@ -129,6 +129,8 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE reference = 'POLLMONTHLY001')$$),
           'setup: a monthly request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/POLLMONTHLY001/approve`
+-- its start date is tomorrow: Mono sends active then; the simulator is told it came
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/POLLMONTHLY001/activate`
 SELECT ok(mono_test.wait_until($$(SELECT status = 'active' FROM mono.fund_requests WHERE reference = 'POLLMONTHLY001')$$),
           'setup: it is active on the link');
 SELECT is(status::text, 'queued', 'mono_unlink_beneficiary() queues the unlink')
