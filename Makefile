@@ -21,14 +21,16 @@ OBJS = \
 	src/connect_sql.o \
 	src/webhook.o \
 	src/notify.o \
-	src/worker.o
+	src/worker.o \
+	src/receiver.o \
+	src/receiver_server.o
 
 PG_CONFIG ?= pg_config
 
 # PostgreSQL's headers are system headers, so -Wextra judges our code only
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CFLAGS = -Wall -Wextra -Werror
-SHLIB_LINK = -lcurl -ljansson
+SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
 
 # pg_regress suite: sql/<name>.sql (not the install scripts) against expected/<name>.out
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/mono_pay--%,$(wildcard sql/*.sql))))

@@ -68,6 +68,29 @@ sha256_hex(const char *data, size_t len)
 }
 
 /*
+ * Does the mono-webhook-secret value match the secret of the event's
+ * product (today mono_pay.webhook_secret for every event)? The value may be
+ * the header's, or "sha256:<hex>" of it. Constant time in the secret; a
+ * wrong or missing secret is a result, not an error. The one check that
+ * mono_handle_webhook() and the receiver (receiver.c) both make.
+ */
+MonoSecretCheck
+mono_webhook_check_secret(const char *given, const char *event pg_attribute_unused())
+{
+	bool		hashed;
+
+	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
+		return MONO_SECRET_UNSET;
+	hashed = given != NULL && strncmp(given, "sha256:", 7) == 0;
+	if (given == NULL ||
+		!secrets_equal(given, hashed ? sha256_hex(mono_webhook_secret,
+												  strlen(mono_webhook_secret)) :
+					   mono_webhook_secret))
+		return MONO_SECRET_MISMATCH;
+	return MONO_SECRET_MATCH;
+}
+
+/*
  * Reject the call unless the secret matches mono_pay.webhook_secret. The
  * caller may pass the header's value, or "sha256:<hex>" of it: then the
  * secret itself never enters SQL text, logs or pg_stat_activity.
@@ -75,18 +98,14 @@ sha256_hex(const char *data, size_t len)
 static void
 verify_secret(const char *secret)
 {
-	bool		hashed;
+	MonoSecretCheck check = mono_webhook_check_secret(secret, NULL);
 
-	if (mono_webhook_secret == NULL || mono_webhook_secret[0] == '\0')
+	if (check == MONO_SECRET_UNSET)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mono_pay.webhook_secret is not set"),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	hashed = secret != NULL && strncmp(secret, "sha256:", 7) == 0;
-	if (secret == NULL ||
-		!secrets_equal(secret, hashed ? sha256_hex(mono_webhook_secret,
-												   strlen(mono_webhook_secret)) :
-					   mono_webhook_secret))
+	if (check != MONO_SECRET_MATCH)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("invalid webhook secret"),
@@ -247,6 +266,52 @@ read_event(char *body, size_t len, char **event, char **event_id)
 }
 
 /*
+ * Check a webhook body (raises 22P02 or 22023 as mono_handle_webhook does)
+ * and find its event and event_id; a body without an event_id is known by
+ * the SHA-256 of its bytes.
+ */
+void
+mono_webhook_read_event(char *body, size_t len, char **event, char **event_id)
+{
+	read_event(body, len, event, event_id);
+	if (*event_id == NULL)
+		*event_id = sha256_hex(body, len);
+}
+
+/*
+ * Store and apply a checked event through mono.ingest_webhook() (SPI, in the
+ * caller's transaction). Returns 'applied', 'duplicate' or 'ignored'.
+ */
+Datum
+mono_webhook_ingest(const char *event_id, const char *event, const char *body)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		isnull;
+	Datum		result;
+
+	SPI_connect();
+	if (ingest_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		ingest_plan = plan;
+	}
+	args[0] = CStringGetTextDatum(event_id);
+	args[1] = CStringGetTextDatum(event);
+	args[2] = CStringGetTextDatum(body);
+	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not store the webhook");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	return result;
+}
+
+/*
  * mono_handle_webhook(body text, secret text) -> text
  * Returns 'applied', 'duplicate' or 'ignored'.
  */
@@ -259,10 +324,6 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	size_t		len;
 	char	   *event;
 	char	   *event_id;
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[3];
-	bool		isnull;
-	Datum		result;
 
 	verify_secret(secret);
 	if (PG_ARGISNULL(0))
@@ -278,25 +339,6 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 						len, mono_webhook_max_size),
 				 errhint("Raise mono_pay.webhook_max_size if Mono's events really are this large.")));
 	body = text_to_cstring(body_text);
-	read_event(body, len, &event, &event_id);
-	if (event_id == NULL)
-		event_id = sha256_hex(body, len);
-
-	SPI_connect();
-	if (ingest_plan == NULL)
-	{
-		ingest_plan = SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
-		if (ingest_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(ingest_plan);
-	}
-	args[0] = CStringGetTextDatum(event_id);
-	args[1] = CStringGetTextDatum(event);
-	args[2] = CStringGetTextDatum(body);
-	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not store the webhook");
-	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	mono_webhook_read_event(body, len, &event, &event_id);
+	PG_RETURN_DATUM(mono_webhook_ingest(event_id, event, body));
 }

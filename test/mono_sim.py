@@ -280,6 +280,7 @@ CONTROL_ROUTES = compile_routes([
     ("DELETE", r"/_sim/faults", "c_faults_delete"),
     ("GET", r"/_sim/webhooks", "c_webhooks_get"),
     ("POST", r"/_sim/webhooks/emit", "c_webhooks_emit"),
+    ("GET", r"/_sim/webhooks/deliveries", "c_webhooks_deliveries"),
     ("GET", r"/_sim/requests", "c_requests"),
     ("GET", r"/_sim/requests/log", "c_requests_log"),
     ("GET", r"/_sim/state", "c_state"),
@@ -488,17 +489,20 @@ def sorted_transactions(txs):
 class Simulator:
     """All simulator state plus the Mono and control handlers, behind one lock."""
 
-    def __init__(self, secret_key, webhook_secret, webhook_url=None):
+    def __init__(self, secret_key, webhook_secret, webhook_url=None,
+                 webhook_workers=1, webhook_retries=5):
         """Create an empty simulator."""
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
+        self.webhook_retries = webhook_retries
         self.base_url = "http://127.0.0.1"
         self.lock = threading.RLock()
         self.delivery = queue.Queue()
-        if webhook_url:
-            threading.Thread(target=self._deliver_loop, daemon=True).start()
         self.reset()
+        if webhook_url:
+            for _ in range(max(1, webhook_workers)):
+                threading.Thread(target=self._deliver_loop, daemon=True).start()
 
     # ---- state -----------------------------------------------------------
 
@@ -517,6 +521,8 @@ class Simulator:
             self.faults = []            # counted faults, consumed in order
             self.storm = None           # random fault storm
             self.events = []            # produced webhooks
+            self.deliveries = {"attempts": 0, "delivered": 0, "retried": 0,
+                               "gave_up": 0, "by_status": {}}   # --webhook-url
             self.total_requests = 0
             self.by_path = {}
             self.realtime_by_path = {}  # requests that asked for a real-time refresh
@@ -545,13 +551,18 @@ class Simulator:
         self.events.append(rec)
         if self.webhook_url and not rec["dropped"]:
             for _ in range(max(1, int(self.config["webhooks_duplicate"]))):
-                self.delivery.put(rec["body"])
+                self.delivery.put((rec["body"], 0))
         return rec
 
     def _deliver_loop(self):
-        """Background thread: POST queued webhook bodies to --webhook-url."""
+        """Background thread: POST queued webhook bodies to --webhook-url.
+
+        A delivery not answered 200 is retried, as Mono does, up to
+        --webhook-retries times, after 0.2 s doubling to 3.2 s (Mono: 1 min
+        growing to 1 h). GET /_sim/webhooks/deliveries counts the outcomes."""
         while True:
-            text = self.delivery.get()
+            text, attempt = self.delivery.get()
+            status = None
             req = urllib.request.Request(
                 self.webhook_url, data=text.encode("utf-8"), method="POST",
                 headers={"content-type": "application/json",
@@ -559,8 +570,31 @@ class Simulator:
             try:
                 with urllib.request.urlopen(req, timeout=5) as r:
                     r.read()
-            except Exception:  # delivery failures are ignored by design
+                    status = r.status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except Exception:  # a refused or cut connection: retried below
                 pass
+            self._count_delivery(text, attempt, status)
+
+    def _count_delivery(self, text, attempt, status):
+        """Count one delivery attempt; schedule its retry unless it got a 200."""
+        with self.lock:
+            d = self.deliveries
+            d["attempts"] += 1
+            key = str(status) if status is not None else "no_answer"
+            d["by_status"][key] = d["by_status"].get(key, 0) + 1
+            if status == 200:
+                d["delivered"] += 1
+                return
+            if attempt >= self.webhook_retries:
+                d["gave_up"] += 1
+                return
+            d["retried"] += 1
+        delay = min(0.2 * (2 ** attempt), 3.2)
+        t = threading.Timer(delay, self.delivery.put, args=((text, attempt + 1),))
+        t.daemon = True
+        t.start()
 
     def webhook_listing(self, since):
         """The /_sim/webhooks answer, honouring duplicate/shuffle/drop."""
@@ -1307,6 +1341,10 @@ class Simulator:
             return ctl_error(400, "since must be an integer >= 0")
         return ctl(200, self.webhook_listing(since))
 
+    def c_webhooks_deliveries(self, req, p):
+        """GET /_sim/webhooks/deliveries: what the POSTs to --webhook-url got."""
+        return ctl(200, dict(self.deliveries, pending=self.delivery.qsize()))
+
     def c_webhooks_emit(self, req, p):
         """POST /_sim/webhooks/emit: record an arbitrary event."""
         body = self.body_object(req)
@@ -1456,6 +1494,10 @@ def parse_args(argv):
     ap.add_argument("--webhook-secret", default=DEFAULT_WEBHOOK_SECRET,
                     help="value of the mono-webhook-secret header on webhooks")
     ap.add_argument("--webhook-url", help="also POST every webhook to this URL")
+    ap.add_argument("--webhook-workers", type=int, default=1,
+                    help="threads POSTing to --webhook-url at once")
+    ap.add_argument("--webhook-retries", type=int, default=5,
+                    help="retries of a POST to --webhook-url not answered 200")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return ap.parse_args(argv)
 
@@ -1463,7 +1505,8 @@ def parse_args(argv):
 def main(argv=None):
     """Run the simulator until SIGTERM/SIGINT."""
     args = parse_args(argv)
-    sim = Simulator(args.secret_key, args.webhook_secret, args.webhook_url)
+    sim = Simulator(args.secret_key, args.webhook_secret, args.webhook_url,
+                    args.webhook_workers, args.webhook_retries)
     server = SimServer(("127.0.0.1", args.port), Handler)
     server.sim = sim
     server.verbose = args.verbose
