@@ -46,7 +46,7 @@ t7_rx() {
 t7_post() {
 	local url=$1 out
 	shift
-	out=$(curl -sS --max-time 10 -o "$MONO_TMP/t7_post.body" -w '%{http_code}' "$@" "$url" 2>&1) || true
+	out=$(curl -s --max-time 10 -o "$MONO_TMP/t7_post.body" -w "%{http_code}" "$@" "$url" 2>/dev/null) || true
 	echo "$out $(cat "$MONO_TMP/t7_post.body" 2>/dev/null)"
 	rm -f "$MONO_TMP/t7_post.body"
 }
