@@ -97,7 +97,7 @@ static dlist_head conns = DLIST_STATIC_INIT(conns);
 static struct MHD_Connection **pending = NULL;	/* suspended until the flush */
 static int	npending = 0;
 static XLogRecPtr pending_lsn = InvalidXLogRecPtr;
-static int	commit_level = SYNCHRONOUS_COMMIT_ON;	/* what a 200 waits for */
+static char *commit_setting = NULL;	/* synchronous_commit a 200 waits for */
 static MemoryContext request_cxt = NULL;
 static bool secret_unset_warned = false;
 static char *tls_cert_pem = NULL;
@@ -489,22 +489,27 @@ on_log(void *cls pg_attribute_unused(), const char *fmt, va_list ap)
 
 /*
  * Make every commit of this turn durable (and replicated, if the cluster
- * waits for synchronous standbys), then let the held answers go.
+ * waits for synchronous standbys), then let the held answers go. True when
+ * it resumed connections (libmicrohttpd must run again to answer them).
  */
-static void
+static bool
 receiver_flush(void)
 {
-	int			saved = synchronous_commit;
 	int			i;
 
 	if (npending == 0)
-		return;
+		return false;
 	if (!XLogRecPtrIsInvalid(pending_lsn))
 	{
 		XLogFlush(pending_lsn);
-		synchronous_commit = commit_level;
-		SyncRepWaitForLSN(pending_lsn, true);
-		synchronous_commit = saved;
+		if (SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0' &&
+			strcmp(commit_setting, "local") != 0)
+		{
+			/* the assign hook sets the mode SyncRepWaitForLSN waits in */
+			SetConfigOption("synchronous_commit", commit_setting, PGC_SUSET, PGC_S_OVERRIDE);
+			SyncRepWaitForLSN(pending_lsn, true);
+			SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+		}
 	}
 	for (i = 0; i < npending; i++)
 	{
@@ -519,6 +524,7 @@ receiver_flush(void)
 	npending = 0;
 	pending_lsn = InvalidXLogRecPtr;
 	pgstat_report_stat(false);
+	return true;
 }
 
 /* ---- starting the server ---------------------------------------------- */
@@ -633,12 +639,18 @@ unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	pg_atomic_write_u32(&mono_receiver_shared->open, 0);
 }
 
-/* Settings of the process: fixed search_path, short waits, asynchronous commits. */
+/*
+ * Settings of the process: fixed search_path, short waits, asynchronous
+ * commits. A 200 waits for what the configured synchronous_commit asks,
+ * and at least for the local flush (as the worker's claims do).
+ */
 static void
 set_session(void)
 {
-	commit_level = synchronous_commit > SYNCHRONOUS_COMMIT_OFF ?
-		synchronous_commit : SYNCHRONOUS_COMMIT_ON;
+	const char *configured = GetConfigOption("synchronous_commit", false, false);
+
+	commit_setting = MemoryContextStrdup(TopMemoryContext,
+										 strcmp(configured, "off") == 0 ? "on" : configured);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("statement_timeout", INGEST_STATEMENT_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
@@ -685,7 +697,9 @@ serve(void)
 			secret_unset_warned = false;
 		}
 		MHD_run(daemon_handle);
-		receiver_flush();
+		/* a resumed connection is not woken by libmicrohttpd: answer now */
+		if (receiver_flush())
+			MHD_run(daemon_handle);
 		sweep_connections();
 	}
 }
