@@ -330,16 +330,10 @@ hold_answer(struct MHD_Connection *connection, Req *req, Answer a)
 	return MHD_YES;
 }
 
-/*
- * libmicrohttpd's access handler: called once the headers are read, then
- * with each piece of the body, then with none (the request is complete),
- * and again after a resume.
- */
+/* One call of the access handler (see on_request), in request_cxt. */
 static enum MHD_Result
-on_request(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
-		   const char *url, const char *method,
-		   const char *version pg_attribute_unused(),
-		   const char *upload_data, size_t *upload_data_size, void **con_cls)
+handle_request(struct MHD_Connection *connection, const char *url, const char *method,
+			   const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	Req		   *req = *con_cls;
 	Answer		a;
@@ -366,13 +360,31 @@ on_request(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
 	}
 	if (req->answer != NULL)	/* resumed after the flush */
 		return MHD_queue_response(connection, req->status, req->answer);
-	MemoryContextSwitchTo(request_cxt);
 	a = judge_body(connection, req);
-	MemoryContextSwitchTo(TopMemoryContext);
-	MemoryContextReset(request_cxt);
 	if (a <= ANS_IGNORED)
 		return hold_answer(connection, req, a);
 	return answer_now(connection, a);
+}
+
+/*
+ * libmicrohttpd's access handler: called once the headers are read, then
+ * with each piece of the body, then with none (the request is complete),
+ * and again after a resume. What a call allocates in PostgreSQL's memory
+ * is freed when it returns (the body and the request's state are malloc'd).
+ */
+static enum MHD_Result
+on_request(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
+		   const char *url, const char *method,
+		   const char *version pg_attribute_unused(),
+		   const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	MemoryContext old = MemoryContextSwitchTo(request_cxt);
+	enum MHD_Result r = handle_request(connection, url, method, upload_data,
+									   upload_data_size, con_cls);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(request_cxt);
+	return r;
 }
 
 /* A request ended (answered, or its connection failed): free it. */

@@ -10,6 +10,8 @@
 #      and debits reach their final states through webhooks alone (polling
 #      is pushed out to an hour), every delivery answered 200 once.
 #   3. The secret reaches no log: the wrong secret is not in the server log.
+#   4. Bad values of mono_pay.webhook_listen / webhook_path are refused by
+#      ALTER SYSTEM, naming the expected form.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
@@ -19,7 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 't7_receiver_stop; t7_cleanup' EXIT
 WRONG=whsec_wrong_secret_78
 
-plan 27
+plan 30
 
 t7_fresh
 t7_receiver_start webhook_max_size 4kB
@@ -109,5 +111,11 @@ is "$(t7_sql "SELECT sum(polls) FROM mono.fund_requests WHERE reference LIKE 'RX
 # ---- 3. no secret in the log ------------------------------------------
 is "$(grep -c -- "$WRONG\|$MONO_WEBHOOK_SECRET" "$MONO_TMP/postgres.log" || true)" 0 \
 	"neither the secret nor the wrong one is in the server log"
+
+# ---- 4. bad settings are refused ---------------------------------------
+refused() { t7_sql "ALTER SYSTEM SET mono_pay.$1 = '$2'" 2>&1 >/dev/null | grep -c "$3" || true; }
+is "$(refused webhook_listen 8787 'takes host:port')" 1 "webhook_listen without a host: refused (host:port)"
+is "$(refused webhook_listen '127.0.0.1:99999' 'from 1 to 65535')" 1 "webhook_listen with port 99999: refused"
+is "$(refused webhook_path 'mono/webhooks' 'must start with a slash')" 1 "webhook_path without a leading slash: refused"
 
 done_testing

@@ -14,7 +14,7 @@ trap 't7_receiver_stop; t7_cleanup' EXIT
 SLOW=$MONO_TEST_LIB/slow-client
 H=(-H "mono-webhook-secret: $MONO_WEBHOOK_SECRET")
 
-plan 13
+plan 14
 
 t7_fresh
 t7_receiver_start webhook_max_connections 10 webhook_read_timeout 1500ms webhook_max_header_size 8kB
@@ -48,6 +48,12 @@ ok "wait_for 'SELECT connections = 0 FROM mono_receiver_status()' 10" "no connec
 # and the receiver still serves
 is "$(t7_post "$RX_URL" "${H[@]}" --data-binary '{"event":"owo.test.after","event_id":"evt79"}')" '200 {"result":"ignored"}' \
 	"a webhook after them: 200"
-is "$(t7_rx "applied + duplicate + ignored")" 1 "it is the only event answered 200"
+# a large event (100 kB, under the default webhook_max_size of 256kB) goes
+# through although a connection's header memory is 8kB
+big=$(python3 -c 'print("{\"event\":\"owo.test.big\",\"event_id\":\"evt79big\",\"pad\":\"" + "x" * 100000 + "\"}")')
+is "$(t7_post "$RX_URL" "${H[@]}" --data-binary "$big")" '200 {"result":"ignored"}' \
+	"a 100 kB event: 200, stored whole"
+is "$(t7_rx "applied + duplicate + ignored") $(t7_sql "SELECT max(length(body ->> 'pad')) FROM mono.webhook_events")" "2 100000" \
+	"they are the only events answered 200; the large one is stored whole"
 
 done_testing
