@@ -60,8 +60,9 @@ typedef struct Conn
 typedef struct Req
 {
 	Conn	   *conn;
-	char	   *body;			/* malloc'd, up to webhook_max_size bytes */
+	char	   *body;			/* malloc'd, up to cap bytes */
 	size_t		len;
+	size_t		cap;			/* webhook_max_size when the request began */
 	bool		too_large;
 	int			status;			/* 0 until decided */
 	struct MHD_Response *answer;
@@ -299,13 +300,13 @@ judge_headers(struct MHD_Connection *connection, const char *url, const char *me
 static void
 take_body(Req *req, const char *data, size_t size)
 {
-	if (req->too_large || req->len + size > (size_t) mono_webhook_max_size)
+	if (req->too_large || req->len + size > req->cap)
 	{
 		req->too_large = true;
 		return;
 	}
 	if (req->body == NULL)
-		req->body = malloc((size_t) mono_webhook_max_size + 1);
+		req->body = malloc(req->cap + 1);
 	if (req->body == NULL)
 	{
 		req->too_large = true;
@@ -349,6 +350,7 @@ handle_request(struct MHD_Connection *connection, const char *url, const char *m
 		if ((req = calloc(1, sizeof(Req))) == NULL)
 			return MHD_NO;
 		req->conn = conn;
+		req->cap = (size_t) mono_webhook_max_size;	/* a reload may change it */
 		*con_cls = req;
 		return MHD_YES;
 	}
