@@ -36,12 +36,13 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/wait_event.h"
 
 /* The longest sleep between two looks at the connections' deadlines. */
 #define SWEEP_MS 200
-/* Statement and lock timeouts of one event's transaction (then 503). */
-#define INGEST_STATEMENT_TIMEOUT "10s"
+/* Statement (ms) and lock timeouts of one event's transaction (then 503). */
+#define INGEST_STATEMENT_TIMEOUT_MS 10000
 #define INGEST_LOCK_TIMEOUT "2s"
 
 /* One open connection. */
@@ -204,7 +205,9 @@ ingest_failed(ErrorData *edata)
 
 /*
  * Store and apply the event in a transaction of its own, committed
- * asynchronously; its commit record's end is added to pending_lsn.
+ * asynchronously; the WAL written so far (its commit, or for a duplicate
+ * the commit it found) joins pending_lsn. A background worker has no
+ * statement_timeout of its own: the timer is armed here.
  */
 static Answer
 ingest(const char *event_id, const char *event, const char *body)
@@ -216,16 +219,17 @@ ingest(const char *event_id, const char *event, const char *body)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "mono_pay receiver: storing a webhook");
+	enable_timeout_after(STATEMENT_TIMEOUT, INGEST_STATEMENT_TIMEOUT_MS);
 	PG_TRY();
 	{
 		char	   *result = TextDatumGetCString(mono_webhook_ingest(event_id, event, body));
 
 		a = strcmp(result, "applied") == 0 ? ANS_APPLIED :
 			strcmp(result, "duplicate") == 0 ? ANS_DUPLICATE : ANS_IGNORED;
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
-		/* our commit and, for a duplicate, the commit it found */
 		pending_lsn = Max(pending_lsn, GetXLogInsertRecPtr());
 	}
 	PG_CATCH();
@@ -233,6 +237,7 @@ ingest(const char *event_id, const char *event, const char *body)
 		ErrorData  *edata;
 
 		MemoryContextSwitchTo(cxt);
+		disable_timeout(STATEMENT_TIMEOUT, false);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
@@ -667,7 +672,6 @@ set_session(void)
 										 strcmp(configured, "off") == 0 ? "on" : configured);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("statement_timeout", INGEST_STATEMENT_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", INGEST_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("mono_pay receiver");
 }
@@ -703,6 +707,8 @@ serve(void)
 	for (;;)
 	{
 		wait_for_work(set);
+		/* a cancel (pg_cancel_backend, a late statement timer) only ever stops an event */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
