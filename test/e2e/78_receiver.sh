@@ -3,8 +3,9 @@
 #   1. Every status code: 200 applied / duplicate / ignored, 401 (wrong and
 #      missing secret: nothing stored), 413 (by Content-Length and chunked),
 #      400 (not JSON, no event, a key twice, not UTF-8), 405 (with Allow),
-#      404, 503 while mono.webhook_events is locked (then the retry is
-#      applied); mono_receiver_status() counts each.
+#      404, 503 while mono.webhook_events is locked and 503 for an event
+#      that takes longer than 10 s to store (then the retries are stored);
+#      mono_receiver_status() counts each.
 #   2. The real path, no application code: the simulator's --webhook-url is
 #      the receiver; a link, a one-time and a recurring charge, approvals
 #      and debits reach their final states through webhooks alone (polling
@@ -21,7 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 't7_receiver_stop; t7_cleanup' EXIT
 WRONG=whsec_wrong_secret_78
 
-plan 30
+plan 32
 
 t7_fresh
 t7_receiver_start webhook_max_size 4kB
@@ -64,9 +65,18 @@ is "$(t7_post "$RX_URL" "${H[@]}" --data-binary "$(ev owo.test.unknown evt78e)" 
 wait "$locker" || true
 is "$(t7_post "$RX_URL" "${H[@]}" --data-binary "$(ev owo.test.unknown evt78e)")" '200 {"result":"ignored"}' \
 	"Mono's retry of that event, once the lock is gone: stored"
+# 503: storing the event takes longer than the receiver's statement timeout (10 s)
+t7_sql "CREATE FUNCTION public.slow78() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(15); RETURN NEW; END \$\$;
+        CREATE TRIGGER slow78 BEFORE INSERT ON mono.webhook_events FOR EACH ROW
+          WHEN (NEW.event_id = 'evt78slow') EXECUTE FUNCTION public.slow78()" >/dev/null
+is "$(t7_post "$RX_URL" --max-time 30 "${H[@]}" --data-binary "$(ev owo.test.unknown evt78slow)" | cut -c1-3)" 503 \
+	"an event that takes longer than 10 s to store: 503"
+t7_sql "DROP TRIGGER slow78 ON mono.webhook_events; DROP FUNCTION public.slow78()" >/dev/null
+is "$(t7_post "$RX_URL" "${H[@]}" --data-binary "$(ev owo.test.unknown evt78slow)")" '200 {"result":"ignored"}' \
+	"its retry, once storing is quick again: stored"
 is "$(t7_sql "SELECT concat_ws(' ', ignored, duplicate, rejected_unauthorized, rejected_too_large, rejected_not_json,
                                rejected_method, rejected_not_found, rejected_unavailable) FROM mono_receiver_status()")" \
-	"2 1 2 2 4 2 1 1" "mono_receiver_status() counts each answer by reason"
+	"3 1 2 2 4 2 1 2" "mono_receiver_status() counts each answer by reason"
 
 # ---- 2. the real path: Mono's webhooks, no application code ----------
 t7_set poll_base 1h poll_max 1h
