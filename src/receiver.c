@@ -24,6 +24,7 @@ int			mono_webhook_max_connections = 100;
 int			mono_webhook_max_header_size = 16384;
 int			mono_webhook_read_timeout = 10000;
 int			mono_webhook_idle_timeout = 30;
+int			mono_webhook_receivers = 1;
 
 ReceiverShared *mono_receiver_shared = NULL;
 
@@ -110,6 +111,10 @@ define_limit_settings(void)
 							"Time a client has to send a whole request (headers and body) to the receiver.",
 							NULL, &mono_webhook_read_timeout, 10000, 100, 600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("mono_pay.webhook_receivers",
+							"Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks.",
+							NULL, &mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("mono_pay.webhook_idle_timeout",
 							"Time the receiver keeps a silent connection open.",
 							NULL, &mono_webhook_idle_timeout, 30, 1, 3600,
@@ -147,21 +152,29 @@ receiver_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Register "mono_pay receiver", restarted 5 s after it stops. */
+/* Register mono_pay.webhook_receivers "mono_pay receiver"s, each restarted 5 s after it stops. */
 static void
-register_receiver(void)
+register_receivers(void)
 {
 	BackgroundWorker worker;
+	int			i;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "mono_receiver_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "mono_pay receiver", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "mono_pay receiver", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	for (i = 0; i < mono_webhook_receivers; i++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 5;
+		worker.bgw_main_arg = Int32GetDatum(i);
+		strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
+		strlcpy(worker.bgw_function_name, "mono_receiver_main", BGW_MAXLEN);
+		if (i == 0)
+			strlcpy(worker.bgw_name, "mono_pay receiver", BGW_MAXLEN);
+		else
+			snprintf(worker.bgw_name, BGW_MAXLEN, "mono_pay receiver %d", i);
+		strlcpy(worker.bgw_type, "mono_pay receiver", BGW_MAXLEN);
+		RegisterBackgroundWorker(&worker);
+	}
 }
 
 /* _PG_init's part for the receiver: settings, shared memory, the worker when listening. */
@@ -175,18 +188,19 @@ mono_receiver_init(void)
 	prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = receiver_shmem_startup;
 	if (mono_webhook_listen != NULL && mono_webhook_listen[0] != '\0')
-		register_receiver();
+		register_receivers();
 }
 
-/* mono_receiver_status(): one row, the receiver's state and its counters. */
+/* mono_receiver_status(): one row, the receivers' state and their summed counters. */
 Datum
 mono_receiver_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[6 + RC_NCOUNTS];
-	bool		n[6 + RC_NCOUNTS];
+	Datum		v[7 + RC_NCOUNTS];
+	bool		n[7 + RC_NCOUNTS];
 	ReceiverShared *rs = mono_receiver_shared;
 	pid_t		pid = 0;
+	int			running = 0;
 	bool		tls = false;
 	int			i;
 
@@ -195,7 +209,12 @@ mono_receiver_status(PG_FUNCTION_ARGS)
 	if (rs != NULL)
 	{
 		SpinLockAcquire(&rs->mutex);
-		pid = rs->pid;
+		for (i = MONO_MAX_RECEIVERS - 1; i >= 0; i--)
+			if (rs->pids[i] != 0)
+			{
+				pid = rs->pids[i];	/* the lowest-numbered one's */
+				running++;
+			}
 		tls = rs->tls;
 		SpinLockRelease(&rs->mutex);
 	}
@@ -209,6 +228,7 @@ mono_receiver_status(PG_FUNCTION_ARGS)
 	v[5] = Int32GetDatum(rs ? (int32) pg_atomic_read_u32(&rs->open) : 0);
 	for (i = 0; i < RC_NCOUNTS; i++)
 		v[6 + i] = Int64GetDatum(rs ? (int64) pg_atomic_read_u64(&rs->counts[i]) : 0);
+	v[6 + RC_NCOUNTS] = Int32GetDatum(running);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	return (Datum) 0;
 }

@@ -31,10 +31,12 @@ typedef enum ReceiverCount
 	RC_NCOUNTS
 } ReceiverCount;
 
+#define MONO_MAX_RECEIVERS 8
+
 typedef struct ReceiverShared
 {
 	slock_t		mutex;
-	pid_t		pid;			/* 0 when not running */
+	pid_t		pids[MONO_MAX_RECEIVERS];	/* of each process; 0 when not running */
 	bool		tls;
 	pg_atomic_uint32 open;		/* connections open now */
 	pg_atomic_uint64 counts[RC_NCOUNTS];
@@ -51,6 +53,7 @@ extern int	mono_webhook_max_connections;
 extern int	mono_webhook_max_header_size;
 extern int	mono_webhook_read_timeout;
 extern int	mono_webhook_idle_timeout;
+extern int	mono_webhook_receivers;
 
 /* Count one event of the receiver. */
 static inline void

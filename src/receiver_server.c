@@ -104,6 +104,8 @@ static MemoryContext request_cxt = NULL;
 static bool secret_unset_warned = false;
 static char *tls_cert_pem = NULL;
 static char *tls_key_pem = NULL;
+static int	receiver_number = 0;	/* of this process, 0 .. webhook_receivers - 1 */
+static uint32 my_open = 0;		/* connections this process holds open */
 
 /* ---- answers ---------------------------------------------------------- */
 
@@ -452,6 +454,7 @@ on_connection(void *cls pg_attribute_unused(), struct MHD_Connection *connection
 		dlist_push_tail(&conns, &conn->node);
 		*socket_context = conn;
 		pg_atomic_fetch_add_u32(&mono_receiver_shared->open, 1);
+		my_open++;
 		mono_receiver_count(RC_CONNECTIONS);
 	}
 	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && conn != NULL)
@@ -460,6 +463,7 @@ on_connection(void *cls pg_attribute_unused(), struct MHD_Connection *connection
 		free(conn);
 		*socket_context = NULL;
 		pg_atomic_fetch_sub_u32(&mono_receiver_shared->open, 1);
+		my_open--;
 	}
 }
 
@@ -606,6 +610,29 @@ listen_address(void)
 	return res;
 }
 
+/*
+ * The options given only when wanted: SO_REUSEPORT when several receivers
+ * share the port (passing the option at all, even as 0, turns off
+ * libmicrohttpd's default SO_REUSEADDR: a restart could not bind while old
+ * connections linger), and the TLS certificate and key.
+ */
+static struct MHD_OptionItem *
+optional_options(bool tls)
+{
+	static struct MHD_OptionItem opts[4];
+	int			n = 0;
+
+	if (mono_webhook_receivers > 1)
+		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+	if (tls)
+	{
+		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem};
+		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem};
+	}
+	opts[n] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
+	return opts;
+}
+
 /* Start libmicrohttpd on mono_pay.webhook_listen, with TLS when configured. */
 static void
 start_server(void)
@@ -632,8 +659,7 @@ start_server(void)
 									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 									 MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
-									 tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
-									 MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+									 MHD_OPTION_ARRAY, optional_options(tls),
 									 MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (daemon_handle == NULL)
@@ -648,14 +674,15 @@ start_server(void)
 
 /* ---- the process ------------------------------------------------------ */
 
-/* Forget the receiver's pid in shared memory when it exits. */
+/* Forget the process's pid and its connections in shared memory when it exits. */
 static void
 unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
 	SpinLockAcquire(&mono_receiver_shared->mutex);
-	mono_receiver_shared->pid = 0;
+	mono_receiver_shared->pids[receiver_number] = 0;
 	SpinLockRelease(&mono_receiver_shared->mutex);
-	pg_atomic_write_u32(&mono_receiver_shared->open, 0);
+	pg_atomic_fetch_sub_u32(&mono_receiver_shared->open, my_open);
+	my_open = 0;
 }
 
 /*
@@ -676,7 +703,10 @@ set_session(void)
 	pgstat_report_appname("mono_pay receiver");
 }
 
-/* Sleep on the latch, postmaster death and MHD's epoll fd, at most MHD's timeout. */
+/*
+ * Sleep on the latch, postmaster death and MHD's epoll fd, at most MHD's
+ * timeout; only look, without sleeping, while answers are held.
+ */
 static void
 wait_for_work(WaitEventSet *set)
 {
@@ -688,6 +718,9 @@ wait_for_work(WaitEventSet *set)
 	int64		mhd_ms = MHD_get_timeout(daemon_handle, &t) == MHD_YES ? (int64) t : -1;
 #endif
 	long		timeout = (mhd_ms >= 0 && mhd_ms < SWEEP_MS) ? (long) mhd_ms : SWEEP_MS;
+
+	if (npending > 0)
+		timeout = 0;
 
 	if (WaitEventSetWait(set, timeout, &ev, 1, PG_WAIT_EXTENSION) > 0 &&
 		(ev.events & WL_LATCH_SET))
@@ -717,7 +750,12 @@ serve(void)
 			secret_unset_warned = false;
 		}
 		MHD_run(daemon_handle);
-		/* a resumed connection is not woken by libmicrohttpd: answer now */
+
+		/*
+		 * A resumed connection is not woken by libmicrohttpd: answer now.
+		 * That run may store new events: they are held until the next turn,
+		 * which then does not sleep (and gathers what arrived meanwhile).
+		 */
 		if (receiver_flush())
 			MHD_run(daemon_handle);
 		sweep_connections();
@@ -726,8 +764,9 @@ serve(void)
 
 /* Entry point of "mono_pay receiver". */
 void
-mono_receiver_main(Datum main_arg pg_attribute_unused())
+mono_receiver_main(Datum main_arg)
 {
+	receiver_number = DatumGetInt32(main_arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -741,12 +780,12 @@ mono_receiver_main(Datum main_arg pg_attribute_unused())
 	make_answers();
 	start_server();
 	SpinLockAcquire(&mono_receiver_shared->mutex);
-	mono_receiver_shared->pid = MyProcPid;
+	mono_receiver_shared->pids[receiver_number] = MyProcPid;
 	SpinLockRelease(&mono_receiver_shared->mutex);
 	on_shmem_exit(unpublish, (Datum) 0);
 	ereport(LOG,
-			(errmsg("mono_pay receiver listening on %s%s in database \"%s\"",
-					mono_webhook_listen, mono_receiver_shared->tls ? " (TLS)" : "",
-					mono_database_name)));
+			(errmsg("mono_pay receiver %d of %d listening on %s%s in database \"%s\"",
+					receiver_number + 1, mono_webhook_receivers, mono_webhook_listen,
+					mono_receiver_shared->tls ? " (TLS)" : "", mono_database_name)));
 	serve();
 }

@@ -13,6 +13,9 @@
 #   3. The secret reaches no log: the wrong secret is not in the server log.
 #   4. Bad values of mono_pay.webhook_listen / webhook_path are refused by
 #      ALTER SYSTEM, naming the expected form.
+#   5. mono_pay.webhook_receivers = 2: two processes share the port
+#      (SO_REUSEPORT); 40 webhooks sent 8 at a time are all answered 200
+#      and stored once.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
@@ -22,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 't7_receiver_stop; t7_cleanup' EXIT
 WRONG=whsec_wrong_secret_78
 
-plan 32
+plan 34
 
 t7_fresh
 t7_receiver_start webhook_max_size 4kB
@@ -127,5 +130,15 @@ refused() { t7_sql "ALTER SYSTEM SET mono_pay.$1 = '$2'" 2>&1 >/dev/null | grep 
 is "$(refused webhook_listen 8787 'takes host:port')" 1 "webhook_listen without a host: refused (host:port)"
 is "$(refused webhook_listen '127.0.0.1:99999' 'from 1 to 65535')" 1 "webhook_listen with port 99999: refused"
 is "$(refused webhook_path 'mono/webhooks' 'must start with a slash')" 1 "webhook_path without a leading slash: refused"
+
+# ---- 5. two receiver processes ---------------------------------------
+t7_receiver_start webhook_receivers 2
+ok "wait_for 'SELECT running AND processes = 2 FROM mono_receiver_status()' 20" \
+	"mono_pay.webhook_receivers = 2: two processes run (mono_receiver_status().processes)"
+answers=$(seq 1 40 | xargs -P 8 -I{} curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' \
+	-H "mono-webhook-secret: $MONO_WEBHOOK_SECRET" --data-binary '{"event":"owo.test.two","event_id":"evt78two{}"}' "$RX_URL" |
+	sort | uniq -c | awk '{printf "%sx%s ", $2, $1}')
+is "$answers$(t7_sql "SELECT count(*) FROM mono.webhook_events WHERE event_id LIKE 'evt78two%'")" "200x40 40" \
+	"40 webhooks, 8 at a time, over both: all answered 200, all stored"
 
 done_testing

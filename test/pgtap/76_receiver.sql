@@ -11,14 +11,15 @@ SELECT plan(8);
 SELECT is(current_setting('mono_pay.webhook_listen'), '', 'webhook_listen is empty by default: no receiver');
 SELECT is(current_setting('mono_pay.webhook_path'), '/mono/webhooks', 'webhook_path defaults to /mono/webhooks');
 SELECT is(string_agg(name || '=' || setting || coalesce(unit, '') || ':' || context, ' ' ORDER BY name),
-          'mono_pay.webhook_idle_timeout=30s:postmaster mono_pay.webhook_max_connections=100:postmaster mono_pay.webhook_max_header_size=16384B:postmaster mono_pay.webhook_read_timeout=10000ms:sighup',
+          'mono_pay.webhook_idle_timeout=30s:postmaster mono_pay.webhook_max_connections=100:postmaster mono_pay.webhook_max_header_size=16384B:postmaster mono_pay.webhook_read_timeout=10000ms:sighup mono_pay.webhook_receivers=1:postmaster',
           'the bounds on clients, their defaults and when they apply')
   FROM pg_settings
  WHERE name IN ('mono_pay.webhook_idle_timeout', 'mono_pay.webhook_max_connections',
-                'mono_pay.webhook_max_header_size', 'mono_pay.webhook_read_timeout');
+                'mono_pay.webhook_max_header_size', 'mono_pay.webhook_read_timeout',
+                'mono_pay.webhook_receivers');
 
-SELECT is((SELECT row(running, pid, listen, path, tls, connections)::text FROM mono_receiver_status()),
-          '(f,,,/mono/webhooks,f,0)', 'mono_receiver_status(): not running, no pid, no listen address');
+SELECT is((SELECT row(running, pid, listen, path, tls, connections, processes)::text FROM mono_receiver_status()),
+          '(f,,,/mono/webhooks,f,0,0)', 'mono_receiver_status(): not running, no pid, no listen address, no process');
 SELECT is((SELECT connections_total + applied + duplicate + ignored + rejected_unauthorized
                   + rejected_too_large + rejected_not_json + rejected_method + rejected_not_found
                   + rejected_unavailable + rejected_connection_limit + rejected_timeout
