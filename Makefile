@@ -21,7 +21,9 @@ OBJS = \
 	src/connect_sql.o \
 	src/webhook.o \
 	src/notify.o \
-	src/worker.o
+	src/worker.o \
+	src/receiver.o \
+	src/receiver_server.o
 
 PG_CONFIG ?= pg_config
 # the one home of the version: the control file (the worker checks the
@@ -32,7 +34,7 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" mono_pay.contr
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-DMONO_PAY_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror
-SHLIB_LINK = -lcurl -ljansson
+SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
 
 # `make installcheck` (any running server: PGHOST, PGPORT, PGUSER as usual;
 # no simulator, no worker, no database to prepare): pg_regress makes

@@ -922,3 +922,22 @@ SET log_min_error_statement = panic;
 REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text,
     text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;
+
+-- The webhook receiver (issue 14): its state and counters
+------------------------------------------------------------------------
+-- One row: is the receiver (mono_pay.webhook_listen) running (pid: of its
+-- first process; processes: how many run), where, how many connections are
+-- open, its 200 answers by kind, and the requests it refused, by reason
+-- (HTTP status, or closed connection), summed over its processes.
+CREATE FUNCTION mono_receiver_status()
+RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
+               connections integer, connections_total bigint,
+               applied bigint, duplicate bigint, ignored bigint,
+               rejected_unauthorized bigint, rejected_too_large bigint,
+               rejected_not_json bigint, rejected_method bigint,
+               rejected_not_found bigint, rejected_unavailable bigint,
+               rejected_connection_limit bigint, rejected_timeout bigint,
+               rejected_header_too_large bigint, processes integer)
+AS 'MODULE_PATHNAME', 'mono_receiver_status'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;

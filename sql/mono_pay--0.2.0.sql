@@ -1836,3 +1836,24 @@ UNION ALL
 -- Connect accounts by data status (tracked ones)
 SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
   FROM mono.accounts WHERE tracked GROUP BY data_status;
+
+
+------------------------------------------------------------------------
+-- The webhook receiver (issue 14): its state and counters
+------------------------------------------------------------------------
+-- One row: is the receiver (mono_pay.webhook_listen) running (pid: of its
+-- first process; processes: how many run), where, how many connections are
+-- open, its 200 answers by kind, and the requests it refused, by reason
+-- (HTTP status, or closed connection), summed over its processes.
+CREATE FUNCTION mono_receiver_status()
+RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
+               connections integer, connections_total bigint,
+               applied bigint, duplicate bigint, ignored bigint,
+               rejected_unauthorized bigint, rejected_too_large bigint,
+               rejected_not_json bigint, rejected_method bigint,
+               rejected_not_found bigint, rejected_unavailable bigint,
+               rejected_connection_limit bigint, rejected_timeout bigint,
+               rejected_header_too_large bigint, processes integer)
+AS 'MODULE_PATHNAME', 'mono_receiver_status'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;

@@ -537,6 +537,7 @@ _PG_init(void)
 	define_numeric_settings();
 	define_outcome_settings();
 	mono_connect_define_settings();
+	mono_receiver_init();
 	MarkGUCPrefixReserved("mono_pay");
 
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)

@@ -13,6 +13,8 @@
  *	queue.c		the worker's claims and outcome records (SPI plans)
  *	dispatch.c	the worker's curl multi handle driven by a WaitEventSet
  *	worker.c	the background worker's main loop
+ *	webhook.c	mono_handle_webhook(): secret, body checks, ingest
+ *	receiver.c	the webhook receiver: a worker serving HTTP (libmicrohttpd)
  */
 #ifndef MONO_PAY_H
 #define MONO_PAY_H
@@ -197,6 +199,21 @@ extern const char *mono_webhook_secret_for(const char *event, const char **setti
 /* owo.c */
 extern const char *mono_user_status_name(const char *status);
 extern void mono_require_secret_key(void);
+
+/* webhook.c: what mono_handle_webhook() and the receiver (receiver.c) share */
+typedef enum MonoSecretCheck
+{
+	MONO_SECRET_MATCH,
+	MONO_SECRET_MISMATCH,
+	MONO_SECRET_UNSET			/* the product's secret is not set */
+} MonoSecretCheck;
+
+extern MonoSecretCheck mono_webhook_check_secret(const char *given, const char *event);
+extern void mono_webhook_read_event(char *body, size_t len, char **event, char **event_id);
+extern Datum mono_webhook_ingest(const char *event_id, const char *event, const char *body);
+
+/* receiver.c */
+extern void mono_receiver_init(void);
 
 /* queue.c and dispatch.c are used by worker.c only; see their headers */
 

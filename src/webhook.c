@@ -70,13 +70,12 @@ sha256_hex(const char *data, size_t len)
 }
 
 /*
- * Which secret verifies an event, the one place this is decided (a built-in
- * HTTP receiver calls it too): Connect's mono.* events are the connect
- * app's, verified by mono_pay.connect_webhook_secret, or by
- * mono_pay.webhook_secret when that is empty; every other event (owo.*) is
- * the payments app's, verified by mono_pay.webhook_secret. Returns the
- * configured value ("" when unset) and, in *setting, the name of the
- * setting it came from.
+ * Which secret verifies an event, the one place this is decided: Connect's
+ * mono.* events are the connect app's, verified by
+ * mono_pay.connect_webhook_secret, or by mono_pay.webhook_secret when that
+ * is empty; every other event (owo.*) is the payments app's, verified by
+ * mono_pay.webhook_secret. Returns the configured value ("" when unset)
+ * and, in *setting, the name of the setting it came from.
  */
 const char *
 mono_webhook_secret_for(const char *event, const char **setting)
@@ -95,12 +94,45 @@ mono_webhook_secret_for(const char *event, const char **setting)
 static bool
 secret_matches(const char *secret, const char *configured)
 {
-	bool		hashed = strncmp(secret, "sha256:", 7) == 0;
+	bool		hashed;
 
-	if (configured[0] == '\0')
+	if (secret == NULL || configured[0] == '\0')
 		return false;
+	hashed = strncmp(secret, "sha256:", 7) == 0;
 	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) :
 						 configured);
+}
+
+/*
+ * Does the mono-webhook-secret value match? With the event known, against
+ * its own app's secret (mono_webhook_secret_for); before the body is read
+ * (event NULL), against either app's, both compared whatever the first
+ * says, so that the time tells nothing. The value may be the header's, or
+ * "sha256:<hex>" of it. A wrong or missing secret is a result, not an
+ * error: the one check that mono_handle_webhook() and the receiver
+ * (receiver_server.c) both make.
+ */
+MonoSecretCheck
+mono_webhook_check_secret(const char *given, const char *event)
+{
+	const char *setting;
+	const char *configured = mono_webhook_secret_for(event, &setting);
+	const char *connect = mono_connect_webhook_secret ? mono_connect_webhook_secret : "";
+	bool		a,
+				b;
+
+	if (event != NULL)
+	{
+		if (configured[0] == '\0')
+			return MONO_SECRET_UNSET;
+		return secret_matches(given, configured) ? MONO_SECRET_MATCH : MONO_SECRET_MISMATCH;
+	}
+	a = secret_matches(given, configured);
+	b = secret_matches(given, connect);
+	if (a || b)
+		return MONO_SECRET_MATCH;
+	/* no match: say so, unless the payments app's secret is not even set */
+	return configured[0] == '\0' ? MONO_SECRET_UNSET : MONO_SECRET_MISMATCH;
 }
 
 /* The 28000 error of a secret that verifies nothing (it never shows a secret). */
@@ -124,24 +156,17 @@ refuse_secret(const char *setting)
 static void
 verify_any_secret(const char *secret)
 {
-	const char *connect = mono_connect_webhook_secret ? mono_connect_webhook_secret : "";
-	const char *payments = mono_webhook_secret ? mono_webhook_secret : "";
-	bool		a,
-				b;
+	MonoSecretCheck check = mono_webhook_check_secret(secret, NULL);
+	bool		connect = mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0';
 
-	/* both compared, whatever the first says: the time tells nothing */
-	a = secret != NULL && secret_matches(secret, payments);
-	b = secret != NULL && secret_matches(secret, connect);
-	if (a || b)
-		return;
-	/* no match: say so, unless the payments app's secret is not even set */
-	if (payments[0] == '\0')
+	if (check == MONO_SECRET_UNSET)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mono_pay.webhook_secret is not set"),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	refuse_secret(connect[0] ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
-				  "mono_pay.webhook_secret");
+	if (check != MONO_SECRET_MATCH)
+		refuse_secret(connect ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
+					  "mono_pay.webhook_secret");
 }
 
 /* Once the event is known: reject the call unless its own app's secret matches. */
@@ -149,15 +174,16 @@ static void
 verify_event_secret(const char *event, const char *secret)
 {
 	const char *setting;
-	const char *configured = mono_webhook_secret_for(event, &setting);
+	MonoSecretCheck check = mono_webhook_check_secret(secret, event);
 
-	if (configured[0] == '\0')
+	(void) mono_webhook_secret_for(event, &setting);
+	if (check == MONO_SECRET_UNSET)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s is not set", setting),
 				 errdetail("It verifies the event \"%s\".", mono_shown(event)),
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
-	if (!secret_matches(secret, configured))
+	if (check != MONO_SECRET_MATCH)
 		refuse_secret(setting);
 }
 
@@ -339,6 +365,46 @@ prepare_ingest(Oid *types)
 }
 
 /*
+ * Check a webhook body (raises 22P02 or 22023 as mono_handle_webhook does)
+ * and find its event and event_id; a body without an event_id is known by
+ * the SHA-256 of its bytes.
+ */
+void
+mono_webhook_read_event(char *body, size_t len, char **event, char **event_id)
+{
+	read_event(body, len, event, event_id);
+	if (*event_id == NULL)
+		*event_id = sha256_hex(body, len);
+}
+
+/*
+ * Store and apply a checked event through mono.ingest_webhook() (SPI, in the
+ * caller's transaction). Returns 'applied', 'duplicate' or 'ignored'.
+ */
+Datum
+mono_webhook_ingest(const char *event_id, const char *event, const char *body)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[4];
+	bool		isnull;
+	Datum		result;
+
+	SPI_connect();
+	if (ingest_plan == NULL)
+		ingest_plan = prepare_ingest(types);
+	args[0] = CStringGetTextDatum(event_id);
+	args[1] = CStringGetTextDatum(event);
+	args[2] = CStringGetTextDatum(body);
+	args[3] = args[2];			/* the raw body: the same text, stored as it came */
+	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not store the webhook");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	return result;
+}
+
+/*
  * mono_handle_webhook(body text, secret text) -> text
  * Returns 'applied', 'duplicate' or 'ignored'.
  */
@@ -351,10 +417,6 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	size_t		len;
 	char	   *event;
 	char	   *event_id;
-	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[4];
-	bool		isnull;
-	Datum		result;
 
 	verify_any_secret(secret);
 	if (PG_ARGISNULL(0))
@@ -370,22 +432,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 						len, mono_webhook_max_size),
 				 errhint("Raise mono_pay.webhook_max_size if Mono's events really are this large.")));
 	body = text_to_cstring(body_text);
-	read_event(body, len, &event, &event_id);
+	mono_webhook_read_event(body, len, &event, &event_id);
 	verify_event_secret(event, secret);
-	if (event_id == NULL)
-		event_id = sha256_hex(body, len);
-
-	SPI_connect();
-	if (ingest_plan == NULL)
-		ingest_plan = prepare_ingest(types);
-	args[0] = CStringGetTextDatum(event_id);
-	args[1] = CStringGetTextDatum(event);
-	args[2] = CStringGetTextDatum(body);
-	args[3] = args[2];
-	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not store the webhook");
-	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(mono_webhook_ingest(event_id, event, body));
 }

@@ -514,26 +514,33 @@ class Simulator:
 
     def __init__(self, secret_key, webhook_secret, webhook_url=None,
                  connect_secret_key=DEFAULT_CONNECT_SECRET_KEY,
-                 connect_webhook_secret=DEFAULT_CONNECT_WEBHOOK_SECRET):
+                 connect_webhook_secret=DEFAULT_CONNECT_WEBHOOK_SECRET,
+                 webhook_workers=1, webhook_retries=5, webhook_retry_base=None):
         """Create an empty simulator."""
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.connect_secret_key = connect_secret_key
         self.connect_webhook_secret = connect_webhook_secret
         self.webhook_url = webhook_url
+        self.webhook_retries = webhook_retries
+        # the config a reset returns to: --webhook-retry-base shortens Mono's delays
+        self.default_config = dict(DEFAULT_CONFIG)
+        if webhook_retry_base is not None:
+            self.default_config["webhook_retry_base_s"] = webhook_retry_base
         self.base_url = "http://127.0.0.1"
         self.lock = threading.RLock()
         self.delivery = queue.Queue()
-        if webhook_url:
-            threading.Thread(target=self._deliver_loop, daemon=True).start()
         self.reset()
+        if webhook_url:
+            for _ in range(max(1, webhook_workers)):
+                threading.Thread(target=self._deliver_loop, daemon=True).start()
 
     # ---- state -----------------------------------------------------------
 
     def reset(self):
         """Forget everything and restore the default config."""
         with self.lock:
-            self.config = dict(DEFAULT_CONFIG)
+            self.config = dict(self.default_config)
             self.users = {}             # phone -> status
             self.pending_links = {}     # phone -> link record
             self.beneficiaries = {}     # ben id -> record (insertion ordered)
@@ -549,6 +556,8 @@ class Simulator:
             self.storm = None           # random fault storm
             self.events = []            # produced webhooks
             self.deliveries = []        # POSTs of webhooks to --webhook-url: attempt, answer
+            self.delivery_counts = {"attempts": 0, "delivered": 0, "retried": 0,
+                                    "gave_up": 0, "by_status": {}}
             self.total_requests = 0
             self.by_path = {}
             self.realtime_by_path = {}  # requests that asked for a real-time refresh
@@ -605,8 +614,10 @@ class Simulator:
 
     def _deliver_loop(self):
         """Background thread: POST queued webhook bodies to --webhook-url. An
-        answer other than 2xx (or none) is retried up to 5 times, after
-        webhook_retry_base_s times 1, 4, 15, 30 and 60 (Mono: 1 min to 1 h)."""
+        answer other than 2xx (or none) is retried, as Mono does, up to
+        --webhook-retries times (5), after webhook_retry_base_s times 1, 4, 15,
+        30 and 60 (Mono: 1 min to 1 h; tests shorten the base).
+        GET /_sim/webhooks/deliveries lists and counts the outcomes."""
         while True:
             text, secret, attempt = self.delivery.get()
             req = urllib.request.Request(
@@ -622,17 +633,31 @@ class Simulator:
                 status = e.code
             except Exception:  # no answer: retried like a non-2xx one
                 pass
-            with self.lock:
-                self.deliveries.append({"event_id": json.loads(text).get("event_id"),
-                                        "attempt": attempt, "status": status,
-                                        "time": now_iso()})
-                del self.deliveries[:-2000]
-                base = float(self.config["webhook_retry_base_s"])
-            if (status is None or not 200 <= status < 300) and attempt <= len(WEBHOOK_RETRY_FACTORS):
-                t = threading.Timer(base * WEBHOOK_RETRY_FACTORS[attempt - 1],
-                                    self.delivery.put, args=((text, secret, attempt + 1),))
-                t.daemon = True
-                t.start()
+            self._count_delivery(text, secret, attempt, status)
+
+    def _count_delivery(self, text, secret, attempt, status):
+        """Record one delivery attempt; schedule its retry unless it got a 2xx."""
+        with self.lock:
+            self.deliveries.append({"event_id": json.loads(text).get("event_id"),
+                                    "attempt": attempt, "status": status,
+                                    "time": now_iso()})
+            del self.deliveries[:-2000]
+            d = self.delivery_counts
+            d["attempts"] += 1
+            key = str(status) if status is not None else "no_answer"
+            d["by_status"][key] = d["by_status"].get(key, 0) + 1
+            if status is not None and 200 <= status < 300:
+                d["delivered"] += 1
+                return
+            if attempt > self.webhook_retries:
+                d["gave_up"] += 1
+                return
+            d["retried"] += 1
+            base = float(self.config["webhook_retry_base_s"])
+        factor = WEBHOOK_RETRY_FACTORS[min(attempt, len(WEBHOOK_RETRY_FACTORS)) - 1]
+        t = threading.Timer(base * factor, self.delivery.put, args=((text, secret, attempt + 1),))
+        t.daemon = True
+        t.start()
 
     def webhook_listing(self, since):
         """The /_sim/webhooks answer, honouring duplicate/shuffle/drop."""
@@ -1540,8 +1565,12 @@ class Simulator:
         return ctl(200, {"ok": True})
 
     def c_webhooks_deliveries(self, req, p):
-        """GET /_sim/webhooks/deliveries: each POST to --webhook-url (attempt, answer)."""
-        return ctl(200, {"deliveries": self.deliveries})
+        """GET /_sim/webhooks/deliveries: each POST to --webhook-url (attempt,
+        answer), and their counts (attempts, delivered, retried, gave_up,
+        by_status, pending)."""
+        with self.lock:
+            return ctl(200, dict(self.delivery_counts, deliveries=list(self.deliveries),
+                                 pending=self.delivery.qsize()))
 
     def c_requests(self, req, p):
         """GET /_sim/requests: counts by path, by reference, and of real-time refreshes."""
@@ -1685,6 +1714,12 @@ def parse_args(argv):
     ap.add_argument("--connect-webhook-secret", default=DEFAULT_CONNECT_WEBHOOK_SECRET,
                     help="value of the mono-webhook-secret header on mono.* webhooks")
     ap.add_argument("--webhook-url", help="also POST every webhook to this URL")
+    ap.add_argument("--webhook-workers", type=int, default=1,
+                    help="threads POSTing to --webhook-url at once")
+    ap.add_argument("--webhook-retries", type=int, default=5,
+                    help="retries of a POST to --webhook-url not answered 200")
+    ap.add_argument("--webhook-retry-base", type=float, default=None,
+                    help="seconds of the first retry delay (default 60, as Mono; tests shorten it)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return ap.parse_args(argv)
 
@@ -1693,7 +1728,8 @@ def main(argv=None):
     """Run the simulator until SIGTERM/SIGINT."""
     args = parse_args(argv)
     sim = Simulator(args.secret_key, args.webhook_secret, args.webhook_url,
-                    args.connect_secret_key, args.connect_webhook_secret)
+                    args.connect_secret_key, args.connect_webhook_secret,
+                    args.webhook_workers, args.webhook_retries, args.webhook_retry_base)
     server = SimServer(("127.0.0.1", args.port), Handler)
     server.sim = sim
     server.verbose = args.verbose

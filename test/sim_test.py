@@ -263,6 +263,46 @@ class TransportTest(SimCase):
             rx.server_close()
 
 
+    def test_webhook_url_retries(self):
+        """A delivery answered 503 (or cut) is retried until a 200; the counts say so."""
+        answers = [503, 503, 200]
+        got = []
+
+        class Rx(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append(body.decode())
+                self.send_response(answers[min(len(got), len(answers)) - 1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        rx = http.server.HTTPServer(("127.0.0.1", 0), Rx)
+        threading.Thread(target=rx.serve_forever, daemon=True).start()
+        proc, port = start_sim("--webhook-url", "http://127.0.0.1:%d/hook" % rx.server_address[1],
+                               "--webhook-retries", "3", "--webhook-retry-base", "0.05")
+        try:
+            proc.stdout.readline()
+            r = call("POST", "/_sim/webhooks/emit", {"event": "x.y", "data": {}}, key=None, port=port)
+            self.assertEqual(r.status, 200)
+            deadline = time.time() + 10
+            d = {}
+            while time.time() < deadline:
+                d = call("GET", "/_sim/webhooks/deliveries", key=None, port=port).json
+                if d["delivered"] == 1:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(len(got), 3)
+            self.assertEqual(len(set(got)), 1)
+            self.assertEqual((d["attempts"], d["delivered"], d["retried"], d["gave_up"]), (3, 1, 2, 0))
+            self.assertEqual(d["by_status"], {"503": 2, "200": 1})
+        finally:
+            self.assertEqual(stop_sim(proc), 0)
+            rx.shutdown()
+            rx.server_close()
+
 class UserStatusTest(SimCase):
     """GET /owo/v1/users/status."""
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# test/e2e/92_receiver_kill.sh: kill -9 of the receiver during a delivery
+# storm loses and doubles nothing. The simulator (4 delivery threads,
+# retrying what was not answered 200, as Mono does) delivers the payment
+# events of N debits of one approved recurring charge; the receiver is
+# killed with SIGKILL while deliveries are under way (the postmaster then
+# restarts every process: crash recovery). Afterwards every event is in
+# mono.webhook_events once, every debit is one payment, and every delivery
+# got its 200 at last (none given up).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=7_lib.bash
+. "$here/7_lib.bash"
+# shellcheck source=7_receiver.bash
+. "$here/7_receiver.bash"
+
+trap 't7_receiver_stop; t7_cleanup' EXIT
+N=${MONO_RECEIVER_STORM:-300}
+P=2348080000001
+REF=RX80STORM0001
+
+# A field of the simulator's delivery counts: deliveries FIELD
+deliveries() {
+	sim get webhooks/deliveries | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+plan 8
+
+t7_fresh
+RX_SIM_ARGS="--webhook-retries 8" t7_receiver_start
+ok "wait_for 'SELECT running FROM mono_receiver_status()' 20" "the receiver runs"
+t7_set poll_base 1h poll_max 1h
+sim user "$P" active
+t7_sql "SELECT mono_charge('$P', 9000, 'Storm 80', '$REF', 'week', 1, now(), now() + interval '30 weeks')" >/dev/null
+wait_for "SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
+sim post "fund-requests/$REF/approve" >/dev/null
+wait_for "SELECT mono.fund_request_rank(status) BETWEEN 4 AND 6 FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
+base=$(deliveries delivered)
+
+# the storm: N debits (N payment events) posted from the background
+(for i in $(seq 1 "$N"); do
+	sim post "fund-requests/$REF/debit" "{\"status\":\"successful\",\"reference\":\"dbt80$(printf '%06d' "$i")\"}" >/dev/null || exit 1
+done) &
+storm=$!
+# kill the receiver once a third of them were delivered
+for _ in $(seq 1 600); do
+	[ "$(deliveries delivered)" -ge $((base + N / 3)) ] && break
+	sleep 0.05
+done
+victim=$(t7_worker_pid 'mono_pay receiver')
+kill -KILL "$victim"
+diag "killed the receiver (pid $victim) after $(($(deliveries delivered) - base)) of $N deliveries"
+successor=$(t7_wait_worker "$victim" 60 'mono_pay receiver')
+ok "[ -n '$successor' ]" "a new receiver runs after the crash restart"
+wait "$storm"
+ok "[ $? -eq 0 ]" "the simulator took all $N debits"
+
+# every delivery answered 200 in the end (bounded wait)
+for _ in $(seq 1 600); do
+	[ "$(deliveries delivered)" -ge $((base + N)) ] && [ "$(deliveries pending)" = 0 ] && break
+	sleep 0.1
+done
+diag "deliveries: $(sim get webhooks/deliveries)"
+is "$(($(deliveries delivered) - base)) $(deliveries gave_up)" "$N 0" "every webhook was answered 200 at last, none given up"
+ok "[ $(deliveries retried) -gt 0 ]" "some deliveries were cut by the kill and retried"
+is "$(t7_sql "SELECT count(*), count(DISTINCT event_id) FROM mono.webhook_events WHERE event = 'owo.payment.successful'" -F ' ')" \
+	"$N $N" "every payment event is stored, once"
+is "$(t7_sql "SELECT count(*), count(DISTINCT p.mono_id) FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id
+               WHERE f.reference = '$REF'" -F ' ')" "$N $N" "every debit is one payment: applied exactly once"
+diag "receiver counts: $(t7_sql "SELECT applied, duplicate, ignored, rejected_unavailable FROM mono_receiver_status()" -F ' ')"
+is "$(t7_sql "SELECT count(*) FROM mono.webhook_events WHERE event = 'owo.payment.successful' AND outcome <> 'applied'")" 0 \
+	"each was applied (none left ignored)"
+
+done_testing
