@@ -496,6 +496,8 @@ sweep_connections(void)
 }
 
 /* libmicrohttpd's own messages, at DEBUG1; a refused header is counted. */
+static void on_log(void *cls, const char *fmt, va_list ap) pg_attribute_printf(2, 0);
+
 static void
 on_log(void *cls pg_attribute_unused(), const char *fmt, va_list ap)
 {
