@@ -21,7 +21,8 @@ OBJS = \
 	src/connect_sql.o \
 	src/webhook.o \
 	src/notify.o \
-	src/worker.o
+	src/worker.o \
+	src/ha.o
 
 PG_CONFIG ?= pg_config
 

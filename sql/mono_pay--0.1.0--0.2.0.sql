@@ -342,3 +342,50 @@ ALTER FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text)
     SET log_min_error_statement = panic;
 ALTER FUNCTION mono_handle_webhook(text, text) SET log_min_error_statement = panic;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- High availability, restores and clones (issue 12)
+------------------------------------------------------------------------
+
+-- The identity of the database that talks to Mono: the cluster's system
+-- identifier and the database, recorded at CREATE EXTENSION, at the upgrade
+-- to 0.2.0 and by mono_resume(). pg_dump keeps its rows, so a restored or
+-- cloned copy brings the old identity along and its worker pauses (a
+-- promoted physical standby has the same identifier and database: no
+-- pause). recorded_by 'pg_restore' (CREATE EXTENSION run by pg_restore)
+-- pauses too: the dumped identity may arrive after the queued rows.
+CREATE TABLE mono.node_identity (
+    system_identifier text NOT NULL,
+    database_oid    oid NOT NULL,
+    database_name   text NOT NULL,
+    recorded_by     text NOT NULL
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
+    recorded_at     timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
+
+-- This cluster's system identifier (pg_control_system(), for any caller of the script).
+CREATE FUNCTION mono.system_identifier() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_system_identifier' LANGUAGE C STABLE STRICT;
+
+INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+SELECT mono.system_identifier(), d.oid, d.datname,
+       CASE WHEN current_setting('application_name') = 'pg_restore' THEN 'pg_restore'
+            ELSE 'upgrade' END
+  FROM pg_catalog.pg_database d WHERE d.datname = current_database();
+
+-- A superuser confirms that this database may talk to Mono (a restored or
+-- cloned copy's worker pauses until then): records this identity.
+CREATE FUNCTION mono_resume() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_resume'
+LANGUAGE C VOLATILE;
+
+-- Instalments are planned by mono_charge() and the trigger's batch insert
+-- (C), not by a trigger on mono.fund_requests: pg_restore's COPY of a
+-- request must not plan a schedule that the dump brings too.
+DROP TRIGGER IF EXISTS plan_schedule ON mono.fund_requests;
+DROP FUNCTION IF EXISTS mono.plan_new_schedule();
+
+REVOKE ALL ON TABLE mono.node_identity FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.system_identifier() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;

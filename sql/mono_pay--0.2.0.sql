@@ -1,6 +1,24 @@
 -- mono_pay 0.2.0: Mono Direct Charge and Connect inside PostgreSQL
 \echo Use "CREATE EXTENSION mono_pay" to load this file. \quit
 
+-- The wrong database (issue 12): the worker serves mono_pay.database_name
+-- only. pg_regress's contrib_regression is exempt (as pg_cron does), and so
+-- is pg_restore (a restored copy pauses anyway until mono_resume()).
+DO $$
+BEGIN
+    IF current_database() <> current_setting('mono_pay.database_name', true)
+       AND current_database() <> 'contrib_regression'
+       AND current_setting('application_name') <> 'pg_restore' THEN
+        RAISE EXCEPTION 'mono_pay can only be created in database "%" (mono_pay.database_name)',
+                        current_setting('mono_pay.database_name', true)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The background worker sends only the work queued in the database that mono_pay.database_name names.',
+                  HINT = format('Create the extension in that database, or set mono_pay.database_name = %L in postgresql.conf and restart.',
+                                current_database());
+    END IF;
+END;
+$$;
+
 -- Tables and views live in schema mono; functions in the extension's schema.
 CREATE SCHEMA mono;
 REVOKE ALL ON SCHEMA mono FROM PUBLIC;
@@ -551,18 +569,7 @@ BEGIN
 END;
 $$;
 
--- Plan the instalments of a new recurring request (a year ahead when open-ended).
-CREATE FUNCTION mono.plan_new_schedule() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM mono.plan_instalments(NEW.id, greatest(now(), NEW.start_date) + interval '1 year');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER plan_schedule AFTER INSERT ON mono.fund_requests
-    FOR EACH ROW WHEN (NEW.type = 'recurring')
-    EXECUTE FUNCTION mono.plan_new_schedule();
+-- (instalments of a new recurring request are planned by the C insert: see issue 12's block)
 
 -- Apply a Direct Charge ("owo") event, from a webhook or a polling read.
 -- Returns applied, stale (would move a row backwards, or already known),
@@ -1584,3 +1591,48 @@ REVOKE ALL ON FUNCTION mono.apply_connect_event(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_account_sync(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_inflow(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_outflow(text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- High availability, restores and clones (issue 12)
+------------------------------------------------------------------------
+
+-- The identity of the database that talks to Mono: the cluster's system
+-- identifier and the database, recorded at CREATE EXTENSION, at the upgrade
+-- to 0.2.0 and by mono_resume(). pg_dump keeps its rows, so a restored or
+-- cloned copy brings the old identity along and its worker pauses (a
+-- promoted physical standby has the same identifier and database: no
+-- pause). recorded_by 'pg_restore' (CREATE EXTENSION run by pg_restore)
+-- pauses too: the dumped identity may arrive after the queued rows.
+CREATE TABLE mono.node_identity (
+    system_identifier text NOT NULL,
+    database_oid    oid NOT NULL,
+    database_name   text NOT NULL,
+    recorded_by     text NOT NULL
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
+    recorded_at     timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
+
+-- This cluster's system identifier (pg_control_system(), for any caller of the script).
+CREATE FUNCTION mono.system_identifier() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_system_identifier' LANGUAGE C STABLE STRICT;
+
+INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+SELECT mono.system_identifier(), d.oid, d.datname,
+       CASE WHEN current_setting('application_name') = 'pg_restore' THEN 'pg_restore'
+            ELSE 'create extension' END
+  FROM pg_catalog.pg_database d WHERE d.datname = current_database();
+
+-- A superuser confirms that this database may talk to Mono (a restored or
+-- cloned copy's worker pauses until then): records this identity.
+CREATE FUNCTION mono_resume() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_resume'
+LANGUAGE C VOLATILE;
+
+-- Instalments are planned by mono_charge() and the trigger's batch insert
+-- (C), not by a trigger on mono.fund_requests: pg_restore's COPY of a
+-- request must not plan a schedule that the dump brings too.
+
+REVOKE ALL ON TABLE mono.node_identity FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.system_identifier() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;

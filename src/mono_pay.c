@@ -332,6 +332,7 @@ mono_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
+	mono_ha_check_drop(pstmt->utilityStmt);
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
 							 queryEnv, dest, qc);
@@ -484,6 +485,7 @@ _PG_init(void)
 	define_numeric_settings();
 	define_outcome_settings();
 	mono_connect_define_settings();
+	mono_ha_define_settings();
 	MarkGUCPrefixReserved("mono_pay");
 
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)

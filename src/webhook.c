@@ -265,6 +265,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	verify_secret(secret);
+	mono_require_writable("mono_handle_webhook()");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -10,6 +10,7 @@
 #include "mono_pay.h"
 
 #include "access/htup.h"
+#include "access/xlogdefs.h"
 #include "access/tupdesc.h"
 #include "lib/ilist.h"
 
@@ -67,6 +68,11 @@ extern int	mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int pol
 								dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern bool mono_extension_installed(void);
+
+/* ha.c: the worker's checks (issue 12) */
+extern bool mono_ha_waits_for_standby(void);
+extern bool mono_ha_acknowledged(XLogRecPtr lsn, bool *connected, char *why, size_t len);
+extern bool mono_ha_identity_ok(char *why, size_t len);
 
 /* dispatch.c */
 extern void mono_dispatch_init(void);
