@@ -159,7 +159,7 @@ mono_plan_schedules(Datum references)
 	if (schedule_plan == NULL)
 		schedule_plan = prepare_kept(
 			"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
-			"  pg_catalog.greatest(pg_catalog.now(), f.start_date)"
+			"  GREATEST(pg_catalog.now(), f.start_date)"
 			"  OPERATOR(pg_catalog.+) '1 year'::pg_catalog.interval))"
 			" FROM mono.fund_requests f"
 			" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"

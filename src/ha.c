@@ -123,6 +123,11 @@ mono_ha_acknowledged(XLogRecPtr lsn, bool *connected, char *why, size_t len)
 	return acked;
 }
 
+/* A recorded identity that is not this node's, or that pg_restore recorded. */
+#define FOREIGN_IDENTITY \
+	"system_identifier::text OPERATOR(pg_catalog.<>) $1 OR database_oid OPERATOR(pg_catalog.<>) $2" \
+	" OR recorded_by::text OPERATOR(pg_catalog.=) 'pg_restore'"
+
 /*
  * Is this the database that talked to Mono? It is when every identity
  * recorded in mono.node_identity (at CREATE EXTENSION, at the upgrade, by
@@ -146,12 +151,10 @@ mono_ha_identity_ok(char *why, size_t len)
 		elog(ERROR, "could not look for mono.node_identity");
 	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 	{
-		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE system_identifier OPERATOR(pg_catalog.<>) $1"
-								  "  OR database_oid OPERATOR(pg_catalog.<>) $2) + (pg_catalog.count(*) = 0)::int,"
-								  " pg_catalog.max(pg_catalog.format('system identifier %s, database %s')"
-								  "  COLLATE \"C\", system_identifier, database_name)"
-								  "  FILTER (WHERE system_identifier OPERATOR(pg_catalog.<>) $1"
-								  "  OR database_oid OPERATOR(pg_catalog.<>) $2)"
+		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE " FOREIGN_IDENTITY ")"
+								  " OPERATOR(pg_catalog.+) (pg_catalog.count(*) OPERATOR(pg_catalog.=) 0)::int,"
+								  " pg_catalog.max(pg_catalog.format('%s: system identifier %s, database %s',"
+								  "  recorded_by, system_identifier, database_name)) FILTER (WHERE " FOREIGN_IDENTITY ")"
 								  " FROM mono.node_identity",
 								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read mono.node_identity");
@@ -161,8 +164,8 @@ mono_ha_identity_ok(char *why, size_t len)
 		{
 			char	   *was = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
-			snprintf(why, len, "paused: restored or cloned copy (recorded %s; this is system identifier "
-					 UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it send",
+			snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier "
+					 UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
 					 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
 		}
 	}
@@ -261,11 +264,14 @@ mono_ha_check_drop(struct Node *stmt)
 	if (!drops_mono_pay(stmt) || mono_allow_drop_with_work)
 		return;
 	SPI_connect();
-	if (SPI_execute("SELECT CASE WHEN pg_catalog.to_regclass('mono.fund_requests') IS NULL THEN 0"
-					" ELSE (SELECT pg_catalog.count(*) FROM mono.fund_requests"
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'"
+					" AND pg_catalog.to_regclass('mono.fund_requests') IS NOT NULL"
+					" AND pg_catalog.to_regclass('mono.beneficiaries') IS NOT NULL",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
+		SPI_execute("SELECT (SELECT pg_catalog.count(*) FROM mono.fund_requests"
 					"  WHERE status IN ('queued', 'sending', 'unknown'))"
-					"  + (SELECT pg_catalog.count(*) FROM mono.beneficiaries"
-					"  WHERE status IN ('queued', 'sending', 'unknown')) END",
+					" OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM mono.beneficiaries"
+					"  WHERE status IN ('queued', 'sending', 'unknown'))",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
