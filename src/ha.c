@@ -153,7 +153,7 @@ mono_ha_identity_ok(char *why, size_t len)
 	{
 		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE " FOREIGN_IDENTITY ")"
 								  " OPERATOR(pg_catalog.+) (pg_catalog.count(*) OPERATOR(pg_catalog.=) 0)::int,"
-								  " pg_catalog.max(pg_catalog.format('%s: system identifier %s, database %s',"
+								  " pg_catalog.min(pg_catalog.format('%s: system identifier %s, database %s',"
 								  "  recorded_by, system_identifier, database_name)) FILTER (WHERE " FOREIGN_IDENTITY ")"
 								  " FROM mono.node_identity",
 								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
