@@ -1769,6 +1769,48 @@ CREATE TRIGGER referenced_delete AFTER DELETE ON mono.payments
 CREATE TRIGGER referenced_delete AFTER DELETE ON mono.accounts
     FOR EACH ROW EXECUTE FUNCTION mono.on_referenced_delete();
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;
+-- Orphans: what Mono told us about that this database does not know (a
+-- payment of an unknown fund request, an event naming an unknown
+-- reference or Mono id). After a lost failover or a restore these are the
+-- charges Mono holds and the database lost. An event waiting for an id
+-- that comes later (approved before created) is listed until it matches.
+CREATE VIEW mono.orphans AS
+SELECT 'payment'::text AS kind, p.mono_id, p.reference, p.fund_request_mono_id,
+       p.amount::bigint AS amount, p.status::text AS detail, p.created_at AS seen_at
+  FROM mono.payments p
+ WHERE p.fund_request_id IS NULL
+UNION ALL
+SELECT 'event', e.mono_ref, e.body -> 'data' ->> 'reference',
+       coalesce(e.body -> 'data' ->> 'fund_request', e.mono_ref),
+       CASE WHEN e.body -> 'data' ->> 'amount' ~ '^[0-9]{1,18}$'
+            THEN (e.body -> 'data' ->> 'amount')::bigint END,
+       e.event, e.received_at
+  FROM mono.webhook_events e
+ WHERE e.outcome = 'unmatched';
+
+-- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one appears.
+CREATE FUNCTION mono.notify_orphan() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'payments' THEN
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'payment', 'id', NEW.id, 'mono_id', NEW.mono_id,
+            'reference', left(NEW.reference, 64), 'status', 'unmatched')::text);
+    ELSE
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'event', 'id', NEW.id, 'mono_id', left(NEW.mono_ref, 64),
+            'reference', left(NEW.body -> 'data' ->> 'reference', 64), 'event', left(NEW.event, 64),
+            'status', 'unmatched')::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER notify_orphan AFTER INSERT ON mono.payments
+    FOR EACH ROW WHEN (NEW.fund_request_id IS NULL) EXECUTE FUNCTION mono.notify_orphan();
+CREATE TRIGGER notify_orphan AFTER INSERT ON mono.webhook_events
+    FOR EACH ROW WHEN (NEW.outcome = 'unmatched') EXECUTE FUNCTION mono.notify_orphan();
+REVOKE ALL ON mono.orphans FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.notify_orphan() FROM PUBLIC;
 REVOKE ALL ON TABLE mono.node_identity FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono.system_identifier() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;
