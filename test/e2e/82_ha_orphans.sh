@@ -22,7 +22,7 @@ is "$(t7_sql "SELECT count(*) FROM mono.orphans")" 0 "no orphans before Mono spe
 sim post fund-requests/HAORPHAN0001/approve >/dev/null
 sim post fund-requests/HAORPHAN0001/debit '{"status":"successful"}' >/dev/null
 PGAPPNAME=mono_ha_listener timeout 40 "$PG_BIN/psql" -X -q -A -t -c "LISTEN mono_pay" \
-	-c "SELECT mono_test.wait_until(\$q\$(SELECT count(*) >= 2 FROM mono.orphans)\$q\$, '25 seconds')" \
+	-c "SELECT mono_test.wait_until(\$q\$(SELECT count(*) FILTER (WHERE kind = 'payment') >= 1 AND count(*) >= 2 FROM mono.orphans)\$q\$, '25 seconds')" \
 	>"$MONO_TMP/orphans.listen" 2>&1 &
 listener=$!
 wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'mono_ha_listener' AND query LIKE '%wait_until%'" 10
