@@ -73,54 +73,41 @@ ha_commit(void)
 }
 
 static const char *const ack_sql =
-"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)::text,"
-" coalesce(pg_catalog.bool_or(r.flush_lsn OPERATOR(pg_catalog.>=) $2), false)"
+"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
 " FROM pg_catalog.pg_stat_replication r"
 " WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
 "  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
 "   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))";
 
 /*
- * Has a standby named in mono_pay.standby_names flushed the WAL up to lsn?
- * When not, *connected says whether any named standby is connected at all,
- * and why explains it for mono_worker_status().
+ * How far have the standbys named in mono_pay.standby_names flushed the
+ * WAL (the furthest of them; InvalidXLogRecPtr when none has)? *connected
+ * says whether any of them is connected at all.
  */
-bool
-mono_ha_acknowledged(XLogRecPtr lsn, bool *connected, char *why, size_t len)
+XLogRecPtr
+mono_ha_flushed(bool *connected)
 {
-	Oid			types[2] = {TEXTOID, LSNOID};
-	Datum		args[2];
+	Oid			types[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(mono_standby_names);
 	bool		isnull;
-	bool		acked;
-	int			n;
-	char	   *flushed;
+	XLogRecPtr	flushed = InvalidXLogRecPtr;
+	Datum		d;
 
-	*connected = true;
-	if (!mono_ha_waits_for_standby())
-		return true;
-	args[0] = CStringGetTextDatum(mono_standby_names);
-	args[1] = LSNGetDatum(lsn);
 	ha_begin("mono_pay: waiting for a standby to flush the claim");
 	if (ack_plan == NULL)
 	{
-		ack_plan = SPI_prepare(ack_sql, 2, types);
+		ack_plan = SPI_prepare(ack_sql, 1, types);
 		if (ack_plan == NULL || SPI_keepplan(ack_plan) != 0)
 			elog(ERROR, "could not prepare the standby check");
 	}
-	if (SPI_execute_plan(ack_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(ack_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_stat_replication");
-	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	flushed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	acked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	*connected = n > 0;
-	if (n == 0)
-		snprintf(why, len, "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
-				 mono_standby_names);
-	else if (!acked)
-		snprintf(why, len, "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %s)",
-				 LSN_FORMAT_ARGS(lsn), flushed ? flushed : "nothing");
+	*connected = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		flushed = DatumGetLSN(d);
 	ha_commit();
-	return acked;
+	return flushed;
 }
 
 /* A recorded identity that is not this node's, or that pg_restore recorded. */

@@ -256,35 +256,69 @@ report_progress(int finished)
 	SpinLockRelease(&mono_shared->mutex);
 }
 
-/* Claimed jobs waiting until a standby has flushed their claim (issue 12). */
+/*
+ * Claimed jobs waiting until a standby has flushed their claim (issue 12),
+ * oldest claim first.
+ */
 static dlist_head held = DLIST_STATIC_INIT(held);
-static XLogRecPtr held_lsn = InvalidXLogRecPtr;
-static long held_poll_ms = 0;	/* next wait between two checks */
+static int	held_count = 0;
+static int	held_polls = 0;		/* checks since jobs were last released */
 
 /*
- * Start the held jobs once a standby of mono_pay.standby_names has flushed
- * their claim; otherwise say why in the state and keep them (a cancelled or
- * failed check sends nothing). Returns how long to wait before the next check.
+ * Start the held jobs whose claim a standby of mono_pay.standby_names has
+ * flushed; say why the others wait in the state (a cancelled or failed
+ * check sends nothing). Returns how long to wait before the next check
+ * (-1: nothing held): 1 ms for 20 checks without progress, then doubling
+ * to 16 ms, and 200 ms while no named standby is connected.
  */
 static long
 release_held(void)
 {
 	char		why[256];
 	bool		connected;
+	XLogRecPtr	flushed;
+	XLogRecPtr	oldest;
+	dlist_head	ready;
+	dlist_mutable_iter it;
 
 	if (dlist_is_empty(&held))
 		return -1;
-	if (mono_ha_acknowledged(held_lsn, &connected, why, sizeof(why)))
+	connected = true;
+	flushed = PG_UINT64_MAX;	/* mono_pay.standby_names emptied (a reload): nothing waits */
+	if (mono_ha_waits_for_standby())
+		flushed = mono_ha_flushed(&connected);
+	dlist_init(&ready);
+	dlist_foreach_modify(it, &held)
 	{
-		start_jobs(&held);
-		held_poll_ms = 0;
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		if (job->claim_lsn > flushed)
+			break;
+		dlist_delete(it.cur);
+		dlist_push_tail(&ready, it.cur);
+		held_count--;
+	}
+	if (!dlist_is_empty(&ready))
+		held_polls = 0;			/* progress: poll closely again */
+	start_jobs(&ready);
+	if (dlist_is_empty(&held))
+	{
+		held_polls = 0;
 		mono_set_state("running");
 		return -1;
 	}
+	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
+	if (!connected)
+		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
+				 mono_standby_names);
+	else
+		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
+				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
 	mono_set_state(why);
-	/* 1 ms, doubling to 16 ms (200 ms while no named standby is connected) */
-	held_poll_ms = Min(Max(held_poll_ms * 2, 1), connected ? 16 : 200);
-	return held_poll_ms;
+	held_polls++;
+	if (!connected)
+		return 200;
+	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
 }
 
 /* Start newly claimed jobs, or hold them until a standby has their claim (checked by the loop at once). */
@@ -300,12 +334,15 @@ start_or_hold(dlist_head *jobs)
 		start_jobs(jobs);
 		return;
 	}
-	/* the claim's commit record: every row it claimed is before it */
-	held_lsn = XactLastCommitEnd;
 	dlist_foreach_modify(it, jobs)
 	{
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		/* the claim's commit record: every row it claimed is before it */
+		job->claim_lsn = XactLastCommitEnd;
 		dlist_delete(it.cur);
 		dlist_push_tail(&held, it.cur);
+		held_count++;
 	}
 }
 
@@ -313,7 +350,8 @@ start_or_hold(dlist_head *jobs)
  * One turn: record what finished and, when wanted, claim up to the free
  * slots, in one transaction; start what was claimed (or hold it for a
  * standby). Returns true when the claim filled every free slot (there may
- * be more). Nothing is claimed while jobs are held.
+ * be more). Held jobs count as in flight; no polling reads are claimed
+ * while jobs are held.
  */
 static bool
 exchange(bool want_claim, bool sweep)
@@ -331,8 +369,8 @@ exchange(bool want_claim, bool sweep)
 	out.events = json_array();
 	out.log = json_array();
 	finished = collect_outcomes(&out);
-	if (want_claim && mono_enabled && !holding)
-		room = Min(mono_max_in_flight - mono_dispatch_in_flight(), mono_batch_size);
+	if (want_claim && mono_enabled)
+		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, mono_batch_size);
 	dlist_init(&jobs);
 	claimed = mono_queue_exchange(&out, sweep, room,
 								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
@@ -345,7 +383,7 @@ exchange(bool want_claim, bool sweep)
 	json_decref(out.log);
 	start_or_hold(&jobs);
 	report_progress(finished);
-	if (!mono_enabled || holding)
+	if (!mono_enabled)
 		return false;
 	/* a full pipe or a full claim: there is a backlog, the senders may help */
 	if (mono_worker_number == 0 && want_claim && (room <= 0 || claimed == room))
@@ -478,7 +516,7 @@ run(void)
 			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
 		want_claim = exchange(want_claim, sweep);
 		hold_ms = release_held();
-		sleep_ms = (want_claim && mono_dispatch_in_flight() < mono_max_in_flight) ? 0 :
+		sleep_ms = (want_claim && mono_dispatch_in_flight() + held_count < mono_max_in_flight) ? 0 :
 			(long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
 		if (hold_ms >= 0)
 			sleep_ms = Min(sleep_ms, hold_ms);

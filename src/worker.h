@@ -46,6 +46,7 @@ typedef struct MonoJob
 	MonoHttp	http;
 	CURLcode	rc;
 	TimestampTz started;
+	XLogRecPtr	claim_lsn;		/* end of its claim's commit record (issue 12) */
 } MonoJob;
 
 /* the outcomes of finished jobs, one JSON array per table group */
@@ -71,7 +72,7 @@ extern bool mono_extension_installed(void);
 
 /* ha.c: the worker's checks (issue 12) */
 extern bool mono_ha_waits_for_standby(void);
-extern bool mono_ha_acknowledged(XLogRecPtr lsn, bool *connected, char *why, size_t len);
+extern XLogRecPtr mono_ha_flushed(bool *connected);
 extern bool mono_ha_identity_ok(char *why, size_t len);
 
 /* dispatch.c */
