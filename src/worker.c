@@ -484,7 +484,8 @@ run(void)
 		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
-		if (sweep || !ready)
+		/* read-only is checked every turn (a reload may have just set it) */
+		if (sweep || !ready || DefaultXactReadOnly)
 		{
 			bool		was_ready = ready;
 
