@@ -326,7 +326,10 @@ mono_executor_finish(QueryDesc *queryDesc)
 	mono_flush_charges();
 }
 
-/* After a utility statement (COPY fires row triggers too), insert what it buffered. */
+/*
+ * After a utility statement (COPY fires row triggers too), insert what it
+ * buffered. DROP EXTENSION mono_pay is checked first (ha.c, issue 12).
+ */
 static void
 mono_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 					 ProcessUtilityContext context, ParamListInfo params,
