@@ -10,7 +10,8 @@
 #   C. the crashed old primary started again as it was: it sends nothing
 #      (not even its leftovers, due after the crash);
 #   D. the promoted node's worker waits for a standby of its own, and sends
-#      once mono_pay.standby_names is emptied (a reload, no restart).
+#      once mono_pay.standby_names is emptied (a reload, no restart);
+#   E. on the standby, functions that call Mono refuse before the call.
 # Each pair of nodes is a throwaway cluster of this test (not the run's).
 # HA_UNFIXED=1 runs the same scenarios without mono_pay.standby_names, to
 # see the losses the setting prevents.
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 13
+plan 16
 
 t7_fresh
 HA_DIRS=()
@@ -108,6 +109,13 @@ ha_requests() {
 # --- A. asynchronous replication, stalled standby, failover -------------
 ha_primary "mono_pay.standby_names = '$NAMES'"
 ha_standby || bail_out "standby s1 does not stream"
+# on the standby: no worker, and the functions that call Mono refuse first
+like "$(standby_sql s1 "SELECT state FROM mono_worker_status()")" "not running: this node is a standby" \
+	"E: on the standby, mono_worker_status() says that the worker starts at promotion"
+before=$(ha_requests)
+like "$(standby_sql s1 "SELECT mono_account_sync('acc_ha_standby')" 2>&1)" "mono_account_sync() cannot run on a standby" \
+	"E: mono_account_sync() on the standby refuses, with a clear error"
+is "$(ha_requests)" "$before" "E: before calling Mono (no request reached the simulator)"
 ha_charges HAA 1 10
 ok "wait_for \"SELECT count(*) = 10 FROM mono.fund_requests WHERE reference LIKE 'HAA%' AND status = 'awaiting_authorization'\" 30" \
 	"A: while the standby keeps up, charges are sent"
