@@ -23,7 +23,8 @@ OBJS = \
 	src/notify.o \
 	src/worker.o \
 	src/receiver.o \
-	src/receiver_server.o
+	src/receiver_server.o \
+	src/ha.o
 
 PG_CONFIG ?= pg_config
 # the one home of the version: the control file (the worker checks the

@@ -1,6 +1,24 @@
 -- mono_pay 0.2.0: Mono Direct Charge and Connect inside PostgreSQL
 \echo Use "CREATE EXTENSION mono_pay" to load this file. \quit
 
+-- The wrong database (issue 12): the worker serves mono_pay.database_name
+-- only. pg_regress's contrib_regression is exempt (as pg_cron does), and so
+-- is pg_restore (a restored copy pauses anyway until mono_resume()).
+DO $$
+BEGIN
+    IF current_database() <> current_setting('mono_pay.database_name', true)
+       AND current_database() <> 'contrib_regression'
+       AND current_setting('application_name') <> 'pg_restore' THEN
+        RAISE EXCEPTION 'mono_pay can only be created in database "%" (mono_pay.database_name)',
+                        current_setting('mono_pay.database_name', true)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The background worker sends only the work queued in the database that mono_pay.database_name names.',
+                  HINT = format('Create the extension in that database, or set mono_pay.database_name = %L in postgresql.conf and restart.',
+                                current_database());
+    END IF;
+END;
+$$;
+
 -- Tables and views live in schema mono; functions in the extension's schema.
 CREATE SCHEMA mono;
 REVOKE ALL ON SCHEMA mono FROM PUBLIC;
@@ -597,18 +615,7 @@ BEGIN
 END;
 $$;
 
--- Plan the instalments of a new recurring request (a year ahead when open-ended).
-CREATE FUNCTION mono.plan_new_schedule() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM mono.plan_instalments(NEW.id, greatest(now(), NEW.start_date) + interval '1 year');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER plan_schedule AFTER INSERT ON mono.fund_requests
-    FOR EACH ROW WHEN (NEW.type = 'recurring')
-    EXECUTE FUNCTION mono.plan_new_schedule();
+-- (instalments of a new recurring request are planned by the C insert: see issue 12's block)
 
 -- Is this a fund request status of Mono's that mono_pay knows (mono-api.md
 -- §2.7)? Others (paused, resumed, declined, ...) are kept in mono_status.
@@ -1857,3 +1864,227 @@ RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean
 AS 'MODULE_PATHNAME', 'mono_receiver_status'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;
+
+
+------------------------------------------------------------------------
+-- High availability, restores and clones (issue 12)
+------------------------------------------------------------------------
+
+-- The identity of the database that talks to Mono: the cluster's system
+-- identifier and the database, recorded at CREATE EXTENSION, at the upgrade
+-- to 0.2.0 and by mono_resume(). pg_dump keeps its rows, so a restored or
+-- cloned copy brings the old identity along and its worker pauses (a
+-- promoted physical standby has the same identifier and database: no
+-- pause). recorded_by 'pg_restore' (CREATE EXTENSION run by pg_restore)
+-- pauses too: the dumped identity may arrive after the queued rows.
+CREATE TABLE mono.node_identity (
+    system_identifier text NOT NULL,
+    database_oid    oid NOT NULL,
+    database_name   text NOT NULL,
+    recorded_by     text NOT NULL
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
+    recorded_at     timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
+
+-- This cluster's system identifier (pg_control_system(), for any caller of the script).
+CREATE FUNCTION mono.system_identifier() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_system_identifier' LANGUAGE C STABLE STRICT;
+
+INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+SELECT mono.system_identifier(), d.oid, d.datname,
+       CASE WHEN current_setting('application_name') = 'pg_restore' THEN 'pg_restore'
+            ELSE 'create extension' END
+  FROM pg_catalog.pg_database d WHERE d.datname = current_database();
+
+-- A superuser confirms that this database may talk to Mono (a restored or
+-- cloned copy's worker pauses until then): records this identity.
+CREATE FUNCTION mono_resume() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_resume'
+LANGUAGE C VOLATILE;
+
+-- Instalments are planned by mono_charge() and the trigger's batch insert
+-- (C), not by a trigger on mono.fund_requests: pg_restore's COPY of a
+-- request must not plan a schedule that the dump brings too.
+
+-- References between mono's tables are checked by triggers, not foreign
+-- keys: pg_restore -j loads the tables' data in parallel, in any order, so
+-- a foreign key between two of them fails the restore. The triggers do
+-- what the keys did (the referenced row must exist and is locked FOR KEY
+-- SHARE; deleting a referenced row is refused, or cascades where the key
+-- cascaded), except in pg_restore's sessions, which load rows that were
+-- consistent when dumped.
+ALTER TABLE mono.fund_requests DROP CONSTRAINT fund_requests_link_id_fkey;
+ALTER TABLE mono.payments DROP CONSTRAINT payments_fund_request_id_fkey;
+ALTER TABLE mono.schedule DROP CONSTRAINT schedule_fund_request_id_fkey;
+ALTER TABLE mono.schedule DROP CONSTRAINT schedule_payment_id_fkey;
+ALTER TABLE mono.transactions DROP CONSTRAINT transactions_account_id_fkey;
+
+-- Is this session pg_restore's (which skips the reference checks)?
+CREATE FUNCTION mono.restoring() RETURNS boolean
+LANGUAGE sql STABLE AS $$ SELECT pg_catalog.current_setting('application_name') = 'pg_restore' $$;
+
+-- Raise the error a foreign key raises.
+CREATE FUNCTION mono.missing_reference(p_table text, p_column text, p_value text, p_target text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'insert or update on table "%" violates the reference of % to %', p_table, p_column, p_target
+        USING ERRCODE = 'foreign_key_violation',
+              DETAIL = format('Key (%s)=(%s) is not present in %s.', p_column, p_value, p_target);
+END;
+$$;
+
+-- mono.fund_requests.link_id -> mono.beneficiaries (id)
+CREATE FUNCTION mono.check_fund_request_link() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT mono.restoring() THEN
+        PERFORM 1 FROM mono.beneficiaries WHERE id = NEW.link_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM mono.missing_reference('fund_requests', 'link_id', NEW.link_id::text, 'mono.beneficiaries');
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER reference_link AFTER INSERT OR UPDATE OF link_id ON mono.fund_requests
+    FOR EACH ROW WHEN (NEW.link_id IS NOT NULL) EXECUTE FUNCTION mono.check_fund_request_link();
+
+-- mono.payments.fund_request_id and mono.schedule.fund_request_id -> mono.fund_requests (id)
+CREATE FUNCTION mono.check_fund_request_id() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT mono.restoring() THEN
+        PERFORM 1 FROM mono.fund_requests WHERE id = NEW.fund_request_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM mono.missing_reference(TG_TABLE_NAME, 'fund_request_id', NEW.fund_request_id::text,
+                                           'mono.fund_requests');
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER reference_fund_request AFTER INSERT OR UPDATE OF fund_request_id ON mono.payments
+    FOR EACH ROW WHEN (NEW.fund_request_id IS NOT NULL) EXECUTE FUNCTION mono.check_fund_request_id();
+CREATE TRIGGER reference_fund_request AFTER INSERT OR UPDATE OF fund_request_id ON mono.schedule
+    FOR EACH ROW EXECUTE FUNCTION mono.check_fund_request_id();
+
+-- mono.schedule.payment_id -> mono.payments (id)
+CREATE FUNCTION mono.check_schedule_payment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT mono.restoring() THEN
+        PERFORM 1 FROM mono.payments WHERE id = NEW.payment_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM mono.missing_reference('schedule', 'payment_id', NEW.payment_id::text, 'mono.payments');
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER reference_payment AFTER INSERT OR UPDATE OF payment_id ON mono.schedule
+    FOR EACH ROW WHEN (NEW.payment_id IS NOT NULL) EXECUTE FUNCTION mono.check_schedule_payment();
+
+-- mono.transactions.account_id -> mono.accounts (account_id)
+CREATE FUNCTION mono.check_transaction_account() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT mono.restoring() THEN
+        PERFORM 1 FROM mono.accounts WHERE account_id = NEW.account_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM mono.missing_reference('transactions', 'account_id', NEW.account_id, 'mono.accounts');
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER reference_account AFTER INSERT OR UPDATE OF account_id ON mono.transactions
+    FOR EACH ROW EXECUTE FUNCTION mono.check_transaction_account();
+
+-- Deleting a referenced row: refused while referenced (as NO ACTION was);
+-- a fund request's instalments and an account's transactions go with it
+-- (as ON DELETE CASCADE did).
+CREATE FUNCTION mono.on_referenced_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_by text;
+BEGIN
+    IF TG_TABLE_NAME = 'fund_requests' THEN
+        DELETE FROM mono.schedule WHERE fund_request_id = OLD.id;
+        IF EXISTS (SELECT 1 FROM mono.payments WHERE fund_request_id = OLD.id) THEN
+            v_by := 'mono.payments';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'beneficiaries' THEN
+        IF EXISTS (SELECT 1 FROM mono.fund_requests WHERE link_id = OLD.id) THEN
+            v_by := 'mono.fund_requests';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'payments' THEN
+        IF EXISTS (SELECT 1 FROM mono.schedule WHERE payment_id = OLD.id) THEN
+            v_by := 'mono.schedule';
+        END IF;
+    ELSIF TG_TABLE_NAME = 'accounts' THEN
+        DELETE FROM mono.transactions WHERE account_id = OLD.account_id;
+    END IF;
+    IF v_by IS NOT NULL THEN
+        RAISE EXCEPTION 'update or delete on table "%" violates a reference from %', TG_TABLE_NAME, v_by
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = 'The row is still referenced.';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER referenced_delete AFTER DELETE ON mono.fund_requests
+    FOR EACH ROW EXECUTE FUNCTION mono.on_referenced_delete();
+CREATE TRIGGER referenced_delete AFTER DELETE ON mono.beneficiaries
+    FOR EACH ROW EXECUTE FUNCTION mono.on_referenced_delete();
+CREATE TRIGGER referenced_delete AFTER DELETE ON mono.payments
+    FOR EACH ROW EXECUTE FUNCTION mono.on_referenced_delete();
+CREATE TRIGGER referenced_delete AFTER DELETE ON mono.accounts
+    FOR EACH ROW EXECUTE FUNCTION mono.on_referenced_delete();
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mono FROM PUBLIC;
+-- Orphans: what Mono told us about that this database does not know (a
+-- payment of an unknown fund request, an event naming an unknown
+-- reference or Mono id). After a lost failover or a restore these are the
+-- charges Mono holds and the database lost. An event waiting for an id
+-- that comes later (approved before created) is listed until it matches.
+CREATE VIEW mono.orphans AS
+SELECT 'payment'::text AS kind, p.mono_id, p.reference, p.fund_request_mono_id,
+       p.amount::bigint AS amount, p.status::text AS detail, p.created_at AS seen_at
+  FROM mono.payments p
+ WHERE p.fund_request_id IS NULL
+UNION ALL
+SELECT 'event', e.mono_ref, e.body -> 'data' ->> 'reference',
+       coalesce(e.body -> 'data' ->> 'fund_request', e.mono_ref),
+       CASE WHEN e.body -> 'data' ->> 'amount' ~ '^[0-9]{1,18}$'
+            THEN (e.body -> 'data' ->> 'amount')::bigint END,
+       e.event, e.received_at
+  FROM mono.webhook_events e
+ WHERE e.outcome = 'unmatched';
+
+-- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one appears.
+CREATE FUNCTION mono.notify_orphan() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'payments' THEN
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'payment', 'id', NEW.id, 'mono_id', NEW.mono_id,
+            'reference', left(NEW.reference, 64), 'status', 'unmatched')::text);
+    ELSE
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'event', 'id', NEW.id, 'mono_id', left(NEW.mono_ref, 64),
+            'reference', left(NEW.body -> 'data' ->> 'reference', 64), 'event', left(NEW.event, 64),
+            'status', 'unmatched')::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER notify_orphan AFTER INSERT ON mono.payments
+    FOR EACH ROW WHEN (NEW.fund_request_id IS NULL) EXECUTE FUNCTION mono.notify_orphan();
+CREATE TRIGGER notify_orphan AFTER INSERT ON mono.webhook_events
+    FOR EACH ROW WHEN (NEW.outcome = 'unmatched') EXECUTE FUNCTION mono.notify_orphan();
+REVOKE ALL ON mono.orphans FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.notify_orphan() FROM PUBLIC;
+REVOKE ALL ON TABLE mono.node_identity FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono.system_identifier() FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;

@@ -39,6 +39,7 @@ static MemoryContext pending_cxt = NULL;
 static List *pending = NIL;
 static SPIPlanPtr used_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr schedule_plan = NULL;
 
 /* Copy a string into the buffer's context (NULL stays NULL). */
 static char *
@@ -144,6 +145,41 @@ column_array(List *batch, int col)
 	return makeArrayResult(st, CurrentMemoryContext);
 }
 
+/*
+ * Plan the instalments of the recurring requests among the references (a
+ * text[]), a year ahead when open-ended. This is done here, not by a
+ * trigger on mono.fund_requests, so that pg_restore's COPY of the requests
+ * plans nothing: the dump brings their schedules, statuses included.
+ */
+void
+mono_plan_schedules(Datum references)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+
+	if (schedule_plan == NULL)
+		schedule_plan = prepare_kept(
+			"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
+			"  GREATEST(pg_catalog.now(), f.start_date)"
+			"  OPERATOR(pg_catalog.+) '1 year'::pg_catalog.interval))"
+			" FROM mono.fund_requests f"
+			" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"
+			"  AND f.type::text OPERATOR(pg_catalog.=) 'recurring'", 1, types);
+	if (SPI_execute_plan(schedule_plan, &references, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not plan the instalments of the new fund requests");
+}
+
+/* Does the batch hold a recurring charge? */
+static bool
+has_recurring(List *batch)
+{
+	ListCell   *lc;
+
+	foreach(lc, batch)
+		if (((PendingCharge *) lfirst(lc))->a.period != NULL)
+			return true;
+	return false;
+}
+
 /* Insert the batch in one statement. */
 static void
 insert_batch(List *batch)
@@ -168,6 +204,8 @@ insert_batch(List *batch)
 			NCOLS, types);
 	if (SPI_execute_plan(insert_plan, cols, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the buffered fund requests");
+	if (has_recurring(batch))
+		mono_plan_schedules(cols[0]);
 	mono_wake_at_commit();
 }
 

@@ -272,6 +272,7 @@ mono_account_sync(PG_FUNCTION_ARGS)
 				 errmsg("realtime must not be null"),
 				 errhint("Pass true to start a real-time refresh, false (the default) to read the stored data.")));
 	realtime = PG_GETARG_BOOL(1);
+	mono_require_writable("mono_account_sync()");
 	require_connect_key();
 	SPI_connect();
 	if (realtime)
@@ -375,6 +376,7 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 Datum
 mono_inflow(PG_FUNCTION_ARGS)
 {
+	mono_require_writable("mono_inflow()");
 	return flows(fcinfo, "inflow", "credits");
 }
 
@@ -382,6 +384,7 @@ mono_inflow(PG_FUNCTION_ARGS)
 Datum
 mono_outflow(PG_FUNCTION_ARGS)
 {
+	mono_require_writable("mono_outflow()");
 	return flows(fcinfo, "outflow", "debits");
 }
 

@@ -9,7 +9,9 @@
 #include "mono_pay.h"
 
 #include "commands/trigger.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -130,6 +132,15 @@ insert_charge(MonoCharge *a, bool want_row)
 	n[10] = a->link_id ? ' ' : 'n';
 	if (SPI_execute_plan(insert_charge_plan, v, n, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the fund request");
+	if (a->period != NULL)
+	{
+		SPITupleTable *inserted = SPI_tuptable;
+		Datum		ref = v[0];
+
+		mono_plan_schedules(PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false,
+															TYPALIGN_INT)));
+		SPI_tuptable = inserted;
+	}
 	mono_wake_at_commit();
 	return want_row ? SPI_tuptable->vals[0] : NULL;
 }
@@ -163,6 +174,7 @@ mono_charge(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	Datum		result;
 
+	mono_require_writable("mono_charge()");
 	memset(&a, 0, sizeof(a));
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	require_not_null(PG_ARGISNULL(1), "amount", "Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.");
@@ -313,6 +325,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		result;
 
+	mono_require_writable("mono_link_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
 	mono_check_account_name(name);
@@ -417,6 +430,7 @@ mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 	char	   *phone;
 	Datum		result;
 
+	mono_require_writable("mono_unlink_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
 	SPI_connect();

@@ -378,12 +378,16 @@ mono_executor_finish(QueryDesc *queryDesc)
 	mono_flush_charges();
 }
 
-/* After a utility statement (COPY fires row triggers too), insert what it buffered. */
+/*
+ * After a utility statement (COPY fires row triggers too), insert what it
+ * buffered. DROP EXTENSION mono_pay is checked first (ha.c, issue 12).
+ */
 static void
 mono_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 					 ProcessUtilityContext context, ParamListInfo params,
 					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
+	mono_ha_check_drop(pstmt->utilityStmt);
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
 							 queryEnv, dest, qc);
@@ -538,6 +542,7 @@ _PG_init(void)
 	define_outcome_settings();
 	mono_connect_define_settings();
 	mono_receiver_init();
+	mono_ha_define_settings();
 	MarkGUCPrefixReserved("mono_pay");
 
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)

@@ -15,6 +15,7 @@
  *	worker.c	the background worker's main loop
  *	webhook.c	mono_handle_webhook(): secret, body checks, ingest
  *	receiver.c	the webhook receiver: a worker serving HTTP (libmicrohttpd)
+ *	ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
  */
 #ifndef MONO_PAY_H
 #define MONO_PAY_H
@@ -87,7 +88,7 @@ typedef struct MonoWorkerSlot
 typedef struct MonoShared
 {
 	slock_t		mutex;
-	char		state[96];		/* what worker 0 is doing, or why it idles */
+	char		state[256];		/* what worker 0 is doing, or why it idles */
 	char		last_error[256];	/* the latest error of any worker */
 	TimestampTz last_error_at;
 	bool		database_seen;	/* false once a worker found its database missing */
@@ -105,6 +106,14 @@ extern void mono_set_last_error(const char *error);
 
 /* connect.c */
 extern void mono_connect_define_settings(void);
+
+/* ha.c: high availability, restores and clones (issue 12) */
+extern char *mono_standby_names;
+extern bool mono_allow_drop_with_work;
+extern void mono_ha_define_settings(void);
+extern void mono_require_writable(const char *function);
+struct Node;
+extern void mono_ha_check_drop(struct Node *stmt);
 
 /* a fund request to queue (enqueue.c validates it, batch.c buffers it) */
 typedef struct MonoCharge
@@ -129,6 +138,7 @@ extern void mono_validate_charge(MonoCharge *a);
 /* batch.c */
 extern void mono_buffer_charge(MonoCharge *a);
 extern void mono_flush_charges(void);
+extern void mono_plan_schedules(Datum references);
 extern void mono_discard_charges(int level);
 
 /* validate.c */

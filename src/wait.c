@@ -7,6 +7,8 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -164,6 +166,27 @@ sum_workers(MonoShared *copy)
 	return running;
 }
 
+/*
+ * On a standby, or in a database no worker serves, say so (issue 12): the
+ * workers' slots then describe nobody here.
+ */
+static void
+describe_node(MonoShared *copy)
+{
+	char	   *db = get_database_name(MyDatabaseId);
+
+	if (RecoveryInProgress())
+		strlcpy(copy->state, "not running: this node is a standby; the worker starts when it is promoted",
+				sizeof(copy->state));
+	else if (db != NULL && strcmp(db, mono_database_name) != 0)
+	{
+		snprintf(copy->state, sizeof(copy->state),
+				 "not serving this database: no worker serves it (mono_pay.database_name is \"%s\")",
+				 mono_database_name);
+		memset(copy->workers, 0, sizeof(copy->workers));
+	}
+}
+
 /* mono_worker_status(): one row describing the workers and their queue. */
 Datum
 mono_worker_status(PG_FUNCTION_ARGS)
@@ -189,6 +212,7 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	else
 		strlcpy(copy.state, "not running: mono_pay is not in shared_preload_libraries",
 				sizeof(copy.state));
+	describe_node(&copy);
 	running = sum_workers(&copy);
 	SPI_connect();
 	count_queue(counts);

@@ -419,6 +419,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	char	   *event_id;
 
 	verify_any_secret(secret);
+	mono_require_writable("mono_handle_webhook()");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -17,7 +17,9 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "tcop/tcopprot.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -311,9 +313,101 @@ report_progress(int finished)
 }
 
 /*
+ * Claimed jobs waiting until a standby has flushed their claim (issue 12),
+ * oldest claim first.
+ */
+static dlist_head held = DLIST_STATIC_INIT(held);
+static int	held_count = 0;
+static int	held_polls = 0;		/* checks since jobs were last released */
+
+/*
+ * Start the held jobs whose claim a standby of mono_pay.standby_names has
+ * flushed; say why the others wait in the state (a cancelled or failed
+ * check sends nothing). Returns how long to wait before the next check
+ * (-1: nothing held): 1 ms for 20 checks without progress, then doubling
+ * to 16 ms, and 200 ms while no named standby is connected.
+ */
+static long
+release_held(void)
+{
+	char		why[256];
+	bool		connected;
+	XLogRecPtr	flushed;
+	XLogRecPtr	oldest;
+	dlist_head	ready;
+	dlist_mutable_iter it;
+
+	if (dlist_is_empty(&held))
+		return -1;
+	connected = true;
+	flushed = PG_UINT64_MAX;	/* mono_pay.standby_names emptied (a reload): nothing waits */
+	if (mono_ha_waits_for_standby())
+		flushed = mono_ha_flushed(&connected);
+	dlist_init(&ready);
+	dlist_foreach_modify(it, &held)
+	{
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		if (job->claim_lsn > flushed)
+			break;
+		dlist_delete(it.cur);
+		dlist_push_tail(&ready, it.cur);
+		held_count--;
+	}
+	if (!dlist_is_empty(&ready))
+		held_polls = 0;			/* progress: poll closely again */
+	start_jobs(&ready);
+	if (dlist_is_empty(&held))
+	{
+		held_polls = 0;
+		mono_set_state("running");
+		return -1;
+	}
+	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
+	if (!connected)
+		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
+				 mono_standby_names);
+	else
+		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
+				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
+	mono_set_state(why);
+	held_polls++;
+	if (!connected)
+		return 200;
+	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
+}
+
+/* Start newly claimed jobs, or hold them until a standby has their claim (checked by the loop at once). */
+static void
+start_or_hold(dlist_head *jobs)
+{
+	dlist_mutable_iter it;
+
+	if (dlist_is_empty(jobs))
+		return;
+	if (!mono_ha_waits_for_standby())
+	{
+		start_jobs(jobs);
+		return;
+	}
+	dlist_foreach_modify(it, jobs)
+	{
+		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+
+		/* the claim's commit record: every row it claimed is before it */
+		job->claim_lsn = XactLastCommitEnd;
+		dlist_delete(it.cur);
+		dlist_push_tail(&held, it.cur);
+		held_count++;
+	}
+}
+
+/*
  * One turn: record what finished and, when wanted, claim up to the free
- * slots, in one transaction; start what was claimed. Returns true when the
- * claim filled every free slot (there may be more).
+ * slots, in one transaction; start what was claimed (or hold it for a
+ * standby). Returns true when the claim filled every free slot (there may
+ * be more). Held jobs count as in flight; no polling reads are claimed
+ * while jobs are held.
  */
 static bool
 exchange(bool want_claim, bool sweep)
@@ -323,6 +417,7 @@ exchange(bool want_claim, bool sweep)
 	int			room = 0;
 	int			finished;
 	int			claimed;
+	bool		holding = !dlist_is_empty(&held);
 
 	out.charges = json_array();
 	out.links = json_array();
@@ -331,10 +426,10 @@ exchange(bool want_claim, bool sweep)
 	out.log = json_array();
 	finished = collect_outcomes(&out);
 	if (want_claim && mono_enabled)
-		room = Min(mono_max_in_flight - mono_dispatch_in_flight(), mono_batch_size);
+		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, mono_batch_size);
 	dlist_init(&jobs);
 	claimed = mono_queue_exchange(&out, sweep, room,
-								  sweep && mono_enabled && mono_worker_number == 0 ?
+								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
 								  mono_poll_budget : 0,
 								  &jobs, job_cxt);
 	json_decref(out.charges);
@@ -342,7 +437,7 @@ exchange(bool want_claim, bool sweep)
 	json_decref(out.accounts);
 	json_decref(out.events);
 	json_decref(out.log);
-	start_jobs(&jobs);
+	start_or_hold(&jobs);
 	report_progress(finished);
 	if (!mono_enabled)
 		return false;
@@ -352,6 +447,30 @@ exchange(bool want_claim, bool sweep)
 	if (room <= 0)
 		return want_claim;		/* the pipe is full: claim as soon as it drains */
 	return claimed == room;
+}
+
+/*
+ * May the worker touch its queue at all? Not on a read-only node (a
+ * primary being demoted), nor in a restored or cloned copy until
+ * mono_resume(): it then sends nothing, reads nothing and records
+ * nothing, and says why in its state.
+ */
+static bool
+ready_to_work(void)
+{
+	char		why[256];
+
+	if (DefaultXactReadOnly)
+	{
+		mono_set_state("waiting: default_transaction_read_only is on (a read-only or demoted node sends nothing)");
+		return false;
+	}
+	if (!mono_ha_identity_ok(why, sizeof(why)))
+	{
+		mono_set_state(why);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -384,9 +503,21 @@ maintain(void)
 }
 
 /*
+ * Wait on the latch, curl's sockets and timer for up to timeout_ms while
+ * the worker may not work (transfers under way still progress; their
+ * outcomes wait to be recorded). Returns true when woken.
+ */
+static bool
+idle_turn(void)
+{
+	return mono_dispatch_wait(Max(mono_poll_interval, 10));
+}
+
+/*
  * The loop: claim when woken, when the last claim was full or when the
  * sweep is due; record what finished; sleep on the latch, curl's sockets
- * and timer at once.
+ * and timer at once. Interrupted sends are marked once the worker may
+ * work (not on a read-only node, not in a paused copy).
  */
 static void
 run(void)
@@ -395,6 +526,8 @@ run(void)
 												   ALLOCSET_DEFAULT_SIZES);
 	TimestampTz next_sweep = 0;
 	bool		want_claim = true;
+	bool		ready = false;
+	bool		recovered = false;
 
 	mono_set_state("running");
 	for (;;)
@@ -402,10 +535,33 @@ run(void)
 		TimestampTz now = GetCurrentTimestamp();
 		bool		sweep = now >= next_sweep;
 		long		sleep_ms;
+		long		hold_ms;
 
 		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
+		/* read-only is checked every turn (a reload may have just set it) */
+		if (sweep || !ready || DefaultXactReadOnly)
+		{
+			bool		was_ready = ready;
+
+			ready = ready_to_work();
+			if (ready && !was_ready)
+				sweep = true;	/* the state says running again at once */
+		}
+		if (!ready)
+		{
+			(void) idle_turn();
+			MemoryContextReset(loop_cxt);
+			continue;
+		}
+		if (!recovered)
+		{
+			mono_queue_recover();
+			/* from here on, the worker never waits long on an application's lock */
+			SetConfigOption("lock_timeout", "100", PGC_SUSET, PGC_S_OVERRIDE);
+			recovered = true;
+		}
 		if (sweep)
 		{
 			want_claim = true;
@@ -413,11 +569,14 @@ run(void)
 			if (mono_enabled && mono_worker_number == 0)
 				maintain();
 		}
-		if (sweep)
+		if (sweep && dlist_is_empty(&held))
 			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
 		want_claim = exchange(want_claim, sweep);
-		sleep_ms = (want_claim && mono_dispatch_in_flight() < mono_max_in_flight) ? 0 :
+		hold_ms = release_held();
+		sleep_ms = (want_claim && mono_dispatch_in_flight() + held_count < mono_max_in_flight) ? 0 :
 			(long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
+		if (hold_ms >= 0)
+			sleep_ms = Min(sleep_ms, hold_ms);
 		if (mono_dispatch_wait(sleep_ms))
 			want_claim = true;
 		MemoryContextReset(loop_cxt);
@@ -447,9 +606,6 @@ mono_worker_main(Datum main_arg)
 	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
-	mono_queue_recover();
-	/* from here on, the worker never waits long on an application's lock */
-	SetConfigOption("lock_timeout", "100", PGC_SUSET, PGC_S_OVERRIDE);
 	mono_dispatch_init();
 	if (mono_worker_number == 0)
 		ereport(LOG,

@@ -10,6 +10,7 @@
 #include "mono_pay.h"
 
 #include "access/htup.h"
+#include "access/xlogdefs.h"
 #include "access/tupdesc.h"
 #include "lib/ilist.h"
 
@@ -59,6 +60,7 @@ typedef struct MonoJob
 	MonoHttp	http;
 	CURLcode	rc;
 	TimestampTz started;
+	XLogRecPtr	claim_lsn;		/* end of its claim's commit record (issue 12) */
 } MonoJob;
 
 /* the outcomes of finished jobs, one JSON array per table group */
@@ -85,6 +87,11 @@ extern int	mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int pol
 								dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern char *mono_extension_version(void);
+
+/* ha.c: the worker's checks (issue 12) */
+extern bool mono_ha_waits_for_standby(void);
+extern XLogRecPtr mono_ha_flushed(bool *connected);
+extern bool mono_ha_identity_ok(char *why, size_t len);
 
 /* dispatch.c */
 extern void mono_dispatch_init(void);

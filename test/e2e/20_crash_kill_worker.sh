@@ -28,6 +28,8 @@ reload_conf
 wait_for "SELECT in_flight = 0 FROM mono_worker_status()" 15 || true
 sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
      mono.webhook_events RESTART IDENTITY CASCADE" >/dev/null
+# the TRUNCATE may have cost the worker a lock timeout (it then restarts in 1 s)
+wait_for "SELECT running FROM mono_worker_status()" 20 || true
 
 # the first 200 sends are answered 1 s late (after Mono has processed them)
 sim fault '{"kind":"delay","delay_s":1,"count":200,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'

@@ -25,6 +25,9 @@ plan $((${#calls[@]} * 2 + 2))
 t7_fresh
 t7_sql "DROP DATABASE IF EXISTS mono_win1252" -d postgres >/dev/null
 t7_sql "CREATE DATABASE mono_win1252 ENCODING 'WIN1252' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" -d postgres >/dev/null
+# mono_pay is created only in the worker's database: make it this one for a while
+t7_sql "ALTER SYSTEM SET mono_pay.database_name = 'mono_win1252'" >/dev/null
+cluster_restart
 ok "t7_sql 'CREATE EXTENSION mono_pay' -d mono_win1252" "mono_pay installs in a WIN1252 database"
 
 # The SQLSTATE of CALL in database DB ('ok' when it succeeds).
@@ -47,6 +50,9 @@ for entry in "${calls[@]}"; do
 	is "$win" "$utf8" "$name: the same SQLSTATE in WIN1252"
 done
 
-t7_sql "DROP DATABASE mono_win1252" -d postgres >/dev/null
+t7_sql "ALTER SYSTEM RESET mono_pay.database_name" >/dev/null
+cluster_restart
+t7_sql "DROP DATABASE mono_win1252 WITH (FORCE)" -d postgres >/dev/null
+wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'mono_pay worker' AND datname = current_database()" 30 || true
 is "$(t7_sql "SELECT count(*) FROM mono.fund_requests WHERE reference LIKE 'ENC79%'")" 0 "nothing was written in the UTF8 database"
 done_testing

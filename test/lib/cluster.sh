@@ -17,6 +17,8 @@
 #	cluster_conf "mono_pay.max_attempts = 3"   # append + reload
 #	cluster_restart immediate	# smart | fast (default) | immediate (a crash)
 #	sim_stop; sim_start	# a restarted simulator keeps its port
+#	standby_init s1		# pg_basebackup -R of the cluster, own port, application_name s1
+#	standby_start s1; standby_sql s1 "SELECT 1"; standby_promote s1; standby_stop s1 [mode]
 #	mono_cleanup [keep]	# stop both; remove the temp dir unless keep
 #
 # E2E scripts also source test/lib/tap.sh (plan, ok, is, like, done_testing).
@@ -248,6 +250,61 @@ cluster_conf() {
 }
 
 # ----------------------------------------------------------------------
+# Physical standbys of the cluster (high-availability tests)
+# ----------------------------------------------------------------------
+
+# The data directory of standby NAME: standby_dir NAME
+standby_dir() {
+	echo "$MONO_TMP/standby_$1"
+}
+
+# The port of standby NAME: standby_port NAME
+standby_port() {
+	cat "$MONO_TMP/standby_$1.port"
+}
+
+# Make standby NAME of the running cluster with pg_basebackup -R, on a free
+# port of its own, streaming with application_name NAME: standby_init NAME
+standby_init() {
+	local name=$1 dir port
+	dir=$(standby_dir "$name")
+	port=$(free_port)
+	as_pg "$PG_BIN/pg_basebackup" -h "$MONO_TMP" -p "$PGPORT" -U postgres -D "$dir" \
+		-R -X stream --no-sync -c fast >>"$MONO_TMP/standby_$name.log" 2>&1 ||
+		{ tail -n 20 "$MONO_TMP/standby_$name.log" >&2; mono_fail "pg_basebackup of standby $name failed"; return 1; }
+	printf "port = %s\nprimary_conninfo = 'host=%s port=%s user=postgres application_name=%s'\n" \
+		"$port" "$MONO_TMP" "$PGPORT" "$name" | as_pg tee -a "$dir/postgresql.auto.conf" >/dev/null
+	echo "$port" >"$MONO_TMP/standby_$name.port"
+}
+
+# Start standby NAME and wait until it accepts connections: standby_start NAME
+standby_start() {
+	as_pg "$PG_BIN/pg_ctl" -D "$(standby_dir "$1")" -l "$MONO_TMP/standby_$1.postgres.log" \
+		-w -t 60 start >>"$MONO_TMP/pg_ctl.log" 2>&1 ||
+		{ tail -n 30 "$MONO_TMP/standby_$1.postgres.log" >&2; mono_fail "standby $1 did not start"; return 1; }
+}
+
+# Stop standby NAME: standby_stop NAME [smart|fast|immediate] (default fast)
+standby_stop() {
+	local dir
+	dir=$(standby_dir "$1")
+	[ -f "$dir/postmaster.pid" ] || return 0
+	as_pg "$PG_BIN/pg_ctl" -D "$dir" -m "${2:-fast}" -w -t 60 stop >>"$MONO_TMP/pg_ctl.log" 2>&1
+}
+
+# Promote standby NAME and wait until it is a primary: standby_promote NAME
+standby_promote() {
+	as_pg "$PG_BIN/pg_ctl" -D "$(standby_dir "$1")" -w -t 60 promote >>"$MONO_TMP/pg_ctl.log" 2>&1
+}
+
+# Run SQL on standby NAME, as sql does: standby_sql NAME "SQL" [psql options]
+standby_sql() {
+	local name=$1
+	shift
+	sql "$@" -p "$(standby_port "$name")"
+}
+
+# ----------------------------------------------------------------------
 # Talking to the cluster
 # ----------------------------------------------------------------------
 
@@ -307,8 +364,13 @@ mono_show_logs() {
 
 # Stop everything; remove the temp dir unless told to keep it: mono_cleanup [keep]
 mono_cleanup() {
+	local d
 	sim_stop || true
 	cluster_stop fast || true
+	for d in "${MONO_TMP:-/nonexistent}"/standby_*/; do
+		[ -f "$d/postmaster.pid" ] || continue
+		as_pg "$PG_BIN/pg_ctl" -D "$d" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	done
 	if [ -n "${MONO_TMP:-}" ] && [ -d "$MONO_TMP" ]; then
 		if [ "${1:-}" = keep ]; then
 			mono_show_logs

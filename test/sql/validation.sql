@@ -136,4 +136,6 @@ DROP TABLE orders;
 SELECT reference, status FROM mono.fund_requests ORDER BY id;
 SELECT phone, status FROM mono.beneficiaries ORDER BY id;
 
+-- the queued rows are discarded on purpose (DROP EXTENSION refuses otherwise)
+SET mono_pay.allow_drop_with_work = on;
 DROP EXTENSION mono_pay;

@@ -1,0 +1,272 @@
+/*
+ * ha.c
+ *		High availability, restores and clones (issue 12): a claim is sent
+ *		only once a standby named in mono_pay.standby_names has flushed it;
+ *		a restored or cloned database (another system identifier or
+ *		database) pauses until mono_resume(); a read-only node waits;
+ *		functions that call Mono refuse on a standby before the call; DROP
+ *		EXTENSION refuses while work is in flight.
+ */
+#include "worker.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "utils/guc.h"
+#include "utils/pg_lsn.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(mono_system_identifier);
+PG_FUNCTION_INFO_V1(mono_resume);
+
+char	   *mono_standby_names = NULL;
+bool		mono_allow_drop_with_work = false;
+
+static SPIPlanPtr ack_plan = NULL;
+
+/* Register the settings of this file. */
+void
+mono_ha_define_settings(void)
+{
+	DefineCustomStringVariable("mono_pay.standby_names",
+							   "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
+							   "Empty: a single node, nothing waits.",
+							   &mono_standby_names, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("mono_pay.allow_drop_with_work",
+							 "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows.",
+							 NULL, &mono_allow_drop_with_work, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* Is mono_pay.standby_names set (the worker waits for a standby)? */
+bool
+mono_ha_waits_for_standby(void)
+{
+	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
+}
+
+/* A short read transaction of the worker's own, with SPI connected. */
+static void
+ha_begin(const char *what)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, what);
+}
+
+/* End the transaction of ha_begin. */
+static void
+ha_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+static const char *const ack_sql =
+"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
+" FROM pg_catalog.pg_stat_replication r"
+" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
+"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
+"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))";
+
+/*
+ * How far have the standbys named in mono_pay.standby_names flushed the
+ * WAL (the furthest of them; InvalidXLogRecPtr when none has)? *connected
+ * says whether any of them is connected at all.
+ */
+XLogRecPtr
+mono_ha_flushed(bool *connected)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(mono_standby_names);
+	bool		isnull;
+	XLogRecPtr	flushed = InvalidXLogRecPtr;
+	Datum		d;
+
+	ha_begin("mono_pay: waiting for a standby to flush the claim");
+	if (ack_plan == NULL)
+	{
+		ack_plan = SPI_prepare(ack_sql, 1, types);
+		if (ack_plan == NULL || SPI_keepplan(ack_plan) != 0)
+			elog(ERROR, "could not prepare the standby check");
+	}
+	if (SPI_execute_plan(ack_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_stat_replication");
+	*connected = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		flushed = DatumGetLSN(d);
+	ha_commit();
+	return flushed;
+}
+
+/* A recorded identity that is not this node's, or that pg_restore recorded. */
+#define FOREIGN_IDENTITY \
+	"system_identifier::text OPERATOR(pg_catalog.<>) $1 OR database_oid OPERATOR(pg_catalog.<>) $2" \
+	" OR recorded_by::text OPERATOR(pg_catalog.=) 'pg_restore'"
+
+/*
+ * Is this the database that talked to Mono? It is when every identity
+ * recorded in mono.node_identity (at CREATE EXTENSION, at the upgrade, by
+ * mono_resume()) is this cluster's system identifier and this database. A
+ * restore or clone brings the old identity along: then why explains it.
+ */
+bool
+mono_ha_identity_ok(char *why, size_t len)
+{
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
+	bool		isnull;
+	bool		ok = true;
+	int64		other;
+
+	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
+	args[1] = ObjectIdGetDatum(MyDatabaseId);
+	ha_begin("mono_pay: checking the node's identity");
+	if (SPI_execute("SELECT pg_catalog.to_regclass('mono.node_identity') IS NOT NULL",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for mono.node_identity");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE " FOREIGN_IDENTITY ")"
+								  " OPERATOR(pg_catalog.+) (pg_catalog.count(*) OPERATOR(pg_catalog.=) 0)::int,"
+								  " pg_catalog.min(pg_catalog.format('%s: system identifier %s, database %s',"
+								  "  recorded_by, system_identifier, database_name)) FILTER (WHERE " FOREIGN_IDENTITY ")"
+								  " FROM mono.node_identity",
+								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mono.node_identity");
+		other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		ok = other == 0;
+		if (!ok)
+		{
+			char	   *was = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+			snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier "
+					 UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
+					 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
+		}
+	}
+	ha_commit();
+	return ok;
+}
+
+/* mono.system_identifier() -> text: this cluster's system identifier. */
+Datum
+mono_system_identifier(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf(UINT64_FORMAT, GetSystemIdentifier())));
+}
+
+/*
+ * mono_resume() -> text: a superuser confirms that this database may talk
+ * to Mono: the identity of this cluster and database replaces every one
+ * recorded, and the worker is woken.
+ */
+Datum
+mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	char	   *sysid = psprintf(UINT64_FORMAT, GetSystemIdentifier());
+	Oid			types[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(sysid);
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser may call mono_resume()"),
+				 errdetail("It lets a restored or cloned database send charges to Mono.")));
+	mono_require_writable("mono_resume()");
+	SPI_connect();
+	if (SPI_execute("DELETE FROM mono.node_identity", false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("INSERT INTO mono.node_identity (system_identifier, database_oid,"
+							  " database_name, recorded_by)"
+							  " SELECT $1, d.oid, d.datname, 'mono_resume' FROM pg_catalog.pg_database d"
+							  " WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
+							  1, types, &arg, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the node's identity");
+	SPI_finish();
+	mono_wake_at_commit();
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("resumed: this database (system identifier %s, database %s) may talk to Mono",
+											  sysid, get_database_name(MyDatabaseId))));
+}
+
+/*
+ * Refuse, before any call to Mono, a function that writes what it does on
+ * a standby or in a read-only transaction.
+ */
+void
+mono_require_writable(const char *function)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run on a standby", function),
+				 errdetail("It records what it does in mono's tables, and a standby cannot write; nothing was sent to Mono."),
+				 errhint("Call it on the primary (e.g. connect with target_session_attrs=read-write).")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run in a read-only transaction", function),
+				 errdetail("It records what it does in mono's tables; nothing was sent to Mono."),
+				 errhint("Call it in a read-write transaction on the primary (default_transaction_read_only may be on while the node is demoted).")));
+}
+
+/* Does the utility statement drop the extension mono_pay? */
+static bool
+drops_mono_pay(Node *stmt)
+{
+	DropStmt   *drop;
+	ListCell   *lc;
+
+	if (stmt == NULL || !IsA(stmt, DropStmt))
+		return false;
+	drop = (DropStmt *) stmt;
+	if (drop->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, drop->objects)
+		if (strcmp(strVal(lfirst(lc)), "mono_pay") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * DROP EXTENSION mono_pay would discard the outbox: refuse it while rows
+ * are queued, sending or unknown, unless mono_pay.allow_drop_with_work.
+ */
+void
+mono_ha_check_drop(struct Node *stmt)
+{
+	int64		pending = 0;
+	bool		isnull;
+
+	if (!drops_mono_pay(stmt) || mono_allow_drop_with_work)
+		return;
+	SPI_connect();
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'"
+					" AND pg_catalog.to_regclass('mono.fund_requests') IS NOT NULL"
+					" AND pg_catalog.to_regclass('mono.beneficiaries') IS NOT NULL",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
+		SPI_execute("SELECT (SELECT pg_catalog.count(*) FROM mono.fund_requests"
+					"  WHERE status IN ('queued', 'sending', 'unknown'))"
+					" OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM mono.beneficiaries"
+					"  WHERE status IN ('queued', 'sending', 'unknown'))",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (pending > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot drop extension mono_pay: " INT64_FORMAT " links or fund requests are queued, sending or unknown",
+						pending),
+				 errdetail("Dropping it would discard them silently, and Mono may hold charges this database would no longer know."),
+				 errhint("Wait until mono_worker_status() shows no queued, sending or unknown rows, or SET mono_pay.allow_drop_with_work = on to discard them.")));
+}

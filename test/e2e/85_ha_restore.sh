@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# test/e2e/85_ha_restore.sh: pg_dump and pg_restore, and the restored copy
+# (issue 12). A dump taken with work in every state (links, sent and
+# queued charges, a recurring plan with paid and failed instalments,
+# payments, webhooks) is restored into a fresh cluster with the same
+# database name: pg_restore exits 0 (plain, -1 and -j 2), every row of every
+# mono table is back, sequences continue, and the copy's worker pauses
+# (sends nothing, reads nothing) until a superuser's mono_resume(). Also:
+# CREATE EXTENSION in the wrong database fails and names the setting.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=7_lib.bash
+. "$here/7_lib.bash"
+
+plan 16
+
+t7_fresh
+HA_DIRS=()
+RUN_ENV=("$MONO_TMP" "$PGDATA" "$PGPORT")
+TABLES="beneficiaries fund_requests payments schedule webhook_events accounts transactions account_flows http_log"
+
+# Stop every cluster of this test, remove their directories, and go back to
+# the run's cluster (for t7_cleanup).
+ha_cleanup() {
+	local d
+	for d in "${HA_DIRS[@]}"; do
+		MONO_TMP=$d
+		[ -f "$d/data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate -w -t 30 stop >/dev/null 2>&1
+		rm -rf "$d"
+	done
+	export MONO_TMP=${RUN_ENV[0]} PGDATA=${RUN_ENV[1]} PGPORT=${RUN_ENV[2]}
+	t7_cleanup
+}
+trap ha_cleanup EXIT
+
+# A fresh cluster of our own (sets MONO_TMP, PGDATA, PGPORT): ha_cluster
+ha_cluster() {
+	MONO_TMP=$(mktemp -d /tmp/mono_ha.XXXXXX)
+	chmod 755 "$MONO_TMP"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$MONO_TMP"
+	HA_DIRS+=("$MONO_TMP")
+	export MONO_TMP PGDATA=$MONO_TMP/data
+	unset PGPORT
+	cluster_init
+	cluster_start
+}
+
+# One line per mono table: name, row count, and a digest of its rows.
+ha_digest() {
+	local t db=${1:-mono_test}
+	for t in $TABLES; do
+		t7_sql "SELECT '$t', count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))
+		          FROM mono.$t x" -d "$db"
+	done
+	t7_sql "SELECT 'sequences', string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename)
+	          FROM pg_sequences WHERE schemaname = 'mono'" -d "$db"
+}
+
+# Every request the simulator received so far.
+ha_requests() {
+	sim get requests | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["by_path"].values()))'
+}
+
+# --- the original: work in every state ----------------------------------
+ha_cluster
+create_test_db mono_test
+sim user 2348082000001 active >/dev/null
+t7_sql "SELECT mono_charge('2348082000001', 5000, 'Sent before the dump', 'HARSENT00001')" >/dev/null
+# a weekly plan that started 8 days ago (backdated in the transaction that queues it)
+t7_sql "DO \$\$ DECLARE v bigint; BEGIN
+          SELECT id INTO v FROM mono_charge('2348082000001', 20000, 'Weekly plan', 'HARWEEK00001', 'week', 1, now());
+          DELETE FROM mono.schedule WHERE fund_request_id = v;
+          UPDATE mono.fund_requests SET start_date = now() - interval '8 days' WHERE id = v;
+          PERFORM mono.plan_instalments(v, now() + interval '1 year');
+        END \$\$" >/dev/null
+t7_sql "SELECT mono_link_beneficiary('2348082000002', 'Ada Obi', '000013', '0123456789', '12345678901')" >/dev/null
+wait_for "SELECT count(*) = 2 FROM mono.fund_requests WHERE status = 'awaiting_authorization'" 30 ||
+	bail_out "the original did not send its charges"
+sim post fund-requests/HARWEEK00001/approve >/dev/null
+sim post fund-requests/HARWEEK00001/debit "{\"status\":\"successful\",\"processed_at\":\"$(date -u -d '-8 days +1 hour' +%FT%TZ)\"}" >/dev/null
+sim post fund-requests/HARWEEK00001/debit "{\"status\":\"failed\",\"processed_at\":\"$(date -u -d '-1 days +1 hour' +%FT%TZ)\"}" >/dev/null
+"$MONO_TEST_LIB/deliver-webhooks" --quiet >/dev/null
+wait_for "SELECT count(*) = 2 FROM mono.payments" 30 || bail_out "the payments were not recorded"
+# work queued at dump time: the worker is off
+t7_set enabled off
+wait_for "SELECT in_flight = 0 FROM mono_worker_status()" 30
+t7_sql "SELECT count(mono_charge('2348082000001', 100 + i, 'Queued at dump time', 'HARQUEUED' || lpad(i::text, 3, '0')))
+          FROM generate_series(1, 5) i" >/dev/null
+diag "original: $(t7_sql "SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) n FROM mono.fund_requests GROUP BY 1) s")"
+diag "schedule: $(t7_sql "SELECT string_agg(seq || ':' || status, ' ' ORDER BY seq) FROM mono.schedule")"
+ok "[ \"\$(t7_sql \"SELECT count(DISTINCT status) FROM mono.schedule\")\" -ge 2 ]" \
+	"the original's schedule has instalments in more than one status"
+ha_digest >"$MONO_TMP/original.digest"
+DUMP=$MONO_TMP/mono_test.dump
+as_pg "$PG_BIN/pg_dump" -h "$MONO_TMP" -p "$PGPORT" -U postgres -Fc -f "$DUMP" mono_test
+ORIG_TMP=$MONO_TMP
+cluster_stop fast
+
+# --- a fresh cluster, same database name; its worker is running ---------
+ha_cluster
+cp "$DUMP" "$MONO_TMP/" && chmod 644 "$MONO_TMP/mono_test.dump"
+DUMP=$MONO_TMP/mono_test.dump
+t7_sql "CREATE DATABASE mono_test" -d postgres >/dev/null
+before=$(ha_requests)
+rc=0
+as_pg "$PG_BIN/pg_restore" -h "$MONO_TMP" -p "$PGPORT" -U postgres -d mono_test "$DUMP" \
+	>"$MONO_TMP/restore.log" 2>&1 || rc=$?
+is "$rc" 0 "pg_restore exits 0"
+[ "$rc" -eq 0 ] || diag "$(head -n 20 "$MONO_TMP/restore.log")"
+ha_digest >"$MONO_TMP/restored.digest"
+ok "diff \"$ORIG_TMP/original.digest\" \"$MONO_TMP/restored.digest\"" \
+	"every row of every mono table is back (schedules with their statuses and payments), sequences too"
+ok "wait_for \"SELECT state LIKE 'paused: a restored or cloned copy%' FROM mono_worker_status()\" 30" \
+	"the restored copy's worker pauses, and its state says why"
+diag "restored: $(t7_sql "SELECT state FROM mono_worker_status()")"
+sleep 1.5
+is "$(ha_requests)" "$before" "the paused copy sent and read nothing"
+is "$(t7_sql "SELECT count(*) FROM mono.fund_requests WHERE status = 'queued'")" 5 \
+	"the rows queued at dump time are still queued"
+like "$(t7_sql "SELECT mono_resume()")" "resumed: " "a superuser's mono_resume() confirms the copy"
+ok "wait_for \"SELECT count(*) = 5 FROM mono.fund_requests WHERE reference LIKE 'HARQUEUED%' AND status = 'awaiting_authorization'\" 30" \
+	"then the worker sends the rows queued at dump time"
+like "$(t7_sql "SELECT state FROM mono_worker_status()")" "running" "and its state says running"
+is "$(t7_sql "SELECT (mono_charge('2348082000001', 999, 'After the restore')).id > max(id) FROM mono.fund_requests")" t \
+	"the fund request sequence continues after the restored ids"
+is "$(t7_sql "SELECT count(*) FROM mono.node_identity WHERE recorded_by = 'mono_resume'")" 1 \
+	"mono_resume() recorded the copy's own identity"
+
+# --- pg_restore -1 and -j 2, into other databases of the copy -----------
+for mode in "-1" "-j 2"; do
+	db=mono_restore_$(echo "$mode" | tr -dc 'a-z0-9')
+	t7_sql "CREATE DATABASE $db" -d postgres >/dev/null
+	rc=0
+	# shellcheck disable=SC2086
+	as_pg "$PG_BIN/pg_restore" -h "$MONO_TMP" -p "$PGPORT" -U postgres $mode -d "$db" "$DUMP" \
+		>"$MONO_TMP/restore_$db.log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || diag "$(head -n 20 "$MONO_TMP/restore_$db.log")"
+	ha_digest "$db" >"$MONO_TMP/$db.digest"
+	ok "[ $rc -eq 0 ] && diff \"$ORIG_TMP/original.digest\" \"$MONO_TMP/$db.digest\"" \
+		"pg_restore $mode exits 0 and brings every row back"
+done
+like "$(t7_sql "SELECT state FROM mono_worker_status()" -d mono_restore_1)" "not serving this database" \
+	"mono_worker_status() in another database says that no worker serves it"
+
+# --- CREATE EXTENSION in the wrong database -----------------------------
+t7_sql "CREATE DATABASE mono_elsewhere" -d postgres >/dev/null
+err=$(sql "CREATE EXTENSION mono_pay" -d mono_elsewhere 2>&1 || true)
+like "$err" "mono_pay can only be created in database \"mono_test\" (mono_pay.database_name)" \
+	"CREATE EXTENSION in another database fails and names mono_pay.database_name"
+is "$(t7_sql "SELECT count(*) FROM pg_extension WHERE extname = 'mono_pay'" -d mono_elsewhere)" 0 \
+	"and creates nothing"
+
+done_testing
