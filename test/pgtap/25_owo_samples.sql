@@ -37,6 +37,9 @@ INSERT INTO mono.fund_requests (reference, phone, amount, description, type, per
                                 start_date, end_date, status, accepted_at)
 VALUES ('frpartnerrefabc987', '2348012345678', 500000, 'Weekly savings top-up', 'recurring',
         'week', 1, '2025-09-01T09:00:00Z', '2026-08-31T09:00:00Z', 'awaiting_authorization', now());
+-- its instalments, as mono_charge plans them (a row written directly plans nothing)
+SELECT count(mono.plan_instalments(id, start_date + interval '1 year')) AS planned
+  FROM mono.fund_requests WHERE reference = 'frpartnerrefabc987' \gset
 
 ------------------------------------------------------------------------
 -- owo.beneficiary.linked
