@@ -714,6 +714,16 @@ GetCurrentTimestamp(void)
 /* transactions and JSON errors, for validate.c and webhook.c		*/
 /* ------------------------------------------------------------------ */
 
+/* A primary, never in recovery (mono_require_writable's first question). */
+bool
+RecoveryInProgress(void)
+{
+	return false;
+}
+
+/* A read-write transaction. */
+bool		XactReadOnly = false;
+
 /* The transaction's clock: a fixed day, 2026-12-01 12:00 UTC. */
 TimestampTz
 GetCurrentTransactionStartTimestamp(void)
