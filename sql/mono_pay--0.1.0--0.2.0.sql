@@ -205,40 +205,6 @@ EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    e jsonb;
-    v_outcome text;
-    v_error text;
-BEGIN
-    FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
-        -- where the next read of a paged list starts: no event of Mono's
-        IF e ->> 'event' = 'mono_pay.read_offset' AND NOT e ? 'reject' THEN
-            PERFORM mono.set_read_offset(e -> 'data');
-            CONTINUE;
-        END IF;
-        -- the worker marks an event it could not record at all with "reject"
-        IF e ? 'reject' THEN
-            v_outcome := 'rejected';
-            v_error := e ->> 'reject';
-            e := e - 'reject';
-        ELSE
-            SELECT r.outcome, r.error INTO v_outcome, v_error
-              FROM mono.apply_event_safely(e ->> 'event', e) r;
-        END IF;
-        -- a read the database cannot take is kept aside, once, with its error
-        IF v_outcome = 'rejected' THEN
-            INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, error)
-            VALUES ('poll:' || md5(e::text), e ->> 'event', e,
-                    coalesce(e -> 'data' ->> 'id', e -> 'data' ->> 'fund_request'),
-                    'rejected', v_error)
-            ON CONFLICT (event_id) DO NOTHING;
-        END IF;
-    END LOOP;
-END;
-$$;
-
 CREATE OR REPLACE FUNCTION mono.replay_unmatched(p_mono_id text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -254,56 +220,6 @@ BEGIN
                applied_at = CASE WHEN r.outcome = 'applied' THEN now() END
          WHERE id = e.id;
     END LOOP;
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
-LANGUAGE sql AS $$
-    SELECT mono.ingest_webhook(p_event_id, p_event, p_body, NULL::text)
-$$;
-
-CREATE OR REPLACE FUNCTION mono.maintain() RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_missed_before timestamptz := now() - mono.setting_interval('schedule_grace');
-    v_expire_before timestamptz := now() - mono.setting_interval('approval_window');
-    v_log_before timestamptz := now() - mono.setting_interval('http_log_retention');
-BEGIN
-    -- a request that failed, expired or was cancelled misses nothing, nor
-    -- one Mono shows in a state mono_pay does not know (paused, ...); rows
-    -- another transaction holds are skipped (the next sweep takes them), and
-    -- each sweep does at most 1,000 of each kind
-    UPDATE mono.schedule sc SET status = 'due', updated_at = now()
-     WHERE (sc.fund_request_id, sc.seq) IN (
-           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
-             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
-            WHERE s2.status = 'upcoming' AND s2.due_at <= now()
-              AND f.status NOT IN ('failed', 'expired', 'cancelled')
-            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
-    -- (the schedule's notify_update trigger tells LISTENers)
-    UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
-     WHERE (sc.fund_request_id, sc.seq) IN (
-           SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
-             JOIN mono.fund_requests f ON f.id = s2.fund_request_id
-            WHERE s2.status = 'due' AND s2.due_at < v_missed_before
-              AND f.status NOT IN ('failed', 'expired', 'cancelled')
-              AND mono.is_live_mono_status(f.mono_status)
-            LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
-    PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
-       FROM mono.fund_requests f
-      WHERE f.type = 'recurring' AND f.end_date IS NULL
-        AND f.status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
-        AND (SELECT max(due_at) FROM mono.schedule WHERE fund_request_id = f.id)
-            < now() + interval '3 months'
-      LIMIT 100;
-    UPDATE mono.fund_requests
-       SET status = 'expired', expired_locally = true, updated_at = now(),
-           last_error = 'not authorised within mono_pay.approval_window'
-     WHERE id IN (SELECT id FROM mono.fund_requests
-                   WHERE status = 'awaiting_authorization' AND accepted_at < v_expire_before
-                   LIMIT 1000 FOR UPDATE SKIP LOCKED);
-    DELETE FROM mono.http_log
-     WHERE at < v_log_before;
 END;
 $$;
 
