@@ -1,30 +1,45 @@
 /*
- * mono_pay.h
- *		Declarations shared by the files of mono_pay.
+ * common.h
+ *		The layers of mono_pay, and the declarations of its lowest layer.
  *
- * One concept per file:
- *	mono_pay.c	module init, settings, shared memory, commit-time wake
- *	validate.c	argument checks and normalisation (phones, references, ...)
- *	http.c		libcurl easy handles, response buffers, synchronous calls
- *	json.c		jansson helpers: parse, Mono's error envelope
- *	owo.c		Direct Charge request bodies and mono_user_status()
- *	enqueue.c	mono_charge(), mono_link/unlink_beneficiary(), the trigger
- *	wait.c		mono_wait() and mono_worker_status()
- *	queue.c		the worker's claims and outcome records (SPI plans)
- *	dispatch.c	the worker's curl multi handle driven by a WaitEventSet
- *	worker.c	the background worker's main loop
- *	webhook.c	mono_handle_webhook(): secret, body checks, ingest
- *	receiver.c	the webhook receiver: a worker serving HTTP (libmicrohttpd)
- *	ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
+ * Files are named by family; a family uses only the families below it
+ * (test/lint/cycles checks that no file depends on one above it, and that
+ * files of one family have no cycle among them):
+ *
+ *	mono_pay.c		module init: calls each family's init, nothing else
+ *	    |
+ *	worker_*		the background worker: its loop (worker_main), the curl
+ *	    |			multi handle (worker_dispatch), the short transactions
+ *	    |			that record outcomes and claim jobs (worker_queue), and
+ *	    |			mono_worker_status() (worker_status). It reaches the
+ *	    |			products only through their MonoProduct callbacks.
+ *	    |
+ *	owo_*  connect_*  webhook_*	the products, side by side, none using another:
+ *	    |	owo_*		Direct Charge: argument checks, the outbox insert and
+ *	    |			its trigger, request bodies, claims and what each
+ *	    |			answer of Mono means (owo_outcome), mono_wait()
+ *	    |	connect_*	Mono Connect: claims, Mono's bodies as facts, the
+ *	    |			SQL functions that call Mono
+ *	    |	webhook_*	mono_handle_webhook() and the receiver (libmicrohttpd)
+ *	    |
+ *	common_*		settings (one table), shared memory and the commit-time
+ *				wake, checked SPI, HTTP, JSON, values, retry policy, HA,
+ *				NOTIFY
+ *
+ * Statuses are decided in SQL, in one place (see the install script's
+ * part on the outbox's state machine): C reports what Mono answered, as a
+ * verdict, and SQL turns it into a status. C never names a status.
  */
-#ifndef MONO_PAY_H
-#define MONO_PAY_H
+#ifndef MONO_COMMON_H
+#define MONO_COMMON_H
 
 #include "postgres.h"
 
 #include <curl/curl.h>
 
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/ilist.h"
 #include "lib/stringinfo.h"
 /* fmgrprotos.h declares a json_object() of its own: hide it from jansson's */
 #define json_object pg_fmgr_json_object
@@ -37,12 +52,16 @@
  * mono_json_object(); the poison turns a slip into a compile error.
  */
 #pragma GCC poison json_object
+#include "access/xlogdefs.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 #include "compat.h"
 
-/* settings (mono_pay.c) */
+#define MONO_MAX_WORKERS 8
+#define MONO_MAX_RECEIVERS 8
+
+/* common_settings.c: every mono_pay.* setting */
 extern char *mono_api_url;
 extern char *mono_secret_key;
 extern char *mono_webhook_secret;
@@ -61,7 +80,6 @@ extern int	mono_max_attempts;
 extern int	mono_retry_base;
 extern int	mono_retry_max;
 extern int	mono_max_response_size;
-extern int	mono_webhook_max_size;
 extern int	mono_poll_budget;
 extern int	mono_poll_base;
 extern int	mono_poll_max;
@@ -71,9 +89,24 @@ extern char *mono_schedule_grace;
 extern char *mono_approval_window;
 extern bool mono_http_log;
 extern char *mono_http_log_retention;
+extern int	mono_account_refresh_interval;
+extern bool mono_track_webhook_accounts;
+extern char *mono_standby_names;
+extern bool mono_allow_drop_with_work;
+extern int	mono_webhook_max_size;
+extern char *mono_webhook_listen;
+extern char *mono_webhook_path;
+extern char *mono_webhook_tls_cert;
+extern char *mono_webhook_tls_key;
+extern int	mono_webhook_max_connections;
+extern int	mono_webhook_max_header_size;
+extern int	mono_webhook_read_timeout;
+extern int	mono_webhook_idle_timeout;
+extern int	mono_webhook_receivers;
 
-/* state the worker shares with every backend (mono_pay.c) */
-#define MONO_MAX_WORKERS 8
+extern void mono_settings_init(void);
+
+/* common_shmem.c: what the workers share with every backend */
 
 /* One worker process: number 0 does everything, the others send charges. */
 typedef struct MonoWorkerSlot
@@ -97,67 +130,37 @@ typedef struct MonoShared
 } MonoShared;
 
 extern MonoShared *mono_shared;
-extern int	mono_worker_number;	/* worker.c: 0 in backends and the first worker */
+extern int	mono_worker_number;	/* 0 in backends and the first worker */
 
+extern void mono_shmem_init(void);
 extern void mono_wake_at_commit(void);
 extern void mono_wake_senders(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
 
-/* connect.c */
-extern void mono_connect_define_settings(void);
+/* common_spi.c: statements prepared once, every result checked */
+#define MONO_STATEMENT_ARGS 12
 
-/* ha.c: high availability, restores and clones (issue 12) */
-extern char *mono_standby_names;
-extern bool mono_allow_drop_with_work;
-extern void mono_ha_define_settings(void);
-extern void mono_require_writable(const char *function);
-struct Node;
-extern void mono_ha_check_drop(struct Node *stmt);
-
-/* a fund request to queue (enqueue.c validates it, batch.c buffers it) */
-typedef struct MonoCharge
+typedef struct MonoStatement
 {
-	char	   *phone;
-	int64		amount;
-	char	   *description;
-	char	   *reference;
-	char	   *period;			/* NULL: one-time */
-	int			interval;
-	TimestampTz start_date;
-	bool		start_null;
-	TimestampTz end_date;
-	bool		end_null;
-	char	   *currency;
-	int64		link_id;		/* 0: sent on its own */
-} MonoCharge;
+	const char *name;			/* what it does, for errors */
+	const char *sql;			/* calls a named SQL function where it decides */
+	int			nargs;
+	Oid			types[MONO_STATEMENT_ARGS];
+	bool		read_only;		/* runs on the caller's snapshot */
+	SPIPlanPtr	plan;			/* prepared at first use, kept */
+} MonoStatement;
 
-/* enqueue.c */
-extern void mono_validate_charge(MonoCharge *a);
+extern uint64 mono_spi_run(MonoStatement *stmt, Datum *args, const char *nulls,
+						   long limit);
+extern uint64 mono_spi_query(const char *name, const char *sql, bool read_only);
+extern Datum mono_spi_value(int row, int col, bool *isnull);
+extern char *mono_spi_text(int row, const char *column);
+extern void mono_tx_begin(const char *activity);
+extern void mono_tx_commit(void);
+extern char *mono_extension_version(void);
 
-/* batch.c */
-extern void mono_buffer_charge(MonoCharge *a);
-extern void mono_flush_charges(void);
-extern void mono_plan_schedules(Datum references);
-extern void mono_discard_charges(int level);
-
-/* validate.c */
-extern char *mono_normalize_phone(const char *phone);
-extern char *mono_shown(const char *value);
-extern bool mono_is_blank(const char *value);
-extern void mono_check_reference(const char *reference);
-extern void mono_check_amount(int64 amount);
-extern void mono_check_description(const char *description);
-extern void mono_check_period(const char *period, int interval);
-extern void mono_check_dates(TimestampTz start, bool start_null,
-							 TimestampTz end, bool end_null);
-extern void mono_check_currency(const char *currency);
-extern void mono_check_digits(const char *what, const char *value, int len,
-							  const char *hint);
-extern void mono_check_account_name(const char *name);
-extern char *mono_generate_reference(void);
-
-/* http.c: a response body held outside PostgreSQL's memory contexts */
+/* common_http.c: a response body held outside PostgreSQL's memory contexts */
 typedef struct MonoBuf
 {
 	char	   *data;
@@ -175,6 +178,17 @@ typedef struct MonoHttp
 	char	   *body;			/* request body (malloc'd), or NULL */
 } MonoHttp;
 
+/* The answer of a synchronous call (mono_http_get), palloc'd. */
+typedef struct MonoAnswer
+{
+	long		status;
+	char	   *body;
+	size_t		len;
+	json_t	   *headers;		/* what the caller's reader took of the headers, or NULL */
+} MonoAnswer;
+
+typedef json_t *(*MonoHeaderReader) (CURL *easy);
+
 extern void mono_http_init(MonoHttp *http);
 extern void mono_http_prepare(MonoHttp *http, const char *method,
 							  const char *path, const char *body,
@@ -182,49 +196,118 @@ extern void mono_http_prepare(MonoHttp *http, const char *method,
 extern void mono_http_reset(MonoHttp *http);
 extern void mono_http_free(MonoHttp *http);
 extern long mono_http_perform(MonoHttp *http);
+extern void mono_http_get(const char *path, bool realtime, MonoHeaderReader reader,
+						  MonoAnswer *answer);
 extern const char *mono_http_phase(CURL *easy, CURLcode rc, bool overflow);
 extern bool mono_http_reached_server(CURL *easy, CURLcode rc);
 extern char *mono_http_header(CURL *easy, const char *name);
 extern char *mono_url_escape(const char *value);
 extern const char *mono_secret_key_for(const char *path);
 
-/* json.c */
+/* common_json.c: jansson, Mono's envelope, and the one serialisation policy */
 extern json_t *mono_json_object(void);
 extern json_t *mono_json_parse(const char *text, size_t len, const char *what);
 extern char *mono_body_excerpt(const char *text, size_t len);
 extern json_t *mono_json_try_parse(const char *text, size_t len);
 extern json_t *mono_json_data(json_t *root);
 extern const char *mono_json_str(json_t *obj, const char *key);
+extern char *mono_json_text(json_t *value);
+extern Datum mono_json_jsonb(json_t *value);
 extern char *mono_error_summary(json_t *root, char **trace_id,
 								char **field_errors);
 extern void mono_raise_http_error(long status, const char *body, size_t len);
 
-/* connect_parse.c: values checked so that SQL casts them without error */
+/* common_values.c: values checked so that SQL casts them without error */
 extern bool mono_json_int(json_t *v, json_int_t *out);
 extern char *mono_iso_timestamp(const char *in);
+extern bool mono_read_digits(const char *s, int n, int *v);
+extern bool mono_valid_date(int y, int m, int d);
+extern bool mono_is_blank(const char *value);
+extern char *mono_shown(const char *value);
 
-/* webhook.c: which secret verifies an event (setting: its name) */
-extern const char *mono_webhook_secret_for(const char *event, const char **setting);
+/* common_retry.c: backoff of retries and reads */
+extern int64 mono_backoff_ms(int attempts);
 
-/* owo.c */
-extern const char *mono_user_status_name(const char *status);
-extern void mono_require_secret_key(void);
+/* common_ha.c: high availability, restores and clones */
+extern void mono_ha_init(void);
+extern void mono_require_writable(const char *function);
+extern bool mono_ha_waits_for_standby(void);
+extern XLogRecPtr mono_ha_flushed(bool *connected);
+extern bool mono_ha_identity_ok(char *why, size_t len);
 
-/* webhook.c: what mono_handle_webhook() and the receiver (receiver.c) share */
-typedef enum MonoSecretCheck
+/*
+ * common_job.c: a job is one HTTP call for one row. A product (owo_*,
+ * connect_*) claims its jobs, the worker runs them, and the product reads
+ * each finished one into outcomes, grouped by the statement that records
+ * them.
+ */
+typedef enum MonoGroupId
 {
-	MONO_SECRET_MATCH,
-	MONO_SECRET_MISMATCH,
-	MONO_SECRET_UNSET			/* the product's secret is not set */
-} MonoSecretCheck;
+	GROUP_CHARGES,				/* owo: mono.fund_requests after a send or settling read */
+	GROUP_LINKS,				/* owo: mono.beneficiaries likewise */
+	GROUP_EVENTS,				/* owo: what polling read, as webhook events */
+	GROUP_ACCOUNTS,				/* connect: what Mono said of an account */
+	GROUP_LOG,					/* mono.http_log rows */
+	NUM_GROUPS
+} MonoGroupId;
 
-extern MonoSecretCheck mono_webhook_check_secret(const char *given, const char *event);
-extern void mono_webhook_read_event(char *body, size_t len, char **event, char **event_id);
-extern Datum mono_webhook_ingest(const char *event_id, const char *event, const char *body);
+typedef struct MonoOutcomes
+{
+	json_t	   *group[NUM_GROUPS];	/* one JSON array each */
+} MonoOutcomes;
 
-/* receiver.c */
-extern void mono_receiver_init(void);
+struct MonoProduct;
 
-/* queue.c and dispatch.c are used by worker.c only; see their headers */
+typedef struct MonoJob
+{
+	dlist_node	node;
+	const struct MonoProduct *product;	/* whose job it is */
+	int			kind;			/* the product's own kind of call */
+	int64		id;				/* row id in the product's table */
+	int			attempts;		/* attempts including this one */
+	char	   *reference;		/* fund request reference (charges) */
+	char	   *phone;
+	char	   *mono_id;		/* Mono's id of the row's object */
+	char	   *account_id;		/* Connect account */
+	bool		realtime;		/* send x-realtime: true */
+	char	   *method;
+	char	   *path;
+	char	   *body;			/* JSON request body, or NULL for GET */
+	/* what identifies our object in a read */
+	int64		amount;			/* a charge's amount */
+	char	   *type;			/* a charge's type (onetime, recurring) */
+	bool		linked;			/* a polled link is linked (else it waits) */
+	/* an Owo list read page by page (limit 100, offset), bounded by mono_pay.list_pages */
+	char	   *list_path;		/* the list's path and query without limit/offset */
+	int			first_offset;	/* where this read started */
+	int			offset;			/* the page being read */
+	int			pages;			/* pages read so far */
+	bool		more;			/* stopped at the bound: Mono has more */
+	bool		list_failed;	/* a page could not be read */
+	json_t	   *items;			/* the items of the pages read so far */
+	json_t	   *page_log;		/* mono.http_log rows of the pages before the last */
+	MonoHttp	http;
+	CURLcode	rc;
+	TimestampTz started;
+	XLogRecPtr	claim_lsn;		/* end of its claim's commit record */
+} MonoJob;
 
-#endif							/* MONO_PAY_H */
+/* What the worker calls of a product. */
+typedef struct MonoProduct
+{
+	const char *name;
+	/* at start-up, in a transaction: rows this process left mid-send */
+	void		(*recover) (void);
+	/* in the claim transaction: append up to limit jobs (and reads within poll_budget) */
+	int			(*claim) (int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt);
+	/* outside any transaction: true when the job goes on (its next page) */
+	bool		(*next_page) (MonoJob *job, MemoryContext cxt);
+	/* outside any transaction: append the finished job's outcome */
+	void		(*outcome) (MonoJob *job, MonoOutcomes *out);
+} MonoProduct;
+
+extern void mono_job_log(MonoJob *job, json_t *log);
+extern void mono_job_call(MonoJob *job, MemoryContext cxt, const char *method,
+						  const char *path, const char *body);
+
+#endif							/* MONO_COMMON_H */

@@ -1,14 +1,13 @@
 /*
- * owo.c
+ * owo_body.c
  *		Mono Direct Charge ("owo") specifics: request bodies built with
  *		jansson, and the synchronous mono_user_status() call.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "fmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "worker.h"
 
 #include "mb/pg_wchar.h"
 

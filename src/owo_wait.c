@@ -1,33 +1,34 @@
 /*
- * wait.c
+ * owo_wait.c
  *		mono_wait(): wait, in a later transaction, for a fund request to leave
- *		the outbox; and mono_worker_status(): is the worker alive and busy.
+ *		the outbox.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "access/xlog.h"
-#include "commands/dbcommands.h"
-#include "executor/spi.h"
-#include "funcapi.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/wait_event.h"
 
 PG_FUNCTION_INFO_V1(mono_wait);
-PG_FUNCTION_INFO_V1(mono_worker_status);
+
+/* The request's row, its xmin, and whether it still waits to be sent. */
+static MonoStatement fetch_stmt = {
+	"read the awaited fund request",
+	"SELECT f, f.xmin, f.status IN ('queued', 'sending')"
+	" FROM mono.fund_requests f WHERE f.reference = $1",
+	1, {TEXTOID}
+};
 
 /* Fetch (row, xmin, still-in-outbox) of a fund request; false when absent. */
 static bool
-fetch_request(SPIPlanPtr plan, const char *reference, Datum *row,
-			  TransactionId *xmin, bool *pending)
+fetch_request(const char *reference, Datum *row, TransactionId *xmin, bool *pending)
 {
 	Datum		arg = CStringGetTextDatum(reference);
 	bool		isnull;
 
-	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the fund request");
-	if (SPI_processed == 0)
+	if (mono_spi_run(&fetch_stmt, &arg, NULL, 1) == 0)
 		return false;
 	*row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	*xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
@@ -67,8 +68,6 @@ refuse_same_transaction(const char *reference)
 Datum
 mono_wait(PG_FUNCTION_ARGS)
 {
-	Oid			types[1] = {TEXTOID};
-	SPIPlanPtr	plan;
 	char	   *reference;
 	TimestampTz deadline;
 	Datum		row;
@@ -92,11 +91,9 @@ mono_wait(PG_FUNCTION_ARGS)
 				 errhint("Call mono_wait() in a READ COMMITTED transaction.")));
 
 	SPI_connect();
-	plan = SPI_prepare("SELECT f, f.xmin, f.status IN ('queued', 'sending')"
-					   " FROM mono.fund_requests f WHERE f.reference = $1", 1, types);
 	for (;;)
 	{
-		if (!fetch_request(plan, reference, &row, &xmin, &pending))
+		if (!fetch_request(reference, &row, &xmin, &pending))
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("no fund request with reference \"%.64s\"", reference),
@@ -116,123 +113,3 @@ mono_wait(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(row);
 }
 
-/* Count outbox rows per status across links and fund requests. */
-static void
-count_queue(int64 *counts)
-{
-	int			i;
-
-	if (SPI_execute("SELECT count(*) FILTER (WHERE status = 'queued'),"
-					" count(*) FILTER (WHERE status = 'sending'),"
-					" count(*) FILTER (WHERE status = 'unknown'),"
-					" count(*) FILTER (WHERE status = 'awaiting_authorization')"
-					" FROM (SELECT status FROM mono.fund_requests"
-					" WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')"
-					" UNION ALL SELECT status FROM mono.beneficiaries"
-					" WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')) s",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not count the queue");
-	for (i = 0; i < 4; i++)
-	{
-		bool		isnull;
-
-		counts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, i + 1, &isnull));
-	}
-}
-
-/*
- * Sum the worker processes into slot 0 of copy: requests in flight and
- * sent, how many run, and the oldest settings any of them holds.
- */
-static int
-sum_workers(MonoShared *copy)
-{
-	MonoWorkerSlot *w = &copy->workers[0];
-	int			running = w->latch != NULL ? 1 : 0;
-	int			i;
-
-	for (i = 1; i < MONO_MAX_WORKERS; i++)
-	{
-		MonoWorkerSlot *s = &copy->workers[i];
-
-		w->sent_total += s->sent_total;
-		if (s->latch == NULL)
-			continue;
-		running++;
-		w->in_flight += s->in_flight;
-		w->config_loaded_at = Min(w->config_loaded_at, s->config_loaded_at);
-	}
-	return running;
-}
-
-/*
- * On a standby, or in a database no worker serves, say so (issue 12): the
- * workers' slots then describe nobody here.
- */
-static void
-describe_node(MonoShared *copy)
-{
-	char	   *db = get_database_name(MyDatabaseId);
-
-	if (RecoveryInProgress())
-		strlcpy(copy->state, "not running: this node is a standby; the worker starts when it is promoted",
-				sizeof(copy->state));
-	else if (db != NULL && strcmp(db, mono_database_name) != 0)
-	{
-		snprintf(copy->state, sizeof(copy->state),
-				 "not serving this database: no worker serves it (mono_pay.database_name is \"%s\")",
-				 mono_database_name);
-		memset(copy->workers, 0, sizeof(copy->workers));
-	}
-}
-
-/* mono_worker_status(): one row describing the workers and their queue. */
-Datum
-mono_worker_status(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[14];
-	bool		n[14];
-	int64		counts[4];
-	MonoShared	copy;
-	MonoWorkerSlot *w = &copy.workers[0];
-	int			running;
-	int			i;
-
-	InitMaterializedSRF(fcinfo, 0);
-	memset(n, 0, sizeof(n));
-	memset(&copy, 0, sizeof(copy));
-	if (mono_shared != NULL)
-	{
-		SpinLockAcquire(&mono_shared->mutex);
-		memcpy(&copy, mono_shared, sizeof(copy));
-		SpinLockRelease(&mono_shared->mutex);
-	}
-	else
-		strlcpy(copy.state, "not running: mono_pay is not in shared_preload_libraries",
-				sizeof(copy.state));
-	describe_node(&copy);
-	running = sum_workers(&copy);
-	SPI_connect();
-	count_queue(counts);
-	SPI_finish();
-	v[0] = BoolGetDatum(w->latch != NULL);
-	v[1] = Int32GetDatum(w->pid);
-	n[1] = w->latch == NULL;
-	v[2] = CStringGetTextDatum(copy.state);
-	v[3] = CStringGetTextDatum(mono_database_name);
-	for (i = 0; i < 4; i++)
-		v[4 + i] = Int64GetDatum(counts[i]);
-	v[8] = Int32GetDatum(w->in_flight);
-	v[9] = Int64GetDatum((int64) w->sent_total);
-	v[10] = CStringGetTextDatum(copy.last_error);
-	n[10] = copy.last_error[0] == '\0';
-	v[11] = TimestampTzGetDatum(copy.last_error_at);
-	n[11] = copy.last_error_at == 0;
-	v[12] = TimestampTzGetDatum(w->config_loaded_at);
-	n[12] = w->latch == NULL;
-	v[13] = Int32GetDatum(running);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
-	return (Datum) 0;
-}

@@ -1,10 +1,10 @@
 /*
- * receiver.c
- *		The webhook receiver's settings, its shared counters, its
- *		registration as a background worker, and mono_receiver_status().
- *		The server itself is receiver_server.c.
+ * webhook_receiver.c
+ *		The webhook receiver's shared counters, its registration as
+ *		background workers, and mono_receiver_status(). The server itself
+ *		is webhook_server.c; its settings are in common_settings.c.
  */
-#include "receiver.h"
+#include "webhook.h"
 
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -12,114 +12,13 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "utils/guc.h"
 
 PG_FUNCTION_INFO_V1(mono_receiver_status);
-
-char	   *mono_webhook_listen = NULL;
-char	   *mono_webhook_path = NULL;
-char	   *mono_webhook_tls_cert = NULL;
-char	   *mono_webhook_tls_key = NULL;
-int			mono_webhook_max_connections = 100;
-int			mono_webhook_max_header_size = 16384;
-int			mono_webhook_read_timeout = 10000;
-int			mono_webhook_idle_timeout = 30;
-int			mono_webhook_receivers = 1;
 
 ReceiverShared *mono_receiver_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
-
-/* Accept "" or "host:port" / "[v6 address]:port" with a port of 1 to 65535. */
-static bool
-check_listen(char **newval, void **extra pg_attribute_unused(),
-			 GucSource source pg_attribute_unused())
-{
-	const char *v = *newval;
-	const char *colon;
-	char	   *end;
-	long		port;
-
-	if (v == NULL || v[0] == '\0')
-		return true;
-	colon = strrchr(v, ':');
-	if (colon == NULL || colon == v || (v[0] == '[' && colon[-1] != ']'))
-	{
-		GUC_check_errdetail("mono_pay.webhook_listen takes host:port, e.g. 127.0.0.1:8787 or [::1]:8787.");
-		return false;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-	{
-		GUC_check_errdetail("The port of mono_pay.webhook_listen must be a number from 1 to 65535.");
-		return false;
-	}
-	return true;
-}
-
-/* Accept a path that starts with a slash. */
-static bool
-check_path(char **newval, void **extra pg_attribute_unused(),
-		   GucSource source pg_attribute_unused())
-{
-	if (*newval == NULL || (*newval)[0] != '/')
-	{
-		GUC_check_errdetail("mono_pay.webhook_path must start with a slash, e.g. /mono/webhooks.");
-		return false;
-	}
-	return true;
-}
-
-/* Register the receiver's string settings (all need a restart). */
-static void
-define_string_settings(void)
-{
-	DefineCustomStringVariable("mono_pay.webhook_listen",
-							   "Address and port the webhook receiver listens on (empty: no receiver).",
-							   "For example 127.0.0.1:8787 behind a reverse proxy.",
-							   &mono_webhook_listen, "",
-							   PGC_POSTMASTER, 0, check_listen, NULL, NULL);
-	DefineCustomStringVariable("mono_pay.webhook_path",
-							   "The one path the webhook receiver serves.",
-							   NULL, &mono_webhook_path, "/mono/webhooks",
-							   PGC_POSTMASTER, 0, check_path, NULL, NULL);
-	DefineCustomStringVariable("mono_pay.webhook_tls_cert",
-							   "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP).",
-							   NULL, &mono_webhook_tls_cert, "",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
-	DefineCustomStringVariable("mono_pay.webhook_tls_key",
-							   "PEM private key file of the receiver's TLS; no group or other access.",
-							   NULL, &mono_webhook_tls_key, "",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
-}
-
-/* Register the receiver's bounds on its clients. */
-static void
-define_limit_settings(void)
-{
-	DefineCustomIntVariable("mono_pay.webhook_max_connections",
-							"Most connections the webhook receiver keeps open; more are closed at once.",
-							NULL, &mono_webhook_max_connections, 100, 1, 10000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("mono_pay.webhook_max_header_size",
-							"Memory of one receiver connection for its request line and headers.",
-							"Requests whose headers do not fit are answered 431.",
-							&mono_webhook_max_header_size, 16384, 4096, 1048576,
-							PGC_POSTMASTER, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomIntVariable("mono_pay.webhook_read_timeout",
-							"Time a client has to send a whole request (headers and body) to the receiver.",
-							NULL, &mono_webhook_read_timeout, 10000, 100, 600000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("mono_pay.webhook_receivers",
-							"Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks.",
-							NULL, &mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("mono_pay.webhook_idle_timeout",
-							"Time the receiver keeps a silent connection open.",
-							NULL, &mono_webhook_idle_timeout, 30, 1, 3600,
-							PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
-}
 
 /* Ask for the receiver's shared struct. */
 static void
@@ -177,12 +76,10 @@ register_receivers(void)
 	}
 }
 
-/* _PG_init's part for the receiver: settings, shared memory, the worker when listening. */
+/* _PG_init's part for the receiver: shared memory, and the workers when listening. */
 void
 mono_receiver_init(void)
 {
-	define_string_settings();
-	define_limit_settings();
 	prev_shmem_request = shmem_request_hook;
 	shmem_request_hook = receiver_shmem_request;
 	prev_shmem_startup = shmem_startup_hook;
