@@ -284,7 +284,7 @@ flows_list(json_t *root, const char **problem)
 
 /*
  * The number of transactions of a month or of the whole answer: "count"
- * (mono-api.md §3.6), or "transactions_count", the only public model of
+ * (doc/mono-api.md §3.6), or "transactions_count", the only public model of
  * the v2 body (§4), or "transaction_count"; NULL when none is there.
  */
 static json_t *
@@ -338,7 +338,7 @@ flow_month(json_t *item, const char **problem)
 }
 
 /*
- * The months of GET .../credits or .../debits (mono-api.md §3.6: with or
+ * The months of GET .../credits or .../debits (doc/mono-api.md §3.6: with or
  * without the envelope; data null is no month), or NULL with *problem
  * saying what is wrong.
  */
