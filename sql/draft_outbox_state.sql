@@ -2,8 +2,10 @@
 -- The outbox's state machine, as the worker drives it. The worker (C)
 -- claims rows through these functions and reports what Mono answered as a
 -- verdict; the statuses are decided here, and only here, beside the
--- webhook and polling rules above. (mono_wait() and the DROP EXTENSION
--- guard read statuses too: they must work before ALTER EXTENSION UPDATE.)
+-- webhook and polling rules above. (The SQL functions that backends call,
+-- mono_charge() to mono_wait(), and the DROP EXTENSION guard keep their
+-- statements in C: a new library runs them against the old objects too,
+-- until ALTER EXTENSION UPDATE; the worker waits for the update.)
 --
 -- Verdicts of a send (the row is expected in sending):
 --   accepted         2xx with a JSON body
@@ -115,16 +117,21 @@ $$;
 
 -- Record the verdicts on fund requests: [{id, verdict, of, redirect_url,
 -- mono_id, mono_status, http_status, trace_id, last_error, error_details,
--- retry_ms, read_offset}]; p_poll_ms: mono_pay.poll_base.
+-- retry_ms, read_offset}]; p_poll_ms: mono_pay.poll_base. The rows are
+-- reached through their ids as an array the primary key looks up: joined
+-- with jsonb_to_recordset alone, a table of some 20,000 rows or fewer was
+-- hash-joined by a scan of the whole table on every record.
 CREATE OR REPLACE FUNCTION mono.record_charge_outcomes(p_outcomes jsonb, p_poll_ms bigint)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[] := ARRAY(SELECT (x ->> 'id')::bigint FROM jsonb_array_elements(p_outcomes) x);
 BEGIN
     WITH o AS (SELECT * FROM jsonb_to_recordset(p_outcomes) AS o(id bigint, verdict text, "of" text,
                    redirect_url text, mono_id text, mono_status text, http_status integer,
                    trace_id text, last_error text, error_details jsonb, retry_ms bigint,
                    read_offset integer)),
          v AS (SELECT o.*, d.expect, d.status, d.last_error AS error, d.retry_ms AS retry
-                 FROM o JOIN mono.fund_requests f ON f.id = o.id,
+                 FROM o JOIN mono.fund_requests f ON f.id = o.id AND f.id = ANY (v_ids),
                       LATERAL mono.charge_verdict(o.verdict, o."of", f.attempts, f.http_status,
                                                   f.reference, o.mono_status, o.last_error,
                                                   o.retry_ms) d)
@@ -142,7 +149,7 @@ BEGIN
                                THEN now() + p_poll_ms * interval '1 millisecond' ELSE f.next_poll_at END,
            updated_at = now()
       FROM v
-     WHERE f.id = v.id AND f.status = v.expect;
+     WHERE f.id = v.id AND f.id = ANY (v_ids) AND f.status = v.expect;
 END;
 $$;
 
@@ -151,6 +158,8 @@ $$;
 -- our links holds (an old link of the phone) is not this one's.
 CREATE OR REPLACE FUNCTION mono.record_link_outcomes(p_outcomes jsonb, p_poll_ms bigint)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[] := ARRAY(SELECT (x ->> 'id')::bigint FROM jsonb_array_elements(p_outcomes) x);
 BEGIN
     WITH o AS (SELECT * FROM jsonb_to_recordset(p_outcomes) AS o(id bigint, verdict text, "of" text,
                    redirect_url text, mono_id text, http_status integer, trace_id text,
@@ -159,7 +168,7 @@ BEGIN
                       o.mono_id IS NOT NULL AND EXISTS (SELECT 1 FROM mono.beneficiaries x
                           WHERE x.mono_id = o.mono_id AND x.id <> o.id) AS held,
                       d.status AS verdict_status
-                 FROM o JOIN mono.beneficiaries b ON b.id = o.id,
+                 FROM o JOIN mono.beneficiaries b ON b.id = o.id AND b.id = ANY (v_ids),
                       LATERAL mono.link_verdict(o.verdict, o."of", b.attempts, b.action,
                                                 o.last_error, o.retry_ms) d),
          v AS (SELECT r.*,
@@ -180,7 +189,7 @@ BEGIN
                   linked_at = CASE WHEN v.status = 'linked' THEN now() ELSE b.linked_at END,
                   unlinked_at = CASE WHEN v.status = 'unlinked' THEN now() ELSE b.unlinked_at END,
                   updated_at = now()
-                 FROM v WHERE b.id = v.id AND b.status = v.expect
+                 FROM v WHERE b.id = v.id AND b.id = ANY (v_ids) AND b.status = v.expect
                  RETURNING b.id, b.action, b.status, b.redirect_url, b.last_error, b.http_status,
                            b.trace_id, b.error_details)
     UPDATE mono.fund_requests f SET
@@ -205,17 +214,21 @@ $$;
 -- a read settles it), none earlier is still queued, and, with
 -- mono_pay.one_prompt_per_phone, none awaits the customer's authorisation
 -- (a link, which never expires, within approval_window). Other phones'
--- rows pass by: the queue does not wait.
+-- rows pass by: the queue does not wait. OFFSET 0 keeps each NOT EXISTS a
+-- per-row probe of the phone's index entries (a subplan), never an anti
+-- join: with the statistics of a settled table (no row queued) the planner
+-- took the phone index for nearly empty and scanned all of it under every
+-- candidate row, until autoanalyze ran (a burst's ramp).
 CREATE OR REPLACE FUNCTION mono.phone_is_free(p_phone text, p_id bigint, p_one_prompt boolean)
 RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = p_phone
                AND e.status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
                AND (e.status IN ('sending', 'unknown') OR (e.status = 'queued' AND e.id < p_id)
-                    OR (p_one_prompt AND e.status = 'awaiting_authorization')))
+                    OR (p_one_prompt AND e.status = 'awaiting_authorization')) OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = p_phone
                AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')
                     OR (p_one_prompt AND l.status = 'awaiting_authorization'
-                        AND l.updated_at > now() - mono.setting_interval('approval_window'))))
+                        AND l.updated_at > now() - mono.setting_interval('approval_window'))) OFFSET 0)
 $$;
 
 -- Claim due one-time and recurring charges for worker p_worker: sending,
@@ -409,31 +422,6 @@ BEGIN
     END IF;
     RETURN QUERY SELECT v_charges, v_links;
 END;
-$$;
-
--- The phone's live link (any status but unlinked and failed), if any.
-CREATE OR REPLACE FUNCTION mono.live_link(p_phone text) RETURNS SETOF mono.beneficiaries
-LANGUAGE sql STABLE AS $$
-    SELECT * FROM mono.beneficiaries WHERE phone = p_phone AND status NOT IN ('unlinked', 'failed')
-$$;
-
--- Queue the unlink of the phone's link: a linked one gets an unlink to
--- send; one never sent (queued, no attempt yet) simply ends unlinked, with
--- its first fund request cancelled. Returns the rows it changed.
-CREATE OR REPLACE FUNCTION mono.queue_unlink(p_phone text) RETURNS SETOF mono.beneficiaries
-LANGUAGE sql AS $$
-    WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',
-                      status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,
-                      unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,
-                      bvn = CASE WHEN status = 'linked' THEN bvn END,
-                      attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
-                WHERE phone = p_phone AND (status = 'linked'
-                      OR (status = 'queued' AND action = 'link' AND attempts = 0))
-                RETURNING *),
-         f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()
-                WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')
-                  AND status = 'queued')
-    SELECT * FROM b
 $$;
 
 -- The outbox as mono_worker_status() counts it: links and fund requests

@@ -133,6 +133,8 @@ extern MonoShared *mono_shared;
 extern int	mono_worker_number;	/* 0 in backends and the first worker */
 
 extern void mono_shmem_init(void);
+extern void mono_register_worker(int number, const char *function, const char *name,
+								 const char *type, int restart_s);
 extern void mono_wake_at_commit(void);
 extern void mono_wake_senders(void);
 extern void mono_set_state(const char *state);

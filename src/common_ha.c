@@ -24,7 +24,6 @@
 PG_FUNCTION_INFO_V1(mono_system_identifier);
 PG_FUNCTION_INFO_V1(mono_resume);
 
-static SPIPlanPtr ack_plan = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* Is mono_pay.standby_names set (the worker waits for a standby)? */
@@ -34,12 +33,16 @@ mono_ha_waits_for_standby(void)
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
 }
 
-static const char *const ack_sql =
-"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
-" FROM pg_catalog.pg_stat_replication r"
-" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
-"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
-"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))";
+/* How far the named standbys have flushed, and how many are connected. */
+static MonoStatement ack_stmt = {
+	"read pg_stat_replication for mono_pay.standby_names",
+	"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
+	" FROM pg_catalog.pg_stat_replication r"
+	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
+	"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
+	"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))",
+	1, {TEXTOID}, true
+};
 
 /*
  * How far have the standbys named in mono_pay.standby_names flushed the
@@ -49,23 +52,15 @@ static const char *const ack_sql =
 XLogRecPtr
 mono_ha_flushed(bool *connected)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(mono_standby_names);
 	bool		isnull;
 	XLogRecPtr	flushed = InvalidXLogRecPtr;
 	Datum		d;
 
 	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
-	if (ack_plan == NULL)
-	{
-		ack_plan = SPI_prepare(ack_sql, 1, types);
-		if (ack_plan == NULL || SPI_keepplan(ack_plan) != 0)
-			elog(ERROR, "could not prepare the standby check");
-	}
-	if (SPI_execute_plan(ack_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_stat_replication");
-	*connected = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	mono_spi_run(&ack_stmt, &arg, NULL, 1);
+	*connected = DatumGetInt32(mono_spi_value(0, 1, &isnull)) > 0;
+	d = mono_spi_value(0, 2, &isnull);
 	if (!isnull)
 		flushed = DatumGetLSN(d);
 	mono_tx_commit();
@@ -95,10 +90,9 @@ mono_ha_identity_ok(char *why, size_t len)
 	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
 	args[1] = ObjectIdGetDatum(MyDatabaseId);
 	mono_tx_begin("mono_pay: checking the node's identity");
-	if (SPI_execute("SELECT pg_catalog.to_regclass('mono.node_identity') IS NOT NULL",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look for mono.node_identity");
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	mono_spi_query("look for mono.node_identity",
+				   "SELECT pg_catalog.to_regclass('mono.node_identity') IS NOT NULL", true);
+	if (DatumGetBool(mono_spi_value(0, 1, &isnull)))
 	{
 		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE " FOREIGN_IDENTITY ")"
 								  " OPERATOR(pg_catalog.+) (pg_catalog.count(*) OPERATOR(pg_catalog.=) 0)::int,"

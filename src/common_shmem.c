@@ -8,6 +8,7 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -132,6 +133,29 @@ mono_set_last_error(const char *error)
 	strlcpy(mono_shared->last_error, error, sizeof(mono_shared->last_error));
 	mono_shared->last_error_at = GetCurrentTimestamp();
 	SpinLockRelease(&mono_shared->mutex);
+}
+
+/*
+ * Register background worker number (its main_arg) of mono_pay: its entry
+ * point, the name and type pg_stat_activity shows, and how many seconds
+ * after it stops the postmaster restarts it.
+ */
+void
+mono_register_worker(int number, const char *function, const char *name, const char *type,
+					 int restart_s)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = restart_s;
+	worker.bgw_main_arg = Int32GetDatum(number);
+	strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
 }
 
 /* Ask for the shared struct and wake the worker at commits. */

@@ -19,7 +19,11 @@ PG_FUNCTION_INFO_V1(mono_link_beneficiary);
 PG_FUNCTION_INFO_V1(mono_unlink_beneficiary);
 PG_FUNCTION_INFO_V1(mono_charge_trigger);
 
-/* The statements of the outbox's entry points. */
+/*
+ * The statements of the outbox's entry points. They stay plain SQL, not
+ * calls of the state machine's functions: a backend runs them with a new
+ * library against the old objects too, until ALTER EXTENSION UPDATE.
+ */
 typedef enum EnqueueStatement
 {
 	REFERENCE_USED,
@@ -41,14 +45,26 @@ static MonoStatement statements[NUM_STATEMENTS] = {
 		11, {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
 	[LIVE_LINK] = {"look up the phone's live link",
-		"SELECT * FROM mono.live_link(p_phone => $1)",
+		"SELECT * FROM mono.beneficiaries"
+		" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')",
 	1, {TEXTOID}, true},
 	[INSERT_LINK] = {"insert a link",
 		"INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
 		" account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *",
 	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
 	[QUEUE_UNLINK] = {"queue an unlink",
-		"SELECT * FROM mono.queue_unlink(p_phone => $1)",
+		"WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
+		"  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
+		"  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
+		"  bvn = CASE WHEN status = 'linked' THEN bvn END,"
+		"  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
+		"  WHERE phone = $1 AND (status = 'linked'"
+		"   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
+		"  RETURNING *),"
+		" f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
+		"  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
+		"  AND status = 'queued')"
+		" SELECT * FROM b",
 	1, {TEXTOID}},
 };
 

@@ -9,7 +9,7 @@
 
 #include "catalog/pg_type.h"
 
-/* The statements of Direct Charge's part of the worker. */
+/* The claims of Direct Charge's part of the worker, each an SQL function of the state machine. */
 typedef enum OwoStatement
 {
 	CLAIM_CHARGES,
@@ -19,6 +19,7 @@ typedef enum OwoStatement
 	CLAIM_UNKNOWN_LINKS,
 	CLAIM_POLL_CHARGES,
 	CLAIM_POLL_LINKS,
+	/* what the worker records or repairs */
 	FAIL_UNBUILDABLE_CHARGE,
 	FAIL_UNBUILDABLE_LINK,
 	RECOVER_SENDS,
@@ -28,46 +29,23 @@ typedef enum OwoStatement
 	NUM_STATEMENTS
 } OwoStatement;
 
+/* a call of the SQL function mono.f with named arguments */
+#define CALL(f, ...) "SELECT * FROM mono." f "(" __VA_ARGS__ ")"
+
 static MonoStatement statements[NUM_STATEMENTS] = {
-	[CLAIM_CHARGES] = {"claim due fund requests",
-		"SELECT * FROM mono.claim_charges(p_limit => $1, p_worker => $2, p_one_prompt => $3)",
-	3, {INT4OID, INT2OID, BOOLOID}},
-	[CLAIM_FIRST_CHARGE] = {"claim a link's first fund request",
-		"SELECT * FROM mono.claim_first_charge(p_link_id => $1)",
-	1, {INT8OID}},
-	[CLAIM_LINKS] = {"claim due links and unlinks",
-		"SELECT * FROM mono.claim_links(p_limit => $1, p_one_prompt => $2)",
-	2, {INT4OID, BOOLOID}},
-	[CLAIM_UNKNOWN_CHARGES] = {"claim settling reads of fund requests",
-		"SELECT * FROM mono.claim_unknown_charges(p_limit => $1, p_push_ms => $2)",
-	2, {INT4OID, INT8OID}},
-	[CLAIM_UNKNOWN_LINKS] = {"claim settling reads of links",
-		"SELECT * FROM mono.claim_unknown_links(p_limit => $1, p_push_ms => $2)",
-	2, {INT4OID, INT8OID}},
-	[CLAIM_POLL_CHARGES] = {"claim polling reads of fund requests",
-		"SELECT * FROM mono.claim_poll_charges(p_limit => $1, p_base_ms => $2, p_max_ms => $3)",
-	3, {INT4OID, INT8OID, INT8OID}},
-	[CLAIM_POLL_LINKS] = {"claim polling reads of links",
-		"SELECT * FROM mono.claim_poll_links(p_limit => $1, p_base_ms => $2, p_max_ms => $3)",
-	3, {INT4OID, INT8OID, INT8OID}},
-	[FAIL_UNBUILDABLE_CHARGE] = {"fail a fund request that makes no request body",
-		"SELECT mono.fail_unbuildable_charge(p_id => $1)",
-	1, {INT8OID}},
-	[FAIL_UNBUILDABLE_LINK] = {"fail a link that makes no request body",
-		"SELECT mono.fail_unbuildable_link(p_id => $1)",
-	1, {INT8OID}},
-	[RECOVER_SENDS] = {"recover interrupted sends",
-		"SELECT * FROM mono.recover_sends(p_worker => $1, p_workers => $2)",
-	2, {INT2OID, INT2OID}},
-	[RECORD_CHARGES] = {"record fund request outcomes",
-		"SELECT mono.record_charge_outcomes(p_outcomes => $1, p_poll_ms => $2)",
-	2, {JSONBOID, INT8OID}},
-	[RECORD_LINKS] = {"record link outcomes",
-		"SELECT mono.record_link_outcomes(p_outcomes => $1, p_poll_ms => $2)",
-	2, {JSONBOID, INT8OID}},
-	[RECORD_EVENTS] = {"apply polled events",
-		"SELECT mono.apply_owo_events(p_events => $1)",
-	1, {JSONBOID}},
+	[CLAIM_CHARGES] = {"claim due fund requests", CALL("claim_charges", "p_limit => $1, p_worker => $2, p_one_prompt => $3"), 3, {INT4OID, INT2OID, BOOLOID}},
+	[CLAIM_FIRST_CHARGE] = {"claim a link's first fund request", CALL("claim_first_charge", "p_link_id => $1"), 1, {INT8OID}},
+	[CLAIM_LINKS] = {"claim due links and unlinks", CALL("claim_links", "p_limit => $1, p_one_prompt => $2"), 2, {INT4OID, BOOLOID}},
+	[CLAIM_UNKNOWN_CHARGES] = {"claim settling reads of fund requests", CALL("claim_unknown_charges", "p_limit => $1, p_push_ms => $2"), 2, {INT4OID, INT8OID}},
+	[CLAIM_UNKNOWN_LINKS] = {"claim settling reads of links", CALL("claim_unknown_links", "p_limit => $1, p_push_ms => $2"), 2, {INT4OID, INT8OID}},
+	[CLAIM_POLL_CHARGES] = {"claim polling reads of fund requests", CALL("claim_poll_charges", "p_limit => $1, p_base_ms => $2, p_max_ms => $3"), 3, {INT4OID, INT8OID, INT8OID}},
+	[CLAIM_POLL_LINKS] = {"claim polling reads of links", CALL("claim_poll_links", "p_limit => $1, p_base_ms => $2, p_max_ms => $3"), 3, {INT4OID, INT8OID, INT8OID}},
+	[FAIL_UNBUILDABLE_CHARGE] = {"fail a fund request that makes no request body", CALL("fail_unbuildable_charge", "p_id => $1"), 1, {INT8OID}},
+	[FAIL_UNBUILDABLE_LINK] = {"fail a link that makes no request body", CALL("fail_unbuildable_link", "p_id => $1"), 1, {INT8OID}},
+	[RECOVER_SENDS] = {"recover interrupted sends", CALL("recover_sends", "p_worker => $1, p_workers => $2"), 2, {INT2OID, INT2OID}},
+	[RECORD_CHARGES] = {"record fund request verdicts", CALL("record_charge_outcomes", "p_outcomes => $1, p_poll_ms => $2"), 2, {JSONBOID, INT8OID}},
+	[RECORD_LINKS] = {"record link verdicts", CALL("record_link_outcomes", "p_outcomes => $1, p_poll_ms => $2"), 2, {JSONBOID, INT8OID}},
+	[RECORD_EVENTS] = {"apply polled events", CALL("apply_owo_events", "p_events => $1"), 1, {JSONBOID}},
 };
 
 /* Run a claim statement; returns the rows claimed (SPI_tuptable). */

@@ -8,7 +8,6 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -55,25 +54,12 @@ receiver_shmem_startup(void)
 static void
 register_receivers(void)
 {
-	BackgroundWorker worker;
 	int			i;
 
 	for (i = 0; i < mono_webhook_receivers; i++)
-	{
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 5;
-		worker.bgw_main_arg = Int32GetDatum(i);
-		strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
-		strlcpy(worker.bgw_function_name, "mono_receiver_main", BGW_MAXLEN);
-		if (i == 0)
-			strlcpy(worker.bgw_name, "mono_pay receiver", BGW_MAXLEN);
-		else
-			snprintf(worker.bgw_name, BGW_MAXLEN, "mono_pay receiver %d", i);
-		strlcpy(worker.bgw_type, "mono_pay receiver", BGW_MAXLEN);
-		RegisterBackgroundWorker(&worker);
-	}
+		mono_register_worker(i, "mono_receiver_main",
+							 i == 0 ? "mono_pay receiver" : psprintf("mono_pay receiver %d", i),
+							 "mono_pay receiver", 5);
 }
 
 /* _PG_init's part for the receiver: shared memory, and the workers when listening. */

@@ -609,29 +609,16 @@ mono_worker_main(Datum main_arg)
 }
 
 /*
- * Register the background workers (restarted by the postmaster if they
- * die): "mono_pay worker", and mono_pay.workers - 1 "mono_pay sender"s.
+ * Register the background workers (restarted a second after they stop):
+ * "mono_pay worker", and mono_pay.workers - 1 "mono_pay sender"s.
  */
 void
 mono_worker_init(void)
 {
-	BackgroundWorker worker;
 	int			i;
 
 	for (i = 0; i < mono_workers; i++)
-	{
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 1;
-		worker.bgw_main_arg = Int32GetDatum(i);
-		strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
-		strlcpy(worker.bgw_function_name, "mono_worker_main", BGW_MAXLEN);
-		if (i == 0)
-			strlcpy(worker.bgw_name, "mono_pay worker", BGW_MAXLEN);
-		else
-			snprintf(worker.bgw_name, BGW_MAXLEN, "mono_pay sender %d", i);
-		strlcpy(worker.bgw_type, i == 0 ? "mono_pay worker" : "mono_pay sender", BGW_MAXLEN);
-		RegisterBackgroundWorker(&worker);
-	}
+		mono_register_worker(i, "mono_worker_main",
+							 i == 0 ? "mono_pay worker" : psprintf("mono_pay sender %d", i),
+							 i == 0 ? "mono_pay worker" : "mono_pay sender", 1);
 }
