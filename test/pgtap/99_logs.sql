@@ -18,7 +18,7 @@
 BEGIN;
 SELECT plan(7);
 
-SELECT is(:'last_file', '99_logs.sql',
+SELECT is(:'last_file'::text, '99_logs.sql'::text,
           'this file sorts last of test/pgtap/*.sql, so the log it reads holds every other file''s');
 
 CREATE TEMP TABLE server_log ON COMMIT DROP AS
