@@ -5,18 +5,11 @@
 -- BVN is forgotten once Mono has it; an unlink sends {"id": ...}.
 --
 -- Statements run in autocommit: the worker only sees committed rows.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348022222222 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348033333333 not_found`
--- no setting left behind by another file; nothing of another file in flight
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(49);
 
@@ -262,6 +255,5 @@ SELECT is(count(*), 0::bigint, 'no fund request failed')
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE sent;

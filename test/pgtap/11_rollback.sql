@@ -3,17 +3,9 @@
 -- or a charging trigger, a rolled-back savepoint, an aborted transaction and
 -- a rolled-back prepared transaction send nothing; a committed prepared
 -- transaction is found by the worker's sweep.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
--- a prepared transaction left by an interrupted run would hold locks forever
-SELECT format('ROLLBACK PREPARED %L', gid) FROM pg_prepared_xacts WHERE gid LIKE 'mono_qa_%' \gexec
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS rb_orders;
 RESET client_min_messages;
@@ -165,6 +157,5 @@ SELECT is(:'reqs'::jsonb -> 'by_path' -> 'POST /owo/v1/beneficiaries/unlink', NU
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE rb_orders;

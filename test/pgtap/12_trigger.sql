@@ -4,14 +4,8 @@
 -- (missing column, wrong type, unknown key, missing key, wrong kind of
 -- trigger) and a bad row fail with an error naming the column, and queue
 -- and send nothing.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS tg_orders, tg_bad;
 RESET client_min_messages;
@@ -254,6 +248,5 @@ SELECT is(array_agg(k), NULL, 'and none of their references was sent')
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE tg_orders, tg_bad, by_ref;

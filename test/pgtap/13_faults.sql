@@ -4,15 +4,9 @@
 -- not JSON become unknown and are settled by a read, never by a second
 -- charge; 4xx are final and keep Mono's message, trace_id and field errors;
 -- a refused connection retries; retries run out in failed, saying so.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(44);
 
@@ -260,5 +254,4 @@ SELECT is(count(*), 0::bigint, 'no reference was ever accepted twice')
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql

@@ -2,14 +2,8 @@
 -- (after COMMIT), refuses to wait in the transaction that queued the
 -- request (with a hint to COMMIT first), and gives up at its timeout;
 -- mono_worker_status() shows the worker running and counts the outbox.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(29);
 
@@ -127,5 +121,4 @@ DROP ROLE mono_qa_nobody;
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql

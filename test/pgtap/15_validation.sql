@@ -3,15 +3,9 @@
 -- errmsg naming the bad value, a hint, nothing written and nothing sent
 -- (doc/design.md principle 8). sql/validation.sql shows the same errors as a
 -- user reads them.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348033333333 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
 SELECT plan(81);
@@ -173,6 +167,5 @@ SELECT is(:total1 - :total0, 0, 'the simulator received nothing');
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE cases;

@@ -4,16 +4,10 @@
 -- shuffled full history of a recurring request ends in the same rows as the
 -- ordered one; late events (approved after active, anything after
 -- completed, expired or cancelled) are stored but change nothing.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348022222222 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
 SELECT plan(66);
@@ -453,6 +447,5 @@ SELECT is(count(*), 1::bigint, 'and not stored as a second payment')
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE delivered, late;

@@ -3,14 +3,8 @@
 -- that is not JSON, has no event, or is larger than
 -- mono_pay.webhook_max_size. Each is an error, mono.webhook_events and the
 -- Direct Charge rows are unchanged, and no error text shows the secret.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(31);
 
@@ -176,6 +170,5 @@ DROP ROLE mono_qa_nobody;
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 DROP TABLE refused;

@@ -4,15 +4,9 @@
 -- plans from the 31st and a yearly one from Feb 29 fall on calendar-correct
 -- days; open-ended plans are extended by the worker; one query answers
 -- "which subscriptions missed a payment this month".
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
 SELECT plan(29);
@@ -168,8 +162,7 @@ ALTER SYSTEM SET mono_pay.schedule_grace = '1 second';
 SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 \set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348022222222 active`
@@ -214,5 +207,4 @@ SELECT mono_test.reload() AS reloaded \gset
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql

@@ -3,19 +3,14 @@
 -- states the webhooks would have: linked; approved, processing, completed,
 -- expired, cancelled; every payment, matched to its instalment. Polling
 -- backs off, and stops once a request is settled. No webhook is stored.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348022222222 active`
 \set ignored `"$MONO_TEST_LIB"/sim config '{"webhooks_drop": true}'`
-ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
 SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 SELECT pg_sleep(0.3) AS slept \gset
 
@@ -166,5 +161,4 @@ SELECT mono_test.reload() AS reloaded \gset
 SELECT * FROM finish();
 
 -- leave nothing behind for the worker to send or poll during later files
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql

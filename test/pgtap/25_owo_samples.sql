@@ -5,14 +5,10 @@
 -- debits matched to their instalments, completed, a late expired, the
 -- unlink, and the generic envelope. The rows are made by hand (no worker
 -- send, no poll), so that only the samples move them.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.poll_base = '1h';
 SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
 SELECT plan(24);

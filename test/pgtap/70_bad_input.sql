@@ -16,15 +16,9 @@
 --   simulator exactly (a JSON integer, no float rounding).
 --   A start_date before year 1 or after year 9999 cannot be written as the
 --   ISO 8601 date Mono expects, so it is an invalid argument.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events, mono.accounts, mono.transactions, mono.account_flows
-         RESTART IDENTITY CASCADE;
+TRUNCATE mono.accounts, mono.transactions, mono.account_flows RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS t70 CASCADE;

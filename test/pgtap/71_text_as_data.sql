@@ -5,15 +5,9 @@
 -- simulator's parsed body equals what was stored), comes back in the
 -- webhooks and is stored there intact; nothing is ever executed (every
 -- table is still there, nothing else changed).
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348071000001 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS t71_orders;
 RESET client_min_messages;

@@ -15,15 +15,9 @@
 --   - PUBLIC holds no privilege on any mono_pay object (types and domains
 --     keep PostgreSQL's default USAGE: listed, not failed); every SECURITY
 --     DEFINER function pins search_path, with pg_temp last.
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348072000001 active`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 -- a request sent before (for mono_wait), and a call logged in mono.http_log
 SELECT mono_charge('2348072000001', 5000, 'Sent before', 'ROLES72SENT') AS ignored \gset
 SELECT mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests)$$) AS sent \gset

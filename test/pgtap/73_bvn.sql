@@ -9,18 +9,12 @@
 -- shown to readers of the table in pg_stats) after an ANALYZE that ran
 -- while links were queued, nor the server log. The simulator did receive
 -- each BVN (so there was something to erase).
-\ir ../lib/tap.psql
+\ir setup.psql
 \getenv tmp MONO_TMP
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348073000001 not_found`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348073000002 pending_activation`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348073000003 not_found`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(11);
 

@@ -11,15 +11,10 @@
 --     (duplicate reference of the first charge). That is an earlier send
 --     that reached Mono, as for a charge: neither the link nor its first
 --     charge may end failed (the application would link and charge again).
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.poll_base = '1h';
 SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 
 SELECT plan(9);
 

@@ -6,14 +6,8 @@
 -- Mono holds for another request, a polled event naming a Mono id another
 -- row holds, secrets set per role, and secrets/BVNs in failing statements
 -- (99_logs then checks the server log).
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
-ALTER SYSTEM RESET ALL;
-SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS t75 CASCADE;
@@ -148,6 +142,5 @@ SELECT mono_link_beneficiary('2348012345678', ' ', '000013', '0123456789', '2229
 
 ALTER SYSTEM RESET ALL;
 SELECT mono_test.reload() AS reloaded \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
+\ir clean.psql
 SELECT * FROM finish();

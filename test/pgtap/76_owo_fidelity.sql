@@ -17,20 +17,15 @@
 --      settled by a read
 --  10. mono_link_beneficiary() sends a recurring first charge inside the
 --      link, in the shape of Mono's own link example
-\ir ../lib/tap.psql
+\ir setup.psql
 
-\set ignored `"$MONO_TEST_LIB"/sim reset`
 \set ignored `"$MONO_TEST_LIB"/sim config '{"webhooks_drop": true}'`
 \set ignored `for p in 2348076000001 2348076000002 2348076000003 2348076000004 2348076000005 2348076000006 2348076000007 2348076000008 2348076000009 2348076000010; do "$MONO_TEST_LIB"/sim user $p active; done`
-ALTER SYSTEM RESET ALL;
 ALTER SYSTEM SET mono_pay.one_prompt_per_phone = on;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
 ALTER SYSTEM SET mono_pay.list_pages = 1;
 SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_test.wait_until('(SELECT in_flight = 0 FROM mono_worker_status())', '15 seconds') AS idle \gset
-TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiaries,
-         mono.webhook_events RESTART IDENTITY CASCADE;
 SET TimeZone = 'UTC';
 
 SELECT plan(33);

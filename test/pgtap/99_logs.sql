@@ -12,9 +12,14 @@
 \echo 'Bail out! MONO_TMP is not set: run the tests with test/run'
 \quit
 \endif
+-- the file pg_prove runs last (test/run gives it test/pgtap/*.sql, in name order)
+\set last_file `cd "$MONO_TEST_LIB"/../pgtap && ls -1 -- *.sql | LC_ALL=C sort | tail -n 1`
 
 BEGIN;
-SELECT plan(6);
+SELECT plan(7);
+
+SELECT is(:'last_file'::text, '99_logs.sql'::text,
+          'this file sorts last of test/pgtap/*.sql, so the log it reads holds every other file''s');
 
 CREATE TEMP TABLE server_log ON COMMIT DROP AS
 SELECT pg_read_file(:'tmp' || '/postgres.log') AS text;
