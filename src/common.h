@@ -22,13 +22,26 @@
  *	    |			SQL functions that call Mono
  *	    |	webhook_*	mono_handle_webhook() and the receiver (libmicrohttpd)
  *	    |
- *	common_*		settings (one table), shared memory and the commit-time
- *				wake, checked SPI, HTTP, JSON, values, retry policy, HA,
- *				NOTIFY
+ *	common_*		what every layer uses:
+ *		common_settings.c	every mono_pay.* setting, in one table
+ *		common_shmem.c	shared memory, the commit-time wake, worker registration
+ *		common_spi.c	statements prepared once, every result checked
+ *		common_http.c	libcurl: requests, phases of failure, the synchronous GET
+ *		common_json.c	jansson, Mono's envelope, the one serialisation policy
+ *		common_values.c	values checked before SQL casts them
+ *		common_retry.c	backoff of retries and reads
+ *		common_job.c	a job's HTTP call and its mono.http_log row
+ *		common_ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
+ *		common_notify.c	NOTIFY mono_pay for status changes
+ *
+ * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
  * Statuses are decided in SQL, in one place (see the install script's
  * part on the outbox's state machine): C reports what Mono answered, as a
- * verdict, and SQL turns it into a status. C never names a status.
+ * verdict, and SQL turns it into a status; the worker names no status.
+ * Only the statements of SQL functions that backends call (owo_enqueue.c,
+ * owo_wait.c, the DROP EXTENSION guard) spell statuses in their SQL: they
+ * must run against 0.1.0's objects too, until ALTER EXTENSION UPDATE.
  */
 #ifndef MONO_COMMON_H
 #define MONO_COMMON_H

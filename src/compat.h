@@ -2,7 +2,7 @@
  * compat.h
  *		What differs between the PostgreSQL major versions mono_pay builds
  *		against (15, 17, 18), in one place. Included at the end of the
- *		PostgreSQL includes of mono_pay.h.
+ *		PostgreSQL includes of common.h.
  */
 #ifndef MONO_COMPAT_H
 #define MONO_COMPAT_H

@@ -416,12 +416,44 @@ mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 }
 
 /* Trigger argument keys, in MonoCharge order. */
-static const char *const trigger_keys[] = {
-	"phone", "amount", "description", "reference", "period", "interval",
-	"start_date", "end_date", "currency"
-};
+/* The keys of mono_charge_trigger's "key=column" arguments; the first three are required. */
+typedef enum TriggerKey
+{
+	KEY_PHONE,
+	KEY_AMOUNT,
+	KEY_DESCRIPTION,
+	KEY_REFERENCE,
+	KEY_PERIOD,
+	KEY_INTERVAL,
+	KEY_START_DATE,
+	KEY_END_DATE,
+	KEY_CURRENCY,
+	NKEYS
+} TriggerKey;
 
-#define NKEYS lengthof(trigger_keys)
+/* The kind of column a key takes. */
+typedef enum KeyType
+{
+	KEY_TEXT,
+	KEY_INTEGER,
+	KEY_TIME
+} KeyType;
+
+static const struct
+{
+	const char *name;
+	KeyType		type;
+}			trigger_keys[NKEYS] = {
+	[KEY_PHONE] = {"phone", KEY_TEXT},
+	[KEY_AMOUNT] = {"amount", KEY_INTEGER},
+	[KEY_DESCRIPTION] = {"description", KEY_TEXT},
+	[KEY_REFERENCE] = {"reference", KEY_TEXT},
+	[KEY_PERIOD] = {"period", KEY_TEXT},
+	[KEY_INTERVAL] = {"interval", KEY_INTEGER},
+	[KEY_START_DATE] = {"start_date", KEY_TIME},
+	[KEY_END_DATE] = {"end_date", KEY_TIME},
+	[KEY_CURRENCY] = {"currency", KEY_TEXT},
+};
 
 /* Map "key=column" trigger arguments to attribute numbers (0: unmapped). */
 static void
@@ -438,8 +470,8 @@ map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 		const char *eq = strchr(arg, '=');
 
 		for (k = 0; eq && k < (int) NKEYS; k++)
-			if (strlen(trigger_keys[k]) == (size_t) (eq - arg) &&
-				strncmp(arg, trigger_keys[k], eq - arg) == 0)
+			if (strlen(trigger_keys[k].name) == (size_t) (eq - arg) &&
+				strncmp(arg, trigger_keys[k].name, eq - arg) == 0)
 				break;
 		if (eq == NULL || k == (int) NKEYS)
 			ereport(ERROR,
@@ -450,7 +482,7 @@ map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("mono_charge_trigger argument \"%s\" maps key \"%s\" a second time",
-							arg, trigger_keys[k]),
+							arg, trigger_keys[k].name),
 					 errhint("Give each key one column.")));
 		attnums[k] = SPI_fnumber(desc, eq + 1);
 		if (attnums[k] <= 0)
@@ -460,12 +492,12 @@ map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 							eq + 1, RelationGetRelationName(rel)),
 					 errhint("Fix the argument \"%s\" of the trigger.", arg)));
 	}
-	for (k = 0; k < 3; k++)
+	for (k = KEY_PHONE; k <= KEY_DESCRIPTION; k++)
 		if (attnums[k] == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("mono_charge_trigger needs a column for \"%s\"", trigger_keys[k]),
-					 errhint("Add the argument '%s=<column>' to the trigger.", trigger_keys[k])));
+					 errmsg("mono_charge_trigger needs a column for \"%s\"", trigger_keys[k].name),
+					 errhint("Add the argument '%s=<column>' to the trigger.", trigger_keys[k].name)));
 }
 
 /* Is the column's type one of the accepted ones? */
@@ -482,7 +514,7 @@ type_in(Oid type, const Oid *ok, int n)
 
 /* Fetch a mapped column as the C value the key needs; wrong types raise. */
 static bool
-trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, int key, Datum *out)
+trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, TriggerKey key, Datum *out)
 {
 	static const Oid texts[] = {TEXTOID, VARCHAROID, BPCHAROID};
 	static const Oid ints[] = {INT2OID, INT4OID, INT8OID};
@@ -492,20 +524,18 @@ trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, int key, Datum *out)
 	Datum		d;
 	bool		ok;
 
-	if (key == 1 || key == 5)
-		ok = type_in(type, ints, 3);
-	else if (key == 6 || key == 7)
-		ok = type_in(type, times, 3);
-	else
-		ok = type_in(type, texts, 3);
+	KeyType		want = trigger_keys[key].type;
+
+	ok = want == KEY_INTEGER ? type_in(type, ints, 3) :
+		want == KEY_TIME ? type_in(type, times, 3) : type_in(type, texts, 3);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("mono_charge_trigger: column \"%s\" has type %s, which cannot be the %s",
-						SPI_fname(desc, attnum), format_type_be(type), trigger_keys[key]),
-				 errhint("Map %s to a column of type %s.", trigger_keys[key],
-						 (key == 1 || key == 5) ? "smallint, integer or bigint" :
-						 (key == 6 || key == 7) ? "timestamptz, timestamp or date" :
+						SPI_fname(desc, attnum), format_type_be(type), trigger_keys[key].name),
+				 errhint("Map %s to a column of type %s.", trigger_keys[key].name,
+						 want == KEY_INTEGER ? "smallint, integer or bigint" :
+						 want == KEY_TIME ? "timestamptz, timestamp or date" :
 						 "text or varchar")));
 	d = SPI_getbinval(tuple, desc, attnum, &isnull);
 	if (isnull)
@@ -535,31 +565,32 @@ charge_from_row(HeapTuple tuple, TupleDesc desc, int *attnums, MonoCharge *a)
 	for (k = 0; k < (int) NKEYS; k++)
 		have[k] = attnums[k] && trigger_value(tuple, desc, attnums[k], k, &d[k]);
 	memset(a, 0, sizeof(*a));
-	require_not_null(!have[0], "phone", "The row's phone column is NULL.");
-	require_not_null(!have[1], "amount", "The row's amount column is NULL.");
-	require_not_null(!have[2], "description", "The row's description column is NULL.");
-	a->phone = DatumGetCString(d[0]);
-	a->amount = DatumGetInt64(d[1]);
-	a->description = DatumGetCString(d[2]);
-	a->reference = have[3] ? DatumGetCString(d[3]) : NULL;
-	a->period = have[4] ? DatumGetCString(d[4]) : NULL;
-	if (have[5] && (DatumGetInt64(d[5]) < 1 || DatumGetInt64(d[5]) > 10000))
+	require_not_null(!have[KEY_PHONE], "phone", "The row's phone column is NULL.");
+	require_not_null(!have[KEY_AMOUNT], "amount", "The row's amount column is NULL.");
+	require_not_null(!have[KEY_DESCRIPTION], "description", "The row's description column is NULL.");
+	a->phone = DatumGetCString(d[KEY_PHONE]);
+	a->amount = DatumGetInt64(d[KEY_AMOUNT]);
+	a->description = DatumGetCString(d[KEY_DESCRIPTION]);
+	a->reference = have[KEY_REFERENCE] ? DatumGetCString(d[KEY_REFERENCE]) : NULL;
+	a->period = have[KEY_PERIOD] ? DatumGetCString(d[KEY_PERIOD]) : NULL;
+	if (have[KEY_INTERVAL] &&
+		(DatumGetInt64(d[KEY_INTERVAL]) < 1 || DatumGetInt64(d[KEY_INTERVAL]) > 10000))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid interval " INT64_FORMAT, DatumGetInt64(d[5])),
+				 errmsg("invalid interval " INT64_FORMAT, DatumGetInt64(d[KEY_INTERVAL])),
 				 errhint("The interval counts periods between debits: 1 to 10000.")));
-	a->interval = have[5] ? (int) DatumGetInt64(d[5]) : 1;
-	a->start_null = !have[6];
-	a->start_date = have[6] ? DatumGetTimestampTz(d[6]) : 0;
-	a->end_null = !have[7];
-	a->end_date = have[7] ? DatumGetTimestampTz(d[7]) : 0;
-	a->currency = have[8] ? DatumGetCString(d[8]) : "NGN";
+	a->interval = have[KEY_INTERVAL] ? (int) DatumGetInt64(d[KEY_INTERVAL]) : 1;
+	a->start_null = !have[KEY_START_DATE];
+	a->start_date = have[KEY_START_DATE] ? DatumGetTimestampTz(d[KEY_START_DATE]) : 0;
+	a->end_null = !have[KEY_END_DATE];
+	a->end_date = have[KEY_END_DATE] ? DatumGetTimestampTz(d[KEY_END_DATE]) : 0;
+	a->currency = have[KEY_CURRENCY] ? DatumGetCString(d[KEY_CURRENCY]) : "NGN";
 }
 
 /*
  * mono_charge_trigger('phone=col', 'amount=col', 'description=col', ...)
  * AFTER INSERT FOR EACH ROW: validates the row's charge now and buffers it;
- * batch.c inserts the buffered charges in one statement when the statement
+ * owo_batch.c inserts the buffered charges in one statement when the statement
  * that fired the trigger finishes.
  */
 Datum

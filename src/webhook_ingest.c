@@ -109,7 +109,7 @@ secret_matches(const char *secret, const char *configured)
  * says, so that the time tells nothing. The value may be the header's, or
  * "sha256:<hex>" of it. A wrong or missing secret is a result, not an
  * error: the one check that mono_handle_webhook() and the receiver
- * (receiver_server.c) both make.
+ * (webhook_server.c) both make.
  */
 MonoSecretCheck
 mono_webhook_check_secret(const char *given, const char *event)

@@ -138,7 +138,7 @@ answer_now(struct MHD_Connection *connection, Answer a)
 	return MHD_queue_response(connection, answers[a].status, responses[a]);
 }
 
-/* ---- the secret, the one check (webhook.c decides) ---------------------- */
+/* ---- the secret, the one check (webhook_ingest.c decides) ---------------------- */
 
 /*
  * The verdict on the mono-webhook-secret header for an event (NULL while
@@ -166,7 +166,7 @@ secret_verdict(struct MHD_Connection *connection, const char *event)
 /* ---- storing an event ------------------------------------------------- */
 
 /*
- * Check the body (text in the database's encoding, then webhook.c's checks);
+ * Check the body (text in the database's encoding, then webhook_ingest.c's checks);
  * false, and nothing raised, when it is not a JSON event.
  */
 static bool

@@ -1,5 +1,5 @@
 /*
- * dispatch.c
+ * worker_dispatch.c
  *		The worker's transfers: one curl multi handle for the worker's life
  *		(keep-alive connections reused), driven by curl's socket and timer
  *		callbacks. curl's sockets live in an epoll set of our own, and that

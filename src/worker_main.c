@@ -326,7 +326,7 @@ static long
 release_held(void)
 {
 	char		why[256];
-	bool		connected;
+	bool		standby_connected;
 	XLogRecPtr	flushed;
 	XLogRecPtr	oldest;
 	dlist_head	ready;
@@ -334,10 +334,10 @@ release_held(void)
 
 	if (dlist_is_empty(&held))
 		return -1;
-	connected = true;
+	standby_connected = true;
 	flushed = PG_UINT64_MAX;	/* mono_pay.standby_names emptied (a reload): nothing waits */
 	if (mono_ha_waits_for_standby())
-		flushed = mono_ha_flushed(&connected);
+		flushed = mono_ha_flushed(&standby_connected);
 	dlist_init(&ready);
 	dlist_foreach_modify(it, &held)
 	{
@@ -359,15 +359,15 @@ release_held(void)
 		return -1;
 	}
 	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
-	if (!connected)
-		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
+	if (!standby_connected)
+		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is standby_connected; nothing is sent",
 				 mono_standby_names);
 	else
 		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
 				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
 	mono_set_state(why);
 	held_polls++;
-	if (!connected)
+	if (!standby_connected)
 		return 200;
 	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
 }

@@ -17,7 +17,7 @@
 #ifndef FUZZ_SHIM_H
 #define FUZZ_SHIM_H
 
-#include "mono_pay.h"
+#include "common.h"
 
 /* the last error raised (valid until fuzz_end_input) */
 typedef struct FuzzError
