@@ -360,7 +360,7 @@ release_held(void)
 	}
 	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
 	if (!standby_connected)
-		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is standby_connected; nothing is sent",
+		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
 				 mono_standby_names);
 	else
 		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
