@@ -1,0 +1,151 @@
+-- mono_pay 0.1.0 -> 0.2.0
+\echo Use "ALTER EXTENSION mono_pay UPDATE TO '0.2.0'" to load this file. \quit
+
+-- What changed in the schema from 0.1.0 (domains, tables, columns,
+-- indexes, rows), and what 0.2.0 no longer has. The Makefile appends every
+-- CODE part of sql/parts/ to this file: functions, views, triggers and
+-- privileges are never written here, they have one home, in the parts.
+
+------------------------------------------------------------------------
+-- Value rules: one blank rule, descriptions of at most 255 characters.
+-- The same constraints as a fresh install, NOT VALID: rows stored under
+-- 0.1.0 that break the new rules are kept (the worker fails a queued row
+-- it cannot send, with the reason).
+------------------------------------------------------------------------
+CREATE FUNCTION mono.is_blank(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'mono_is_blank_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+ALTER DOMAIN mono.account_name DROP CONSTRAINT account_name_check;
+ALTER DOMAIN mono.account_name ADD CONSTRAINT account_name_check
+    CHECK (char_length(VALUE) BETWEEN 2 AND 100 AND NOT mono.is_blank(VALUE)) NOT VALID;
+ALTER DOMAIN mono.description DROP CONSTRAINT description_check;
+ALTER DOMAIN mono.description ADD CONSTRAINT description_check
+    CHECK (char_length(VALUE) <= 255 AND NOT mono.is_blank(VALUE)) NOT VALID;
+
+------------------------------------------------------------------------
+-- Webhooks: events the database cannot take are kept aside with their
+-- error; the body exactly as received
+------------------------------------------------------------------------
+ALTER DOMAIN mono.webhook_outcome DROP CONSTRAINT webhook_outcome_check;
+ALTER DOMAIN mono.webhook_outcome ADD CONSTRAINT webhook_outcome_check CHECK (VALUE IN
+    ('applied', 'ignored', 'stale', 'unmatched', 'rejected'));
+ALTER TABLE mono.webhook_events
+    ADD COLUMN error text,
+    ADD COLUMN raw text;
+
+------------------------------------------------------------------------
+-- Direct Charge: statuses Mono reports that mono_pay does not know, paged
+-- lists, one prompt per phone at a time, an unlink cancels only the link's
+-- own requests
+------------------------------------------------------------------------
+ALTER TABLE mono.fund_requests
+    ADD COLUMN mono_status text,
+    ADD COLUMN list_offset integer NOT NULL DEFAULT 0,
+    ADD COLUMN payments_offset integer NOT NULL DEFAULT 0;
+ALTER TABLE mono.beneficiaries
+    ADD COLUMN list_offset integer NOT NULL DEFAULT 0;
+CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
+    WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
+CREATE INDEX fund_requests_beneficiary ON mono.fund_requests (beneficiary_mono_id)
+    WHERE type = 'recurring' AND beneficiary_mono_id IS NOT NULL;
+-- instalments are planned by mono_charge() and the trigger's batch insert
+DROP TRIGGER plan_schedule ON mono.fund_requests;
+DROP FUNCTION mono.plan_new_schedule();
+
+------------------------------------------------------------------------
+-- Connect: the CHECKs of 0.1.0 become domains. Each column changes type
+-- to a domain without a constraint (a change of catalog only, no rewrite
+-- of the table), then the domain gets the rule, checked against the rows
+-- (which the CHECK kept valid). mono.flows names these columns: it stands
+-- aside meanwhile, with the same columns, and 30_connect.code.sql defines
+-- it again.
+------------------------------------------------------------------------
+CREATE DOMAIN mono.data_status AS text;
+CREATE DOMAIN mono.account_step AS text;
+CREATE DOMAIN mono.page_number AS integer;
+CREATE DOMAIN mono.transaction_kobo AS bigint;
+CREATE DOMAIN mono.transaction_type AS text;
+CREATE DOMAIN mono.flow_direction AS text;
+CREATE DOMAIN mono.flow_month AS date;
+CREATE DOMAIN mono.flow_source AS text;
+CREATE OR REPLACE VIEW mono.flows AS
+SELECT NULL::text AS account_id, NULL::text AS direction, NULL::date AS period,
+       NULL::bigint AS amount, NULL::numeric AS amount_naira,
+       NULL::integer AS transaction_count, NULL::text AS source
+ WHERE false;
+ALTER TABLE mono.accounts
+    DROP CONSTRAINT accounts_data_status_check,
+    DROP CONSTRAINT accounts_next_step_check,
+    DROP CONSTRAINT accounts_transactions_page_check,
+    ALTER COLUMN data_status TYPE mono.data_status,
+    ALTER COLUMN next_step TYPE mono.account_step,
+    ALTER COLUMN transactions_page TYPE mono.page_number;
+ALTER TABLE mono.transactions
+    DROP CONSTRAINT transactions_amount_check,
+    DROP CONSTRAINT transactions_type_check,
+    ALTER COLUMN amount TYPE mono.transaction_kobo,
+    ALTER COLUMN type TYPE mono.transaction_type;
+ALTER TABLE mono.account_flows
+    DROP CONSTRAINT account_flows_direction_check,
+    DROP CONSTRAINT account_flows_period_check,
+    DROP CONSTRAINT account_flows_source_check,
+    ALTER COLUMN direction TYPE mono.flow_direction,
+    ALTER COLUMN period TYPE mono.flow_month,
+    ALTER COLUMN source TYPE mono.flow_source;
+ALTER DOMAIN mono.data_status ADD CONSTRAINT data_status_check CHECK (VALUE IN
+    ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED', 'PROCESSING'));
+ALTER DOMAIN mono.account_step ADD CONSTRAINT account_step_check
+    CHECK (VALUE IN ('details', 'refresh', 'transactions'));
+ALTER DOMAIN mono.page_number ADD CONSTRAINT page_number_check CHECK (VALUE >= 1);
+ALTER DOMAIN mono.transaction_kobo ADD CONSTRAINT transaction_kobo_check CHECK (VALUE >= 0);
+ALTER DOMAIN mono.transaction_type ADD CONSTRAINT transaction_type_check
+    CHECK (VALUE IN ('debit', 'credit'));
+ALTER DOMAIN mono.flow_direction ADD CONSTRAINT flow_direction_check
+    CHECK (VALUE IN ('inflow', 'outflow'));
+ALTER DOMAIN mono.flow_month ADD CONSTRAINT flow_month_check CHECK (extract(day FROM VALUE) = 1);
+ALTER DOMAIN mono.flow_source ADD CONSTRAINT flow_source_check
+    CHECK (VALUE IN ('api', 'transactions'));
+
+-- Connect fidelity (issue 11): the totals of Mono's credits/debits answers
+CREATE TABLE mono.account_flow_totals (
+    account_id      text NOT NULL,
+    direction       mono.flow_direction NOT NULL,
+    amount          bigint,
+    transaction_count integer,
+    fetched_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, direction)
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.account_flow_totals', '');
+
+------------------------------------------------------------------------
+-- High availability, restores and clones (issue 12)
+------------------------------------------------------------------------
+-- The identity of the database that talks to Mono, recorded by this upgrade.
+CREATE DOMAIN mono.identity_source AS text CHECK (VALUE IN
+    ('create extension', 'pg_restore', 'upgrade', 'mono_resume'));
+CREATE TABLE mono.node_identity (
+    system_identifier text NOT NULL,
+    database_oid    oid NOT NULL,
+    database_name   text NOT NULL,
+    recorded_by     mono.identity_source NOT NULL,
+    recorded_at     timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
+CREATE FUNCTION mono.system_identifier() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_system_identifier' LANGUAGE C STABLE STRICT;
+INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+SELECT mono.system_identifier(), d.oid, d.datname,
+       CASE WHEN current_setting('application_name') = 'pg_restore' THEN 'pg_restore'
+            ELSE 'upgrade' END
+  FROM pg_catalog.pg_database d WHERE d.datname = current_database();
+
+-- References between mono's tables are checked by triggers, not foreign
+-- keys (pg_restore -j loads tables in any order: see 10_common.code.sql)
+ALTER TABLE mono.fund_requests DROP CONSTRAINT fund_requests_link_id_fkey;
+ALTER TABLE mono.payments DROP CONSTRAINT payments_fund_request_id_fkey;
+ALTER TABLE mono.schedule DROP CONSTRAINT schedule_fund_request_id_fkey;
+ALTER TABLE mono.schedule DROP CONSTRAINT schedule_payment_id_fkey;
+ALTER TABLE mono.transactions DROP CONSTRAINT transactions_account_id_fkey;
+
+------------------------------------------------------------------------
+-- The CODE parts of sql/parts/ follow (added by the Makefile)
+------------------------------------------------------------------------
