@@ -14,7 +14,7 @@ LANGUAGE C;
 
 -- An ISO 8601 time of a Mono payload, whatever the session's TimeZone and
 -- DateStyle; anything else raises 22007 naming the field (C, src/connect_parse.c).
-CREATE OR REPLACE FUNCTION mono.iso_timestamp(value text, field text) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION mono.iso_timestamp(p_value text, p_field text) RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'mono_iso_timestamp_sql' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- An amount in kobo of a Mono payload (a JSON integer, or a string of
@@ -39,15 +39,15 @@ END;
 $$;
 
 -- A setting of mono_pay as an interval (units as SHOW prints them).
-CREATE OR REPLACE FUNCTION mono.setting_interval(name text) RETURNS interval
+CREATE OR REPLACE FUNCTION mono.setting_interval(p_name text) RETURNS interval
 LANGUAGE sql STABLE AS $$
-    SELECT current_setting('mono_pay.' || name)::interval
+    SELECT current_setting('mono_pay.' || p_name)::interval
 $$;
 
 
 -- The worker's retry delay after attempts failures (mono_backoff_ms: base
 -- doubling up to mono_pay.retry_max, with jitter).
-CREATE OR REPLACE FUNCTION mono.backoff(attempts integer) RETURNS interval
+CREATE OR REPLACE FUNCTION mono.backoff(p_attempts integer) RETURNS interval
 AS 'MODULE_PATHNAME', 'mono_connect_backoff'
 LANGUAGE C VOLATILE;
 

@@ -4,6 +4,7 @@
 -- note of 20_owo.schema.sql.
 ------------------------------------------------------------------------
 
+-- Notifications (mono.notify_status(), 10_common.code.sql)
 CREATE OR REPLACE TRIGGER notify_update AFTER UPDATE OF status ON mono.beneficiaries
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'queued')
     EXECUTE FUNCTION mono.notify_status();
@@ -63,9 +64,9 @@ CREATE OR REPLACE TRIGGER referenced_delete AFTER DELETE ON mono.payments
 -- The order of fund request states. A row only ever moves to a higher rank;
 -- rank 9 is final (completed, expired, failed, cancelled).
 -- (No SET clause: it must stay inlinable; it names nothing but literals.)
-CREATE OR REPLACE FUNCTION mono.fund_request_rank(status text) RETURNS integer
+CREATE OR REPLACE FUNCTION mono.fund_request_rank(p_status text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE status
+    SELECT CASE p_status
         WHEN 'queued' THEN 0
         WHEN 'sending' THEN 1
         WHEN 'unknown' THEN 1
@@ -588,9 +589,9 @@ AS 'MODULE_PATHNAME', 'mono_user_status'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 
 CREATE OR REPLACE FUNCTION mono_link_beneficiary(phone text, account_name text, nip_code text,
-                                      account_number text, bvn text DEFAULT NULL,
-                                      first_charge_amount bigint DEFAULT NULL,
-                                      first_charge_description text DEFAULT NULL)
+                                                 account_number text, bvn text DEFAULT NULL,
+                                                 first_charge_amount bigint DEFAULT NULL,
+                                                 first_charge_description text DEFAULT NULL)
 RETURNS mono.beneficiaries
 AS 'MODULE_PATHNAME', 'mono_link_beneficiary'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE
@@ -603,14 +604,14 @@ SET log_min_error_statement = panic;
 -- (whose calls and GRANTs stay valid): its first eight arguments have no
 -- defaults, so no call can match both.
 CREATE OR REPLACE FUNCTION mono_link_beneficiary(phone text, account_name text, nip_code text,
-                                      account_number text, bvn text,
-                                      first_charge_amount bigint,
-                                      first_charge_description text,
-                                      first_charge_period text,
-                                      first_charge_interval integer DEFAULT 1,
-                                      first_charge_start_date timestamptz DEFAULT NULL,
-                                      first_charge_end_date timestamptz DEFAULT NULL,
-                                      first_charge_reference text DEFAULT NULL)
+                                                 account_number text, bvn text,
+                                                 first_charge_amount bigint,
+                                                 first_charge_description text,
+                                                 first_charge_period text,
+                                                 first_charge_interval integer DEFAULT 1,
+                                                 first_charge_start_date timestamptz DEFAULT NULL,
+                                                 first_charge_end_date timestamptz DEFAULT NULL,
+                                                 first_charge_reference text DEFAULT NULL)
 RETURNS mono.beneficiaries
 AS 'MODULE_PATHNAME', 'mono_link_beneficiary'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE
@@ -619,11 +620,11 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET log_min_error_statement = panic;
 
 CREATE OR REPLACE FUNCTION mono_charge(phone text, amount bigint, description text,
-                            reference text DEFAULT NULL, period text DEFAULT NULL,
-                            "interval" integer DEFAULT 1,
-                            start_date timestamptz DEFAULT NULL,
-                            end_date timestamptz DEFAULT NULL,
-                            currency text DEFAULT 'NGN')
+                                       reference text DEFAULT NULL, period text DEFAULT NULL,
+                                       "interval" integer DEFAULT 1,
+                                       start_date timestamptz DEFAULT NULL,
+                                       end_date timestamptz DEFAULT NULL,
+                                       currency text DEFAULT 'NGN')
 RETURNS mono.fund_requests
 AS 'MODULE_PATHNAME', 'mono_charge'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE

@@ -9,7 +9,7 @@
 -- comes back as outcome 'rejected' with its error, so that it never stops
 -- the events after it. Other errors (locks, shutdown) are raised: retried.
 CREATE OR REPLACE FUNCTION mono.apply_event_safely(p_event text, p_body jsonb,
-                                        OUT outcome text, OUT error text)
+                                                   OUT outcome text, OUT error text)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF p_event LIKE 'owo.%' THEN
@@ -55,7 +55,7 @@ $$;
 -- id; the row's outcome says which).
 -- p_raw: the body exactly as received (mono_handle_webhook passes it).
 CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
-                                    p_raw text) RETURNS text
+                                               p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
@@ -96,10 +96,11 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- a failing call must not log its statement: it may quote the secret
 SET log_min_error_statement = panic;
 
--- The webhook receiver (issue 14), its state and counters. One row: is the receiver (mono_pay.webhook_listen) running (pid: of its
--- first process; processes: how many run), where, how many connections are
--- open, its 200 answers by kind, and the requests it refused, by reason
--- (HTTP status, or closed connection), summed over its processes.
+-- The webhook receiver (issue 14), its state and counters. One row: is
+-- the receiver (mono_pay.webhook_listen) running (pid: of its first
+-- process; processes: how many run), where, how many connections are open,
+-- its 200 answers by kind, and the requests it refused, by reason (HTTP
+-- status, or closed connection), summed over its processes.
 CREATE OR REPLACE FUNCTION mono_receiver_status()
 RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
                connections integer, connections_total bigint,

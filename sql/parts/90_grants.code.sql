@@ -10,7 +10,8 @@ REVOKE ALL ON FUNCTION mono_user_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_link_beneficiary(text, text, text, text, text, bigint, text,
     text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mono_charge(text, bigint, text, text, text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mono_charge(text, bigint, text, text, text, integer, timestamptz,
+    timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_unlink_beneficiary(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_wait(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_charge_trigger() FROM PUBLIC;

@@ -6,6 +6,28 @@
 -- CODE part of sql/parts/ to this file: functions, views, triggers and
 -- privileges are never written here, they have one home, in the parts.
 
+-- Internal functions whose parameters are named p_<name> since 0.2.0 (as
+-- the rest): CREATE OR REPLACE cannot rename a parameter, so they go first
+-- and the CODE parts create them again (PUBLIC could call none of them).
+DROP FUNCTION mono.fund_request_rank(text);
+DROP FUNCTION mono.setting_interval(text);
+DROP FUNCTION mono.backoff(integer);
+DROP FUNCTION mono.realtime_allowed(timestamptz);
+DROP FUNCTION mono.normalize_data_status(text);
+DROP FUNCTION mono.normalize_retrieved_data(jsonb);
+DROP FUNCTION mono.data_status_action(text, text[], text);
+DROP FUNCTION mono.account_next_step(mono.accounts);
+DROP FUNCTION mono.record_account_failures(jsonb);
+DROP FUNCTION mono.record_account_details(jsonb, boolean);
+DROP FUNCTION mono.record_account_refreshes(jsonb);
+DROP FUNCTION mono.record_account_transactions(jsonb);
+DROP FUNCTION mono.record_account_outcomes(jsonb, text);
+DROP FUNCTION mono.event_time(text);
+DROP FUNCTION mono.event_account_id(jsonb);
+DROP FUNCTION mono.event_account_facts(jsonb, jsonb);
+DROP FUNCTION mono.event_refresh_facts(jsonb);
+DROP FUNCTION mono.apply_connect_event(text, jsonb);
+
 ------------------------------------------------------------------------
 -- Value rules: one blank rule, descriptions of at most 255 characters.
 -- The same constraints as a fresh install, NOT VALID: rows stored under
