@@ -73,11 +73,12 @@ installcheck: install-upgrade-fixture
 install-upgrade-fixture:
 	$(INSTALL_DATA) test/upgrade/$(EXTENSION)--0.1.0.sql '$(DESTDIR)$(datadir)/extension/'
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_PARTS) $(CODE_PARTS)
-	cat $^ >$@.tmp && mv $@.tmp $@
+# (the folder too: a part added or removed changes its time)
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/parts $(SCHEMA_PARTS) $(CODE_PARTS)
+	cat $(filter %.sql,$^) >$@.tmp && mv $@.tmp $@
 
-sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/%--$(EXTVERSION).sql $(CODE_PARTS)
-	cat $^ >$@.tmp && mv $@.tmp $@
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/%--$(EXTVERSION).sql sql/parts $(CODE_PARTS)
+	cat $(filter %.sql,$^) >$@.tmp && mv $@.tmp $@
 
 .PHONY: test demo
 test:
