@@ -10,9 +10,14 @@
 -- 90 privileges. The upgrade script from 0.1.0 is sql/upgrade/0.1.0--0.2.0.sql
 -- (what changed in the schema) followed by the same CODE parts.
 --
--- Value rules are domains, here and in every layer: checked when a value
--- is stored, not again on every UPDATE of another column (the worker
--- updates rows twice per send). A CHECK on a table only relates columns.
+-- Value rules are domains (checked when a value is stored, not again on
+-- every UPDATE of another column: the worker updates rows twice per send),
+-- except on columns released with a plain type: a column's type is part of
+-- the SQL contract (SELECT, pg_typeof(), record comparisons, the row types
+-- the SQL functions return), so those keep it, with a CHECK: Connect's
+-- tables (30_connect.schema.sql; mono.account_flow_totals.direction is
+-- mono.account_flows.direction again) and mono.node_identity. A new column
+-- of the Direct Charge tables takes a domain.
 --
 -- SET search_path: every SECURITY DEFINER function pins it (pg_catalog,
 -- pg_temp). No other function sets it: PUBLIC can call none of them, the

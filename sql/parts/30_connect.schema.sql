@@ -2,20 +2,14 @@
 -- Connect: accounts, transactions, monthly flows
 ------------------------------------------------------------------------
 
--- data_status as Mono documents it (doc/mono-api.md §3.2), stored in upper case
-CREATE DOMAIN mono.data_status AS text CHECK (VALUE IN
-    ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED', 'PROCESSING'));
--- the call the worker makes next for an account (mono.account_next_step())
-CREATE DOMAIN mono.account_step AS text CHECK (VALUE IN ('details', 'refresh', 'transactions'));
-CREATE DOMAIN mono.page_number AS integer CHECK (VALUE >= 1);
-CREATE DOMAIN mono.transaction_kobo AS bigint CHECK (VALUE >= 0);
-CREATE DOMAIN mono.transaction_type AS text CHECK (VALUE IN ('debit', 'credit'));
-CREATE DOMAIN mono.flow_direction AS text CHECK (VALUE IN ('inflow', 'outflow'));
-CREATE DOMAIN mono.flow_month AS date CHECK (extract(day FROM VALUE) = 1);
-CREATE DOMAIN mono.flow_source AS text CHECK (VALUE IN ('api', 'transactions'));
+-- The columns of these tables keep the plain types they were released with
+-- (text, bigint, date), each with its CHECK: a column's type is part of the
+-- SQL contract (what SELECT, pg_typeof(), a record comparison and the row
+-- types of mono_account_sync() and mono_inflow() give), and a domain would
+-- change it. See 10_common.schema.sql.
 
 -- A Mono Connect account, its data status, and the worker's state of it
--- (src/connect.c): the call it makes next (details, refresh or
+-- (src/connect_worker.c): the call it makes next (details, refresh or
 -- transactions) and when (next_sync_at), the lease of a call in flight, a
 -- real-time refresh whose outcome is not known yet, and where a
 -- transactions pull has got to.
@@ -24,7 +18,9 @@ CREATE TABLE mono.accounts (
     name            text,
     account_number  text,
     type            text,
-    data_status     mono.data_status,
+    -- as Mono documents it (doc/mono-api.md §3.2), in upper case
+    data_status     text CHECK (data_status IN
+                        ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED', 'PROCESSING')),
     retrieved_data  text[] NOT NULL DEFAULT '{}',
     has_new_data    boolean NOT NULL DEFAULT false,
     sync_status     text,
@@ -45,10 +41,11 @@ CREATE TABLE mono.accounts (
     attempts        integer NOT NULL DEFAULT 0,
     last_error      text,
     updated_at      timestamptz NOT NULL DEFAULT now(),
-    next_step       mono.account_step NOT NULL DEFAULT 'details',
+    next_step       text NOT NULL DEFAULT 'details'
+                    CHECK (next_step IN ('details', 'refresh', 'transactions')),
     claimed_until   timestamptz,
     refresh_pending boolean NOT NULL DEFAULT false,
-    transactions_page mono.page_number NOT NULL DEFAULT 1,
+    transactions_page integer NOT NULL DEFAULT 1 CHECK (transactions_page >= 1),
     transactions_since date
 );
 CREATE INDEX accounts_next_sync ON mono.accounts (next_sync_at) WHERE tracked;
@@ -58,8 +55,8 @@ CREATE TABLE mono.transactions (
     account_id      text NOT NULL,
     id              text NOT NULL,
     narration       text,
-    amount          mono.transaction_kobo NOT NULL,
-    type            mono.transaction_type NOT NULL,
+    amount          bigint NOT NULL CHECK (amount >= 0),
+    type            text NOT NULL CHECK (type IN ('debit', 'credit')),
     balance         bigint,
     date            timestamptz NOT NULL,
     category        text,
@@ -74,11 +71,11 @@ CREATE INDEX transactions_account_date ON mono.transactions (account_id, date)
 -- Monthly inflow/outflow as reported by Mono's credits/debits endpoints.
 CREATE TABLE mono.account_flows (
     account_id      text NOT NULL,
-    direction       mono.flow_direction NOT NULL,
-    period          mono.flow_month NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('inflow', 'outflow')),
+    period          date NOT NULL CHECK (extract(day FROM period) = 1),
     amount          bigint NOT NULL,
     transaction_count integer,
-    source          mono.flow_source NOT NULL DEFAULT 'api',
+    source          text NOT NULL DEFAULT 'api' CHECK (source IN ('api', 'transactions')),
     fetched_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, direction, period)
 );
@@ -88,7 +85,7 @@ CREATE TABLE mono.account_flows (
 -- Mono reported them; NULL when the answer had none.
 CREATE TABLE mono.account_flow_totals (
     account_id      text NOT NULL,
-    direction       mono.flow_direction NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('inflow', 'outflow')),
     amount          bigint,
     transaction_count integer,
     fetched_at      timestamptz NOT NULL DEFAULT now(),

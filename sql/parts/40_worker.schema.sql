@@ -15,10 +15,6 @@ CREATE TABLE mono.http_log (
 );
 CREATE INDEX http_log_at ON mono.http_log (at);
 
--- who recorded an identity (mono.node_identity.recorded_by)
-CREATE DOMAIN mono.identity_source AS text CHECK (VALUE IN
-    ('create extension', 'pg_restore', 'upgrade', 'mono_resume'));
-
 -- The identity of the database that talks to Mono: the cluster's system
 -- identifier and the database, recorded at CREATE EXTENSION, at the upgrade
 -- to 0.2.0 and by mono_resume(). pg_dump keeps its rows, so a restored or
@@ -30,7 +26,8 @@ CREATE TABLE mono.node_identity (
     system_identifier text NOT NULL,
     database_oid    oid NOT NULL,
     database_name   text NOT NULL,
-    recorded_by     mono.identity_source NOT NULL,
+    recorded_by     text NOT NULL
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
     recorded_at     timestamptz NOT NULL DEFAULT now()
 );
 

@@ -74,63 +74,11 @@ DROP TRIGGER plan_schedule ON mono.fund_requests;
 DROP FUNCTION mono.plan_new_schedule();
 
 ------------------------------------------------------------------------
--- Connect: the CHECKs of 0.1.0 become domains. Each column changes type
--- to a domain without a constraint (a change of catalog only, no rewrite
--- of the table), then the domain gets the rule, checked against the rows
--- (which the CHECK kept valid). mono.flows names these columns: it stands
--- aside meanwhile, with the same columns, and 30_connect.code.sql defines
--- it again.
-------------------------------------------------------------------------
-CREATE DOMAIN mono.data_status AS text;
-CREATE DOMAIN mono.account_step AS text;
-CREATE DOMAIN mono.page_number AS integer;
-CREATE DOMAIN mono.transaction_kobo AS bigint;
-CREATE DOMAIN mono.transaction_type AS text;
-CREATE DOMAIN mono.flow_direction AS text;
-CREATE DOMAIN mono.flow_month AS date;
-CREATE DOMAIN mono.flow_source AS text;
-CREATE OR REPLACE VIEW mono.flows AS
-SELECT NULL::text AS account_id, NULL::text AS direction, NULL::date AS period,
-       NULL::bigint AS amount, NULL::numeric AS amount_naira,
-       NULL::integer AS transaction_count, NULL::text AS source
- WHERE false;
-ALTER TABLE mono.accounts
-    DROP CONSTRAINT accounts_data_status_check,
-    DROP CONSTRAINT accounts_next_step_check,
-    DROP CONSTRAINT accounts_transactions_page_check,
-    ALTER COLUMN data_status TYPE mono.data_status,
-    ALTER COLUMN next_step TYPE mono.account_step,
-    ALTER COLUMN transactions_page TYPE mono.page_number;
-ALTER TABLE mono.transactions
-    DROP CONSTRAINT transactions_amount_check,
-    DROP CONSTRAINT transactions_type_check,
-    ALTER COLUMN amount TYPE mono.transaction_kobo,
-    ALTER COLUMN type TYPE mono.transaction_type;
-ALTER TABLE mono.account_flows
-    DROP CONSTRAINT account_flows_direction_check,
-    DROP CONSTRAINT account_flows_period_check,
-    DROP CONSTRAINT account_flows_source_check,
-    ALTER COLUMN direction TYPE mono.flow_direction,
-    ALTER COLUMN period TYPE mono.flow_month,
-    ALTER COLUMN source TYPE mono.flow_source;
-ALTER DOMAIN mono.data_status ADD CONSTRAINT data_status_check CHECK (VALUE IN
-    ('AVAILABLE', 'PARTIAL', 'UNAVAILABLE', 'FAILED', 'PROCESSING'));
-ALTER DOMAIN mono.account_step ADD CONSTRAINT account_step_check
-    CHECK (VALUE IN ('details', 'refresh', 'transactions'));
-ALTER DOMAIN mono.page_number ADD CONSTRAINT page_number_check CHECK (VALUE >= 1);
-ALTER DOMAIN mono.transaction_kobo ADD CONSTRAINT transaction_kobo_check CHECK (VALUE >= 0);
-ALTER DOMAIN mono.transaction_type ADD CONSTRAINT transaction_type_check
-    CHECK (VALUE IN ('debit', 'credit'));
-ALTER DOMAIN mono.flow_direction ADD CONSTRAINT flow_direction_check
-    CHECK (VALUE IN ('inflow', 'outflow'));
-ALTER DOMAIN mono.flow_month ADD CONSTRAINT flow_month_check CHECK (extract(day FROM VALUE) = 1);
-ALTER DOMAIN mono.flow_source ADD CONSTRAINT flow_source_check
-    CHECK (VALUE IN ('api', 'transactions'));
-
 -- Connect fidelity (issue 11): the totals of Mono's credits/debits answers
+------------------------------------------------------------------------
 CREATE TABLE mono.account_flow_totals (
     account_id      text NOT NULL,
-    direction       mono.flow_direction NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('inflow', 'outflow')),
     amount          bigint,
     transaction_count integer,
     fetched_at      timestamptz NOT NULL DEFAULT now(),
@@ -142,13 +90,12 @@ SELECT pg_catalog.pg_extension_config_dump('mono.account_flow_totals', '');
 -- High availability, restores and clones (issue 12)
 ------------------------------------------------------------------------
 -- The identity of the database that talks to Mono, recorded by this upgrade.
-CREATE DOMAIN mono.identity_source AS text CHECK (VALUE IN
-    ('create extension', 'pg_restore', 'upgrade', 'mono_resume'));
 CREATE TABLE mono.node_identity (
     system_identifier text NOT NULL,
     database_oid    oid NOT NULL,
     database_name   text NOT NULL,
-    recorded_by     mono.identity_source NOT NULL,
+    recorded_by     text NOT NULL
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
     recorded_at     timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
