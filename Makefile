@@ -3,27 +3,36 @@
 EXTENSION = mono_pay
 MODULE_big = mono_pay
 
+# one object per file of src/, listed by layer (see src/common.h)
 OBJS = \
 	src/mono_pay.o \
-	src/validate.o \
-	src/http.o \
-	src/json.o \
-	src/owo.o \
-	src/enqueue.o \
-	src/batch.o \
-	src/wait.o \
-	src/queue.o \
-	src/outcome.o \
-	src/dispatch.o \
-	src/connect.o \
+	src/common_settings.o \
+	src/common_shmem.o \
+	src/common_spi.o \
+	src/common_http.o \
+	src/common_json.o \
+	src/common_values.o \
+	src/common_retry.o \
+	src/common_job.o \
+	src/common_ha.o \
+	src/common_notify.o \
+	src/owo_validate.o \
+	src/owo_enqueue.o \
+	src/owo_batch.o \
+	src/owo_body.o \
+	src/owo_queue.o \
+	src/owo_outcome.o \
+	src/owo_wait.o \
 	src/connect_parse.o \
 	src/connect_sql.o \
-	src/webhook.o \
-	src/notify.o \
-	src/worker.o \
-	src/receiver.o \
-	src/receiver_server.o \
-	src/ha.o
+	src/connect_worker.o \
+	src/webhook_ingest.o \
+	src/webhook_receiver.o \
+	src/webhook_server.o \
+	src/worker_dispatch.o \
+	src/worker_queue.o \
+	src/worker_status.o \
+	src/worker_main.o
 
 PG_CONFIG ?= pg_config
 # the one home of the version: the control file (the worker checks the
@@ -44,7 +53,8 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
 # PostgreSQL's headers are system headers, so -Wextra judges our code only
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-DMONO_PAY_VERSION='"$(EXTVERSION)"'
-PG_CFLAGS = -Wall -Wextra -Werror
+# (tables of statements and settings name only what they set: the rest is zero)
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-missing-field-initializers
 SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
 
 # `make installcheck` (any running server: PGHOST, PGPORT, PGUSER as usual;

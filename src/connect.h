@@ -1,8 +1,8 @@
 /*
  * connect.h
  *		Mono Connect, shared by its files:
- *	connect.c		the worker's part: claim due accounts, read each
- *					finished call, record the outcomes; the settings
+ *	connect_worker.c	the worker's part: claim due accounts, read each
+ *					finished call, record the outcomes
  *	connect_parse.c	Mono's Connect bodies and headers as normalised JSON
  *	connect_sql.c	mono_account_sync(), mono_inflow(), mono_outflow() and
  *					small SQL helpers
@@ -15,9 +15,9 @@
 #ifndef MONO_CONNECT_H
 #define MONO_CONNECT_H
 
-#include "mono_pay.h"
+#include "common.h"
 
-/* MonoJob.step of a JOB_CONNECT job (mono.accounts.next_step) */
+/* MonoJob.kind of a Connect job (mono.accounts.next_step) */
 #define CONNECT_DETAILS			1	/* GET /v2/accounts/{id} */
 #define CONNECT_REFRESH			2	/* GET .../transactions, x-realtime: true */
 #define CONNECT_TRANSACTIONS	3	/* GET .../transactions?paginate=true&page=N */
@@ -28,9 +28,9 @@
 /* account ids: [A-Za-z0-9_-], 1 to 64 characters */
 #define CONNECT_ID_MAX			64
 
-/* connect.c */
-extern int	mono_account_refresh_interval;
-extern bool mono_track_webhook_accounts;
+/* connect_worker.c: what the worker calls */
+extern const MonoProduct mono_connect_product;
+extern void mono_connect_record(MonoGroupId group, json_t *accounts);
 
 /* connect_parse.c */
 extern const char *mono_connect_step_name(int step);

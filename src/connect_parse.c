@@ -43,40 +43,6 @@ mono_connect_step_code(const char *name)
 	return CONNECT_DETAILS;
 }
 
-/* An integer from a JSON integer, an integral real or a string of digits. */
-bool
-mono_json_int(json_t *v, json_int_t *out)
-{
-	if (json_is_integer(v))
-	{
-		*out = json_integer_value(v);
-		return true;
-	}
-	if (json_is_real(v))
-	{
-		double		d = json_real_value(v);
-
-		if (d != floor(d) || fabs(d) > 9e15)
-			return false;
-		*out = (json_int_t) d;
-		return true;
-	}
-	if (json_is_string(v))
-	{
-		const char *s = json_string_value(v);
-		char	   *end;
-		long long	x;
-
-		errno = 0;
-		x = strtoll(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || errno != 0)
-			return false;
-		*out = (json_int_t) x;
-		return true;
-	}
-	return false;
-}
-
 /* The first of several members that is a non-empty string, or NULL. */
 static const char *
 first_str(json_t *obj, const char *a, const char *b)
@@ -189,103 +155,6 @@ mono_connect_refresh(CURL *easy)
 	return facts;
 }
 
-/* Read n digits at s into *v; false unless all are digits. */
-static bool
-digits(const char *s, int n, int *v)
-{
-	int			i;
-
-	*v = 0;
-	for (i = 0; i < n; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return true;
-}
-
-/* Is year-month-day a real calendar date? */
-static bool
-valid_date(int y, int m, int d)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1)
-		return false;
-	return d <= days[m - 1] + ((m == 2 && leap) ? 1 : 0);
-}
-
-/* Does s (after the time) hold a valid zone: Z, +HH, +HHMM or +HH:MM? */
-static bool
-valid_zone(const char *s)
-{
-	int			h,
-				m = 0;
-
-	if (*s == 'Z' || *s == 'z')
-		return s[1] == '\0';
-	if (*s != '+' && *s != '-')
-		return false;
-	if (!digits(s + 1, 2, &h) || h > 14)
-		return false;
-	s += 3;
-	if (*s == ':')
-		s++;
-	if (*s && (!digits(s, 2, &m) || m > 59 || s[2] != '\0'))
-		return false;
-	return true;
-}
-
-/*
- * An ISO 8601 date or timestamp as a timestamptz literal that cannot fail
- * to cast (palloc'd), or NULL. No zone means UTC; a date means midnight UTC.
- * At most 64 characters: timestamptz_in refuses input that overflows its
- * field buffer (a long fraction of a second).
- */
-char *
-mono_iso_timestamp(const char *in)
-{
-	int			y,
-				mo,
-				d,
-				h,
-				mi,
-				sec = 0;
-	const char *p = in;
-
-	if (in == NULL || strlen(in) < 10 || strlen(in) > 64 ||
-		!digits(p, 4, &y) || p[4] != '-' ||
-		!digits(p + 5, 2, &mo) || p[7] != '-' || !digits(p + 8, 2, &d) ||
-		!valid_date(y, mo, d))
-		return NULL;
-	if (p[10] == '\0')
-		return psprintf("%.10sT00:00:00Z", in);
-	p += 10;
-	if ((*p != 'T' && *p != 't' && *p != ' ') || !digits(p + 1, 2, &h) ||
-		p[3] != ':' || !digits(p + 4, 2, &mi) || h > 23 || mi > 59)
-		return NULL;
-	p += 6;
-	if (*p == ':')
-	{
-		if (!digits(p + 1, 2, &sec) || sec > 59)
-			return NULL;
-		p += 3;
-		if (*p == '.')
-		{
-			p++;
-			if (*p < '0' || *p > '9')
-				return NULL;
-			while (*p >= '0' && *p <= '9')
-				p++;
-		}
-	}
-	if (*p == '\0')
-		return psprintf("%sZ", in);
-	return valid_zone(p) ? pstrdup(in) : NULL;
-}
-
 /* One transaction normalised, or NULL when it cannot be stored. */
 static json_t *
 transaction(json_t *item)
@@ -372,18 +241,18 @@ month_of(const char *s)
 
 	if (len == 5)				/* MM-YY */
 	{
-		ok = digits(s, 2, &m) && s[2] == '-' && digits(s + 3, 2, &y);
+		ok = mono_read_digits(s, 2, &m) && s[2] == '-' && mono_read_digits(s + 3, 2, &y);
 		y += 2000;
 	}
 	else if (len == 7 && s[2] == '-')	/* MM-YYYY */
-		ok = digits(s, 2, &m) && digits(s + 3, 4, &y);
+		ok = mono_read_digits(s, 2, &m) && mono_read_digits(s + 3, 4, &y);
 	else if (len == 7)			/* YYYY-MM */
-		ok = digits(s, 4, &y) && s[4] == '-' && digits(s + 5, 2, &m);
+		ok = mono_read_digits(s, 4, &y) && s[4] == '-' && mono_read_digits(s + 5, 2, &m);
 	else						/* YYYY-MM-DD, maybe with a time */
-		ok = len >= 10 && digits(s, 4, &y) && s[4] == '-' &&
-			digits(s + 5, 2, &m) && s[7] == '-' && digits(s + 8, 2, &d) &&
+		ok = len >= 10 && mono_read_digits(s, 4, &y) && s[4] == '-' &&
+			mono_read_digits(s + 5, 2, &m) && s[7] == '-' && mono_read_digits(s + 8, 2, &d) &&
 			(len == 10 || s[10] == 'T' || s[10] == ' ');
-	if (!ok || !valid_date(y, m, d))
+	if (!ok || !mono_valid_date(y, m, d))
 		return NULL;
 	return psprintf("%04d-%02d-01", y, m);
 }
@@ -415,7 +284,7 @@ flows_list(json_t *root, const char **problem)
 
 /*
  * The number of transactions of a month or of the whole answer: "count"
- * (mono-api.md §3.6), or "transactions_count", the only public model of
+ * (doc/mono-api.md §3.6), or "transactions_count", the only public model of
  * the v2 body (§4), or "transaction_count"; NULL when none is there.
  */
 static json_t *
@@ -469,7 +338,7 @@ flow_month(json_t *item, const char **problem)
 }
 
 /*
- * The months of GET .../credits or .../debits (mono-api.md §3.6: with or
+ * The months of GET .../credits or .../debits (doc/mono-api.md §3.6: with or
  * without the envelope; data null is no month), or NULL with *problem
  * saying what is wrong.
  */
@@ -530,29 +399,4 @@ mono_connect_flow_totals(json_t *root)
 	if (mono_json_int(flow_count(data), &count) && count >= 0 && count <= PG_INT32_MAX)
 		json_object_set_new(out, "count", json_integer(count));
 	return out;
-}
-
-PG_FUNCTION_INFO_V1(mono_iso_timestamp_sql);
-
-/*
- * mono.iso_timestamp(value text, field text) -> timestamptz: an ISO 8601
- * time of a Mono payload, read the same whatever the session's TimeZone
- * and DateStyle (no zone means UTC). Anything else (a date in another
- * order, 'infinity', 'yesterday') raises 22007 naming the field.
- */
-Datum
-mono_iso_timestamp_sql(PG_FUNCTION_ARGS)
-{
-	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *iso = mono_iso_timestamp(value);
-
-	if (iso == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
-				 errmsg("field %s is not an ISO 8601 timestamp: \"%s\"",
-						field, mono_shown(value)),
-				 errhint("Mono sends times such as 2025-08-15T14:10:00.465Z.")));
-	return DirectFunctionCall3(timestamptz_in, CStringGetDatum(iso),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }

@@ -9,9 +9,9 @@
  * back. Anything unexpected raises an error before a row is written.
  */
 #include "connect.h"
-#include "worker.h"
 
-#include "executor/spi.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -22,49 +22,55 @@ PG_FUNCTION_INFO_V1(mono_outflow);
 PG_FUNCTION_INFO_V1(mono_connect_backoff);
 PG_FUNCTION_INFO_V1(mono_connect_wake);
 
-/* What one synchronous call returned (all palloc'd). */
-typedef struct ConnectAnswer
+/* The statements of the synchronous Connect functions. */
+typedef enum ConnectStatement
 {
-	long		status;
-	char	   *body;
-	size_t		len;
-	char	   *refresh;		/* refresh facts as JSON text (realtime calls) */
-} ConnectAnswer;
+	LAST_REFRESH,
+	MAY_REFRESH,
+	RECORD_SYNC,
+	ACCOUNT_ROW,
+	STORE_FLOWS,
+	STORE_TOTALS,
+	NUM_STATEMENTS
+} ConnectStatement;
 
-static const char *const last_refresh_sql =
-"SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
-"  FROM mono.accounts WHERE account_id = $1"
-"   AND NOT mono.realtime_allowed(last_refresh_at)";
-
-static const char *const may_refresh_sql =
-"SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
-" coalesce($1::jsonb ->> 'data_status', 'missing')";
-
-static const char *const record_sync_sql =
-"SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
-" 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
-" 'refresh', $3::jsonb)), 'sync')";
-
-static const char *const account_row_sql =
-"SELECT a FROM mono.accounts a WHERE a.account_id = $1";
-
-static const char *const store_flows_sql =
-"WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
-"  amount, transaction_count, source, fetched_at)"
-" SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
-"  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
-" ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
-"  transaction_count = excluded.transaction_count, source = 'api',"
-"  fetched_at = excluded.fetched_at"
-" RETURNING f.*)"
-" SELECT * FROM r ORDER BY period";
-
-static const char *const store_totals_sql =
-"INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
-"  transaction_count, fetched_at)"
-" SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
-" ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
-"  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at";
+static MonoStatement statements[NUM_STATEMENTS] = {
+	[LAST_REFRESH] = {"find a real-time refresh of the last 5 minutes",
+		"SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
+		"  FROM mono.accounts WHERE account_id = $1"
+		"   AND NOT mono.realtime_allowed(last_refresh_at)",
+	1, {TEXTOID}},
+	[MAY_REFRESH] = {"decide whether a real-time refresh may start",
+		"SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
+		" coalesce($1::jsonb ->> 'data_status', 'missing')",
+	1, {TEXTOID}},
+	[RECORD_SYNC] = {"record a sync",
+		"SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
+		" 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
+		" 'refresh', $3::jsonb)), 'sync')",
+	3, {TEXTOID, TEXTOID, TEXTOID}},
+	[ACCOUNT_ROW] = {"read the account's row",
+		"SELECT a FROM mono.accounts a WHERE a.account_id = $1",
+	1, {TEXTOID}},
+	[STORE_FLOWS] = {"store monthly flows",
+		"WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
+		"  amount, transaction_count, source, fetched_at)"
+		" SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
+		"  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
+		" ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
+		"  transaction_count = excluded.transaction_count, source = 'api',"
+		"  fetched_at = excluded.fetched_at"
+		" RETURNING f.*)"
+		" SELECT * FROM r ORDER BY period",
+	3, {TEXTOID, TEXTOID, JSONBOID}},
+	[STORE_TOTALS] = {"store flow totals",
+		"INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
+		"  transaction_count, fetched_at)"
+		" SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
+		" ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
+		"  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at",
+	3, {TEXTOID, TEXTOID, JSONBOID}},
+};
 
 /* Is id a plausible Mono account id: 1-64 of [A-Za-z0-9_-]? */
 bool
@@ -115,57 +121,28 @@ account_id_arg(FunctionCallInfo fcinfo)
 	return id;
 }
 
-/* GET path now; for a real-time call, keep its refresh headers as well. */
+/* GET path now (a real-time call keeps its refresh headers); an error unless 2xx. */
 static void
-connect_get(const char *path, bool realtime, ConnectAnswer *answer)
+connect_get(const char *path, bool realtime, MonoAnswer *answer)
 {
-	MonoHttp	http;
-
-	mono_http_init(&http);
-	PG_TRY();
-	{
-		mono_http_prepare(&http, "GET", path, NULL, realtime);
-		answer->status = mono_http_perform(&http);
-		answer->len = http.resp.len;
-		answer->body = palloc(http.resp.len + 1);
-		memcpy(answer->body, http.resp.data ? http.resp.data : "", http.resp.len);
-		answer->body[http.resp.len] = '\0';
-		answer->refresh = NULL;
-		if (realtime)
-		{
-			json_t	   *facts = mono_connect_refresh(http.easy);
-			char	   *text = json_dumps(facts, JSON_COMPACT);
-
-			json_decref(facts);
-			answer->refresh = pstrdup(text ? text : "{}");
-			free(text);
-		}
-	}
-	PG_FINALLY();
-	{
-		mono_http_free(&http);
-	}
-	PG_END_TRY();
+	mono_http_get(path, realtime, realtime ? mono_connect_refresh : NULL, answer);
 	if (answer->status < 200 || answer->status >= 300)
 		mono_raise_http_error(answer->status, answer->body, answer->len);
 }
 
-/* Run a one-row statement with text/jsonb arguments; its first row or NULL. */
+/* Run one of the statements with text arguments; its first row or NULL. */
 static HeapTuple
-run1(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls)
+run1(ConnectStatement which, Datum *args, const char *nulls)
 {
-	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 1) < 0)
-		elog(ERROR, "could not run: %s", sql);
-	return SPI_processed > 0 ? SPI_tuptable->vals[0] : NULL;
+	return mono_spi_run(&statements[which], args, nulls, 1) > 0 ? SPI_tuptable->vals[0] : NULL;
 }
 
 /* Stop before calling Mono when a real-time refresh would break its 5-minute limit. */
 static void
 check_refresh_gap(const char *id)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(id)};
-	HeapTuple	row = run1(last_refresh_sql, 1, types, args, NULL);
+	HeapTuple	row = run1(LAST_REFRESH, args, NULL);
 
 	if (row != NULL)
 		ereport(ERROR,
@@ -180,10 +157,9 @@ check_refresh_gap(const char *id)
 static char *
 sync_details(const char *id)
 {
-	ConnectAnswer answer;
+	MonoAnswer	answer;
 	json_t	   *root;
 	json_t	   *facts;
-	char	   *text;
 	char	   *result;
 
 	connect_get(psprintf("/v2/accounts/%s", mono_url_escape(id)), false, &answer);
@@ -197,10 +173,8 @@ sync_details(const char *id)
 				 errdetail("Expected data.account; the body began: \"%s\".",
 						   mono_body_excerpt(answer.body, answer.len)),
 				 errhint("Nothing was stored. Check mono_pay.api_url: it must point at Mono's API.")));
-	text = json_dumps(facts, JSON_COMPACT);
+	result = mono_json_text(facts);
 	json_decref(facts);
-	result = pstrdup(text ? text : "{}");
-	free(text);
 	return result;
 }
 
@@ -214,12 +188,12 @@ sync_details(const char *id)
 static char *
 sync_refresh(const char *id, const char *details)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(details)};
-	HeapTuple	row = run1(may_refresh_sql, 1, types, args, NULL);
+	HeapTuple	row = run1(MAY_REFRESH, args, NULL);
 	char	   *may = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
 	char	   *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
-	ConnectAnswer answer;
+	MonoAnswer	answer;
+	char	   *refresh;
 
 	if (may == NULL || strcmp(may, "t") != 0)
 	{
@@ -230,21 +204,22 @@ sync_refresh(const char *id, const char *details)
 		return NULL;
 	}
 	connect_get(psprintf("/v2/accounts/%s/transactions", mono_url_escape(id)), true, &answer);
-	return answer.refresh;
+	refresh = mono_json_text(answer.headers);
+	json_decref(answer.headers);
+	return refresh;
 }
 
 /* Store the facts of a sync and return the account's row (a datum outside SPI). */
 static Datum
 record_sync(const char *id, const char *details, const char *refresh)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
 	refresh ? CStringGetTextDatum(refresh) : (Datum) 0};
 	HeapTuple	row;
 	bool		isnull;
 
-	run1(record_sync_sql, 3, types, args, refresh ? "   " : "  n");
-	row = run1(account_row_sql, 1, types, args, NULL);
+	run1(RECORD_SYNC, args, refresh ? "   " : "  n");
+	row = run1(ACCOUNT_ROW, args, NULL);
 	if (row == NULL)
 		elog(ERROR, "account \"%s\" vanished while it was being recorded", id);
 	return SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull),
@@ -286,14 +261,12 @@ mono_account_sync(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* A jansson value as palloc'd JSON text (dflt when it cannot be written); frees it. */
+/* A jansson value as palloc'd JSON text; frees the value. */
 static char *
-json_text(json_t *v, const char *dflt)
+json_text(json_t *v)
 {
-	char	   *text = json_dumps(v, JSON_COMPACT);
-	char	   *result = pstrdup(text ? text : dflt);
+	char	   *result = mono_json_text(v);
 
-	free(text);
 	json_decref(v);
 	return result;
 }
@@ -303,14 +276,14 @@ json_text(json_t *v, const char *dflt)
  * the body; *totals: the answer's totals {amount, count} as JSON text.
  */
 static char *
-flows_months(const char *id, const char *direction, ConnectAnswer *answer, char **totals)
+flows_months(const char *id, const char *direction, MonoAnswer *answer, char **totals)
 {
 	json_t	   *root = mono_json_parse(answer->body, answer->len,
 									   psprintf("the %s of account \"%s\"", direction, id));
 	const char *problem = "it is not the expected shape";
 	json_t	   *months = mono_connect_flows(root, &problem);
 
-	*totals = json_text(mono_connect_flow_totals(root), "{}");
+	*totals = json_text(mono_connect_flow_totals(root));
 	json_decref(root);
 	if (months == NULL)
 		ereport(ERROR,
@@ -320,7 +293,7 @@ flows_months(const char *id, const char *direction, ConnectAnswer *answer, char 
 						   mono_body_excerpt(answer->body, answer->len)),
 				 errhint("Nothing was stored. Monthly figures derived from synced transactions stay in mono.%s.",
 						 direction)));
-	return json_text(months, "[]");
+	return json_text(months);
 }
 
 /*
@@ -331,7 +304,6 @@ static void
 store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months,
 			const char *totals)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, JSONBOID};
 	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
 	DirectFunctionCall1(jsonb_in, CStringGetDatum(totals))};
 	Datum	   *values;
@@ -339,11 +311,9 @@ store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const 
 	uint64		i;
 
 	SPI_connect();
-	if (SPI_execute_with_args(store_totals_sql, 3, types, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the %s totals of account \"%s\"", direction, id);
+	mono_spi_run(&statements[STORE_TOTALS], args, NULL, 0);
 	args[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(months));
-	if (SPI_execute_with_args(store_flows_sql, 3, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not store the %s of account \"%s\"", direction, id);
+	mono_spi_run(&statements[STORE_FLOWS], args, NULL, 0);
 	values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
 	nulls = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
 	for (i = 0; i < SPI_processed; i++)
@@ -360,7 +330,7 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *id = account_id_arg(fcinfo);
-	ConnectAnswer answer;
+	MonoAnswer	answer;
 	char	   *months;
 	char	   *totals;
 

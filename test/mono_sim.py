@@ -2,7 +2,7 @@
 """Mono API simulator for the mono_pay test suite.
 
 Serves, on 127.0.0.1 only, the parts of Mono's HTTP API that mono_pay speaks,
-exactly as described in /work/shared/mono-api.md:
+exactly as described in doc/mono-api.md:
 
 * Owo "Direct Charge" under /owo/v1 (user status, beneficiary link/unlink,
   fund requests, and the reconciliation reads), and

@@ -2,7 +2,7 @@
 """Tests of the Mono API simulator (test/mono_sim.py).
 
 Starts the simulator as a subprocess on a free port and checks, over real
-HTTP, that it serves /work/shared/mono-api.md faithfully and that its
+HTTP, that it serves doc/mono-api.md faithfully and that its
 control endpoints behave as documented in test/SIMULATOR.md.
 
 Run: python3 test/sim_test.py

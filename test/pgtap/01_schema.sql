@@ -1,4 +1,4 @@
--- 01_schema: the tables, views, keys and checks of DESIGN.md section 3,
+-- 01_schema: the tables, views, keys and checks of the README's SQL reference,
 -- and that pg_dump keeps every table and sequence (pg_extension_config_dump).
 \ir ../lib/tap.psql
 

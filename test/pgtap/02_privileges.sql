@@ -1,4 +1,4 @@
--- 02_privileges: nothing is granted to PUBLIC (DESIGN.md principle 7), so a
+-- 02_privileges: nothing is granted to PUBLIC (doc/design.md principle 7), so a
 -- fresh role can neither read the tables nor call the functions, the
 -- SECURITY DEFINER ones included.
 \ir ../lib/tap.psql

@@ -1,6 +1,6 @@
 -- 03_secrets: the API key and the webhook secret are superuser-only settings
 -- that no other role can read, change or redirect, and that no error
--- message, setting listing or table reveals (DESIGN.md principle 7).
+-- message, setting listing or table reveals (doc/design.md principle 7).
 \ir ../lib/tap.psql
 
 -- a user to call, and one armed 500 fault for an error that goes through Mono

@@ -1,4 +1,4 @@
--- 11_rollback: nothing leaves before COMMIT (DESIGN.md principle 1). A
+-- 11_rollback: nothing leaves before COMMIT (doc/design.md principle 1). A
 -- ROLLBACK after mono_charge, mono_link_beneficiary, mono_unlink_beneficiary
 -- or a charging trigger, a rolled-back savepoint, an aborted transaction and
 -- a rolled-back prepared transaction send nothing; a committed prepared
@@ -80,7 +80,7 @@ SELECT 1 / 0;
 ROLLBACK;
 
 -- a prepared transaction rolled back, and one committed (no wake: the sweep
--- finds it). DESIGN.md §2.1 counts 2PC among what the sweep picks up.
+-- finds it). doc/design.md principle 1 counts 2PC among what the sweep picks up.
 \set ON_ERROR_STOP 0
 BEGIN;
 SELECT mono_charge('2348077777777', 5000, 'Prepared, rolled back', 'PREPAREDROLLBK1') AS ignored \gset

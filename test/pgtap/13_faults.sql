@@ -1,5 +1,5 @@
--- 13_faults: how the worker classifies what goes wrong (DESIGN.md
--- principles 3 and 5, src/outcome.c): 5xx and 429 retry (Retry-After
+-- 13_faults: how the worker classifies what goes wrong (doc/design.md
+-- principles 3 and 5, src/owo_outcome.c): 5xx and 429 retry (Retry-After
 -- honoured); a timeout after the body, a closed connection and a 2xx that is
 -- not JSON become unknown and are settled by a read, never by a second
 -- charge; 4xx are final and keep Mono's message, trace_id and field errors;

@@ -1,7 +1,7 @@
 -- 15_validation: every validation rule of mono_charge(),
 -- mono_link_beneficiary() and mono_unlink_beneficiary(): the SQLSTATE, an
 -- errmsg naming the bad value, a hint, nothing written and nothing sent
--- (DESIGN.md principle 8). sql/validation.sql shows the same errors as a
+-- (doc/design.md principle 8). sql/validation.sql shows the same errors as a
 -- user reads them.
 \ir ../lib/tap.psql
 

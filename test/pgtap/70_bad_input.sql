@@ -7,7 +7,7 @@
 -- a clear error with the SQLSTATE of the README's table (22023 for an
 -- invalid argument; PostgreSQL's own codes where a cast fails before the
 -- call), an errmsg that quotes at most a short excerpt of the bad value,
--- write no row and send nothing (DESIGN.md principle 8).
+-- write no row and send nothing (doc/design.md principle 8).
 -- The number of bad inputs tried is printed at the end (a TAP comment).
 --
 -- Decisions recorded here:

@@ -1,5 +1,5 @@
 -- 73_bvn: the BVN never survives in the database once Mono has answered the
--- link (mono-api.md, DESIGN.md §3: "The BVN is never kept after it has been
+-- link (doc/mono-api.md, doc/design.md principle 7: "The BVN is never kept after it has been
 -- sent"). Links go every way a link can go: accepted; with a first charge
 -- and the connection closed after the body (unknown, settled by a read,
 -- sent again, accepted); refused with a 400 (failed); accepted, linked by

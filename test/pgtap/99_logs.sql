@@ -1,7 +1,7 @@
 -- 99_logs: the server log of this run (regress and every other pgTAP file:
 -- 401s, timeouts, bad phones, failing calls with a literal secret or BVN in
 -- 75_hostile, the worker's start) never shows the API key, the webhook
--- secret, the connect app's key and webhook secret or a BVN (DESIGN.md
+-- secret, the connect app's key and webhook secret or a BVN (doc/design.md
 -- principle 7). Runs last of the pgTAP files.
 -- (A failing statement is logged with its text: a test that fails while
 -- its SQL names a secret would show up here too.)

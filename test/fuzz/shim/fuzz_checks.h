@@ -23,17 +23,6 @@ fuzz_one_of(const char *s, const char *const *list)
 	return false;
 }
 
-static const char *const fuzz_fund_request_statuses[] = {
-	"queued", "sending", "awaiting_authorization", "created", "approved",
-	"processing", "active", "completed", "expired", "failed", "unknown",
-	"cancelled", NULL
-};
-
-static const char *const fuzz_link_statuses[] = {
-	"queued", "sending", "awaiting_authorization", "linked", "unlinked",
-	"failed", "unknown", NULL
-};
-
 static inline bool
 fuzz_n_digits(const char *s, int n)
 {

@@ -1,9 +1,9 @@
 /*
  * fuzz_outcome.c
- *		The worker's reading of finished HTTP calls: mono_outcome()
- *		(outcome.c) for every job kind, which covers the settling reads,
- *		the polling reads (poll_outcome) and, for Connect jobs,
- *		mono_connect_outcome() (connect.c, connect_parse.c) with the
+ *		The worker's reading of finished HTTP calls: mono_queue_outcome()
+ *		(worker_queue.c) for every job kind of both products: Direct Charge's
+ *		verdicts (owo_outcome.c), its settling reads and polling reads, and
+ *		Connect's outcomes (connect_worker.c, connect_parse.c) with the
  *		real-time refresh headers. libcurl's view of the transfer (status,
  *		timings, headers) comes from the input through fake_curl.c.
  *
@@ -12,8 +12,8 @@
  * lines), a NUL byte, and the response body (any bytes).
  *
  * Checked: each call adds exactly one outcome to its table's array (none
- * for polling reads, which add events), for the job's row, expecting the
- * status the claim left, with a status the table's domain allows; retry
+ * for polling reads, which add events), for the job's row, with a verdict
+ * mono.charge_verdict() / mono.link_verdict() know for its kind of call; retry
  * delays are never negative; http_status is the response's; polled
  * payments carry what mono.apply_payment() casts; Connect outcomes hold
  * an error or facts that cast (fuzz_checks.h); every array serialises.
@@ -23,6 +23,7 @@
 #include "fuzz_input.h"
 
 #include "connect.h"
+#include "owo.h"
 #include "worker.h"
 
 #define JOB_ID 4242
@@ -46,20 +47,24 @@ only_item(json_t *array, const char *what)
 /* the response's status, for check_row_outcome */
 static long t_status;
 
-/* An owo outcome for the job's row: {id, expect, status, ...}. */
+/* The verdicts of a send, and of a settling read (mono.verdict_expects()). */
+static const char *const send_verdicts[] = {"accepted", "reference_named", "retry", "ambiguous",
+"refused", NULL};
+static const char *const settle_verdicts[] = {"read_failed", "found", "foreign", "partial",
+"absent", "gone", "present", NULL};
+
+/* An owo outcome for the job's row: {id, verdict, ...}. */
 static void
-check_row_outcome(MonoJob *job, json_t *o, const char *const *statuses)
+check_row_outcome(MonoJob *job, json_t *o)
 {
-	const char *expect = mono_json_str(o, "expect");
-	const char *status = mono_json_str(o, "status");
+	const char *verdict = mono_json_str(o, "verdict");
 	json_t	   *v;
 
 	FUZZ_ASSERT(json_integer_value(json_object_get(o, "id")) == job->id, "outcome for another row");
-	FUZZ_ASSERT(expect && strcmp(expect, job->kind >= JOB_SETTLE_CHARGE ? "unknown" : "sending") == 0,
-				"outcome expects \"%s\"", expect ? expect : "(none)");
-	FUZZ_ASSERT(fuzz_one_of(status, statuses),
-				"outcome status \"%s\" is outside the table's domain: recording it fails",
-				status ? status : "(none)");
+	FUZZ_ASSERT(fuzz_one_of(verdict, owo_kinds[job->kind].role == OWO_SEND ?
+							send_verdicts : settle_verdicts),
+				"verdict \"%s\" is not one SQL knows for this kind of call: recording it decides nothing",
+				verdict ? verdict : "(none)");
 	v = json_object_get(o, "retry_ms");
 	FUZZ_ASSERT(v == NULL || (json_is_integer(v) && json_integer_value(v) >= 0),
 				"a retry delay that is not a whole number >= 0");
@@ -80,7 +85,7 @@ check_connect_outcome(MonoJob *job, json_t *o)
 	json_t	   *v;
 
 	FUZZ_ASSERT(strcmp(mono_json_str(o, "account_id"), job->account_id) == 0, "another account");
-	FUZZ_ASSERT(step && mono_connect_step_code(step) == job->step, "step \"%s\"", step);
+	FUZZ_ASSERT(step && mono_connect_step_code(step) == job->kind, "step \"%s\"", step);
 	if (json_object_get(o, "error"))
 	{
 		FUZZ_ASSERT(json_is_string(json_object_get(o, "error")), "error is not a string");
@@ -151,7 +156,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	MonoJob		job;
 	MonoOutcomes out;
 	FuzzTransfer t;
-	int			kind = (int) (fuzz_take_uint(&in, 1) % (JOB_CONNECT + 1));
+	int			kind = (int) (fuzz_take_uint(&in, 1) % (OWO_NUM_KINDS + 1));
+	bool		connect = kind == OWO_NUM_KINDS;
 	long		status = (long) (fuzz_take_uint(&in, 2) % 1000);	/* libcurl: 3 digits */
 	int			rc = (int) fuzz_take_uint(&in, 1);
 	int			attempts = (int) fuzz_take_uint(&in, 1);
@@ -162,6 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		len;
 	char	   *body = fuzz_take_rest(&in, &len);
 	size_t		i;
+	int			g;
 
 	memset(&t, 0, sizeof(t));
 	t.response_code = t_status = status;
@@ -174,15 +181,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.headers = headers;
 
 	memset(&job, 0, sizeof(job));
-	job.kind = (MonoJobKind) kind;
+	job.product = connect ? &mono_connect_product : &mono_owo_product;
 	job.id = JOB_ID;
 	job.attempts = 1 + attempts % 12;	/* mono_pay.max_attempts is 10 */
 	job.reference = JOB_REFERENCE;
 	job.phone = "2348012345678";
 	job.mono_id = "ben_fuzz0001";
 	job.account_id = "acc_fuzz0001";
-	job.step = CONNECT_DETAILS + step % 3;
-	job.realtime = job.step == CONNECT_REFRESH;
+	job.kind = connect ? CONNECT_DETAILS + step % 3 : kind;
+	job.realtime = connect && job.kind == CONNECT_REFRESH;
 	job.method = "GET";
 	job.path = "/fuzz";
 	job.http.easy = fuzz_curl_handle(&t);
@@ -202,49 +209,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	job.started = 0;
 	mono_http_log = (flags & 128) != 0;
 
-	memset(&out, 0, sizeof(out));
-	out.charges = json_array();
-	out.links = json_array();
-	out.accounts = json_array();
-	out.events = json_array();
-	out.log = json_array();
+	for (g = 0; g < NUM_GROUPS; g++)
+		out.group[g] = json_array();
 
-	mono_outcome(&job, &out);
+	mono_queue_outcome(&job, &out);
 
-	if (job.kind == JOB_CONNECT)
-		check_connect_outcome(&job, only_item(out.accounts, "accounts"));
-	else if (job.kind >= JOB_POLL_CHARGE)
+	if (connect)
+		check_connect_outcome(&job, only_item(out.group[GROUP_ACCOUNTS], "accounts"));
+	else if (owo_kinds[job.kind].role == OWO_POLL)
 	{
 		json_t	   *e;
 
-		FUZZ_ASSERT(json_array_size(out.charges) + json_array_size(out.links) == 0,
+		FUZZ_ASSERT(json_array_size(out.group[GROUP_CHARGES]) +
+					json_array_size(out.group[GROUP_LINKS]) == 0,
 					"a polling read changed a row");
-		json_array_foreach(out.events, i, e)
+		json_array_foreach(out.group[GROUP_EVENTS], i, e)
 			check_event(e);
-	}
-	else if (job.kind == JOB_CHARGE || job.kind == JOB_SETTLE_CHARGE)
-	{
-		FUZZ_ASSERT(json_array_size(out.links) == 0, "a charge changed a link");
-		check_row_outcome(&job, only_item(out.charges, "charges"), fuzz_fund_request_statuses);
 	}
 	else
 	{
-		FUZZ_ASSERT(json_array_size(out.charges) == 0, "a link changed a charge");
-		check_row_outcome(&job, only_item(out.links, "links"), fuzz_link_statuses);
-	}
-	FUZZ_ASSERT(json_array_size(out.log) == (mono_http_log ? 1 : 0), "%zu log rows",
-				json_array_size(out.log));
-	check_serialises(out.charges);
-	check_serialises(out.links);
-	check_serialises(out.accounts);
-	check_serialises(out.events);
-	check_serialises(out.log);
+		MonoGroupId own = owo_kinds[job.kind].group;
 
-	json_decref(out.charges);
-	json_decref(out.links);
-	json_decref(out.accounts);
-	json_decref(out.events);
-	json_decref(out.log);
+		FUZZ_ASSERT(json_array_size(out.group[own == GROUP_CHARGES ? GROUP_LINKS : GROUP_CHARGES]) == 0,
+					"a call changed a row of the other table");
+		check_row_outcome(&job, only_item(out.group[own], "its table's outcomes"));
+	}
+	FUZZ_ASSERT(json_array_size(out.group[GROUP_LOG]) == (mono_http_log ? 1 : 0), "%zu log rows",
+				json_array_size(out.group[GROUP_LOG]));
+	for (g = 0; g < NUM_GROUPS; g++)
+	{
+		check_serialises(out.group[g]);
+		json_decref(out.group[g]);
+	}
 	free(job.http.resp.data);
 	fuzz_end_input();
 	return 0;

@@ -1,7 +1,7 @@
 /*
  * fuzz_response.c
- *		Mono's API answers through json.c, and mono_user_status() of owo.c
- *		end to end (this file includes src/owo.c, with a fake HTTP layer
+ *		Mono's API answers through common_json.c, and mono_user_status() of owo_body.c
+ *		end to end (this file includes src/owo_body.c, with a fake synchronous GET
  *		answering from the input, and a fake set-returning-function
  *		result): mono_json_try_parse, mono_json_parse, mono_json_data,
  *		mono_json_str, mono_error_summary, mono_raise_http_error,
@@ -25,62 +25,32 @@
 #include "funcapi.h"
 #include "utils/tuplestore.h"
 
-/* ---- a fake HTTP layer for owo.c's fetch_user_status() ---- */
+/* ---- a fake synchronous GET for owo_body.c's mono_user_status() ---- */
 
 static long fake_status;
 static const char *fake_body;
 static size_t fake_len;
 
-static void fuzz_http_init(MonoHttp *http);
-static void fuzz_http_prepare(MonoHttp *http, const char *method, const char *path,
-							  const char *body, bool realtime);
-static long fuzz_http_perform(MonoHttp *http);
-static void fuzz_http_free(MonoHttp *http);
+static void fuzz_http_get(const char *path, bool realtime, MonoHeaderReader reader,
+						  MonoAnswer *answer);
 
-#define mono_http_init fuzz_http_init
-#define mono_http_prepare fuzz_http_prepare
-#define mono_http_perform fuzz_http_perform
-#define mono_http_free fuzz_http_free
-#include "owo.c"
-#undef mono_http_init
-#undef mono_http_prepare
-#undef mono_http_perform
-#undef mono_http_free
+#define mono_http_get fuzz_http_get
+#include "owo_body.c"
+#undef mono_http_get
 
+/* The answer as common_http.c's mono_http_get leaves it: palloc'd, NUL after len. */
 static void
-fuzz_http_init(MonoHttp *http)
-{
-	memset(http, 0, sizeof(*http));
-}
-
-static void
-fuzz_http_prepare(MonoHttp *http, const char *method, const char *path,
-				  const char *body, bool realtime)
+fuzz_http_get(const char *path, bool realtime, MonoHeaderReader reader, MonoAnswer *answer)
 {
 	FUZZ_ASSERT(strcmp(path, "/owo/v1/users/status?phone=2348012345678") == 0,
 				"user status path \"%s\"", path);
-}
-
-/* The response as http.c's write_body leaves it: malloc'd, NUL after len. */
-static long
-fuzz_http_perform(MonoHttp *http)
-{
-	if (fake_len > 0)
-	{
-		http->resp.data = malloc(fake_len + 1);
-		memcpy(http->resp.data, fake_body, fake_len);
-		http->resp.data[fake_len] = '\0';
-		http->resp.len = fake_len;
-		http->resp.cap = fake_len + 1;
-	}
-	return fake_status;
-}
-
-static void
-fuzz_http_free(MonoHttp *http)
-{
-	free(http->resp.data);
-	http->resp.data = NULL;
+	FUZZ_ASSERT(!realtime && reader == NULL, "a user status read is neither real-time nor reads headers");
+	answer->status = fake_status;
+	answer->len = fake_len;
+	answer->body = palloc(fake_len + 1);
+	memcpy(answer->body, fake_body ? fake_body : "", fake_len);
+	answer->body[fake_len] = '\0';
+	answer->headers = NULL;
 }
 
 /* ---- a fake materialised SRF result: the rows mono_user_status() returns ---- */

@@ -1,6 +1,6 @@
 /*
  * fuzz_validate.c
- *		The argument checks of validate.c and enqueue.c's
+ *		The argument checks of owo_validate.c and owo_enqueue.c's
  *		mono_validate_charge(), with the SQL domain checks mono.is_phone()
  *		and mono.is_reference() as the oracle they must agree with.
  *

@@ -18,7 +18,7 @@
 #include "fuzz_shim.h"
 #include "fuzz_input.h"
 
-#include "webhook.c"
+#include "webhook_ingest.c"
 
 #define CONFIGURED_SECRET "whsec_test_mono_pay"
 

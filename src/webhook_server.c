@@ -1,5 +1,5 @@
 /*
- * receiver_server.c
+ * webhook_server.c
  *		The webhook receiver's process: libmicrohttpd in external-select mode
  *		(MHD_USE_EPOLL, no thread of its own), driven by this process's
  *		WaitEventSet (latch, postmaster death, MHD's epoll fd, MHD_get_timeout),
@@ -14,7 +14,7 @@
  * when configured) covers every commit of the loop's turn: 200 only once the
  * event is durable, and many events share one WAL flush.
  */
-#include "receiver.h"
+#include "webhook.h"
 
 #include <microhttpd.h>
 #include <netdb.h>

@@ -1,5 +1,5 @@
 /*
- * notify.c
+ * common_notify.c
  *		The row trigger behind NOTIFY mono_pay: every status change of a link
  *		or fund request, and every payment, sends {"table", "id", "reference",
  *		"status"} and the columns named in the trigger's arguments, whoever
@@ -7,7 +7,7 @@
  *		request adds "mono_status" once Mono reported one (and a change of it
  *		alone notifies too). Ids and statuses only: any role may LISTEN.
  */
-#include "mono_pay.h"
+#include "common.h"
 
 #include "commands/async.h"
 #include "commands/trigger.h"

@@ -1,6 +1,6 @@
 /*
- * connect.c
- *		Mono Connect's part of the background worker, and its settings.
+ * connect_worker.c
+ *		Mono Connect's part of the background worker.
  *
  * A tracked account moves through steps, one HTTP call (one job) each:
  *
@@ -20,50 +20,21 @@
  * and the 5-minute real-time limit live there, in SQL, once).
  */
 #include "connect.h"
-#include "worker.h"
 
-#include "executor/spi.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
-#include "utils/jsonb.h"
 
-int			mono_account_refresh_interval = 3600;
-bool		mono_track_webhook_accounts = false;
-
-/* Claim due accounts: lease them and return what to call. */
-static const char *const claim_sql =
-"UPDATE mono.accounts a SET next_sync_at = now() + $2 * interval '1 millisecond',"
-" claimed_until = now() + $2 * interval '1 millisecond',"
-" transactions_since = CASE WHEN a.next_step <> 'transactions' THEN NULL"
-"  WHEN a.transactions_page > 1 THEN a.transactions_since"
-"  ELSE (SELECT (max(t.date) AT TIME ZONE 'UTC')::date - 1 FROM mono.transactions t"
-"         WHERE t.account_id = a.account_id) END"
-" WHERE a.account_id IN (SELECT account_id FROM mono.accounts"
-"  WHERE tracked AND next_sync_at <= now()"
-"  ORDER BY next_sync_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-" RETURNING a.account_id, a.attempts + 1,"
-" CASE WHEN a.next_step = 'refresh' AND NOT mono.realtime_allowed(a.last_refresh_at)"
-"  THEN 'details' ELSE a.next_step END,"
-" a.transactions_page, to_char(a.transactions_since, 'DD-MM-YYYY')";
-
-static const char *const record_sql =
-"SELECT mono.record_account_outcomes($1, 'worker')";
-
-static SPIPlanPtr plans[2];
-
-/* Prepare (once) and return plan i. */
-static SPIPlanPtr
-plan(int i, const char *sql, int nargs, Oid *types)
-{
-	if (plans[i] == NULL)
-	{
-		plans[i] = SPI_prepare(sql, nargs, types);
-		if (plans[i] == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plans[i]);
-	}
-	return plans[i];
-}
+/* The statements of Connect's part of the worker. */
+static MonoStatement claim_stmt = {
+	"claim due Connect accounts",
+	"SELECT * FROM mono.claim_accounts(p_limit => $1, p_lease_ms => $2)",
+	2, {INT4OID, INT8OID}
+};
+static MonoStatement record_stmt = {
+	"record Connect outcomes",
+	"SELECT mono.record_account_outcomes($1, 'worker')",
+	1, {JSONBOID}
+};
 
 /* The path of a step's call (palloc'd). */
 static char *
@@ -80,7 +51,7 @@ step_path(int step, const char *account_id, int page, const char *since)
 	return psprintf("/v2/accounts/%s", id);
 }
 
-/* A JOB_CONNECT job (in cxt) for row i of the claim's result. */
+/* A Connect job (in cxt) for row i of the claim's result. */
 static MonoJob *
 claimed_job(MemoryContext cxt, uint64 i)
 {
@@ -91,14 +62,13 @@ claimed_job(MemoryContext cxt, uint64 i)
 	bool		isnull;
 	int			page = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
 
-	job->kind = JOB_CONNECT;
+	job->product = &mono_connect_product;
 	job->attempts = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
-	job->step = mono_connect_step_code(SPI_getvalue(t, d, 3));
-	job->realtime = job->step == CONNECT_REFRESH;
+	job->kind = mono_connect_step_code(SPI_getvalue(t, d, 3));
+	job->realtime = job->kind == CONNECT_REFRESH;
 	job->account_id = MemoryContextStrdup(cxt, account_id);
-	job->method = MemoryContextStrdup(cxt, "GET");
-	job->path = MemoryContextStrdup(cxt, step_path(job->step, account_id, page,
-												   SPI_getvalue(t, d, 5)));
+	mono_job_call(job, cxt, "GET", step_path(job->kind, account_id, page,
+											 SPI_getvalue(t, d, 5)), NULL);
 	return job;
 }
 
@@ -107,27 +77,27 @@ claimed_job(MemoryContext cxt, uint64 i)
  * append their jobs. The lease outlasts a request: a crashed worker's
  * accounts come back once it expires.
  */
-int
-mono_connect_claim(int limit, dlist_head *jobs, MemoryContext cxt)
+static int
+connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs,
+			  MemoryContext cxt)
 {
-	Oid			types[2] = {INT4OID, INT8OID};
 	Datum		args[2];
-	uint64		i;
+	uint64		i,
+				n;
 
-	if (limit <= 0)
+	/* senders (workers other than the first) send charges only */
+	if (limit <= 0 || mono_worker_number > 0)
 		return 0;
 	args[0] = Int32GetDatum(limit);
 	args[1] = Int64GetDatum((int64) mono_request_timeout + 60000);
-	if (SPI_execute_plan(plan(0, claim_sql, 2, types), args, NULL, false, 0) !=
-		SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not claim Connect accounts");
-	for (i = 0; i < SPI_processed; i++)
+	n = mono_spi_run(&claim_stmt, args, NULL, 0);
+	for (i = 0; i < n; i++)
 	{
 		MonoJob    *job = claimed_job(cxt, i);
 
 		dlist_push_tail(jobs, &job->node);
 	}
-	return (int) SPI_processed;
+	return (int) n;
 }
 
 /* Set o.error (always valid UTF-8) and o.retry_ms (-1: none, wait a cycle). */
@@ -161,7 +131,7 @@ http_error(MonoJob *job, json_t *o, long status, json_t *root)
 {
 	const char *message = mono_json_str(root, "message");
 	char	   *error = psprintf("HTTP %ld from %s: %s", status,
-								 mono_connect_step_name(job->step),
+								 mono_connect_step_name(job->kind),
 								 message ? message :
 								 mono_body_excerpt(job->http.resp.data, job->http.resp.len));
 
@@ -180,12 +150,12 @@ http_error(MonoJob *job, json_t *o, long status, json_t *root)
 static void
 body_outcome(MonoJob *job, json_t *o, json_t *root)
 {
-	const char *what = job->step == CONNECT_DETAILS ? "account details" : "transactions";
+	const char *what = job->kind == CONNECT_DETAILS ? "account details" : "transactions";
 	json_t	   *facts = NULL;
 	bool		more = false;
 	int			skipped = 0;
 
-	if (root != NULL && job->step == CONNECT_DETAILS)
+	if (root != NULL && job->kind == CONNECT_DETAILS)
 		facts = mono_connect_details(root);
 	else if (root != NULL)
 		facts = mono_connect_transactions(root, &more, &skipped);
@@ -196,8 +166,8 @@ body_outcome(MonoJob *job, json_t *o, json_t *root)
 				  mono_backoff_ms(job->attempts));
 		return;
 	}
-	json_object_set_new(o, job->step == CONNECT_DETAILS ? "account" : "transactions", facts);
-	if (job->step == CONNECT_TRANSACTIONS)
+	json_object_set_new(o, job->kind == CONNECT_DETAILS ? "account" : "transactions", facts);
+	if (job->kind == CONNECT_TRANSACTIONS)
 	{
 		json_object_set_new(o, "more", json_boolean(more));
 		json_object_set_new(o, "skipped", json_integer(skipped));
@@ -205,20 +175,20 @@ body_outcome(MonoJob *job, json_t *o, json_t *root)
 }
 
 /*
- * Append the outcome of a finished Connect job to out->accounts:
+ * Append the outcome of a finished Connect job to its group:
  * {account_id, step, and error + retry_ms, or account | refresh |
  * transactions + more + skipped}. Runs outside any transaction.
  */
-void
-mono_connect_outcome(MonoJob *job, MonoOutcomes *out)
+static void
+connect_outcome(MonoJob *job, MonoOutcomes *out)
 {
 	json_t	   *o = mono_json_object();
 	long		status = 0;
 	json_t	   *root;
 
 	json_object_set_new(o, "account_id", json_string(job->account_id));
-	json_object_set_new(o, "step", json_string(mono_connect_step_name(job->step)));
-	json_array_append_new(out->accounts, o);
+	json_object_set_new(o, "step", json_string(mono_connect_step_name(job->kind)));
+	json_array_append_new(out->group[GROUP_ACCOUNTS], o);
 	if (job->rc != CURLE_OK)
 	{
 		transport_error(job, o);
@@ -228,7 +198,7 @@ mono_connect_outcome(MonoJob *job, MonoOutcomes *out)
 	root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
 	if (status < 200 || status >= 300)
 		http_error(job, o, status, root);
-	else if (job->step == CONNECT_REFRESH)
+	else if (job->kind == CONNECT_REFRESH)
 		json_object_set_new(o, "refresh", mono_connect_refresh(job->http.easy));
 	else
 		body_outcome(job, o, root);
@@ -242,42 +212,22 @@ mono_connect_outcome(MonoJob *job, MonoOutcomes *out)
  * loop claims again without waiting for the sweep.
  */
 void
-mono_connect_record(json_t *accounts)
+mono_connect_record(MonoGroupId group pg_attribute_unused(), json_t *accounts)
 {
-	Oid			types[1] = {JSONBOID};
-	char	   *text = json_dumps(accounts, JSON_COMPACT);
-	Datum		arg;
+	Datum		arg = mono_json_jsonb(accounts);
 	bool		isnull;
 	int			due;
 
-	if (text == NULL)
-		elog(ERROR, "out of memory serialising Connect outcomes");
-	arg = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
-	free(text);
-	if (SPI_execute_plan(plan(1, record_sql, 1, types), &arg, NULL, false, 1) !=
-		SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not record Connect outcomes");
-	due = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (mono_spi_run(&record_stmt, &arg, NULL, 1) != 1)
+		elog(ERROR, "mono.record_account_outcomes() returned no row");
+	due = DatumGetInt32(mono_spi_value(0, 1, &isnull));
 	if (!isnull && due > 0)
 		SetLatch(MyLatch);
 }
 
-/* Register Connect's settings (called from _PG_init). */
-void
-mono_connect_define_settings(void)
-{
-	DefineCustomIntVariable("mono_pay.account_refresh_interval",
-							"Time between the worker's checks of each tracked Connect account.",
-							"Each check reads the account's details and, when its data may be read, "
-							"starts a real-time refresh; refreshes of one account are never closer "
-							"than 5 minutes (Mono's limit), whatever this is set to.",
-							&mono_account_refresh_interval, 3600, 1, 30 * 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomBoolVariable("mono_pay.track_webhook_accounts",
-							 "Whether a Connect webhook naming an unknown account starts tracking it.",
-							 "Tracking reads the account every mono_pay.account_refresh_interval and "
-							 "starts real-time refreshes, which Mono bills when they find new data. "
-							 "Off: the account is recorded, untracked, until mono_account_sync() is called.",
-							 &mono_track_webhook_accounts, false,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-}
+/* Connect, as the worker sees it. */
+const MonoProduct mono_connect_product = {
+	.name = "connect",
+	.claim = connect_claim,
+	.outcome = connect_outcome,
+};

@@ -1,65 +1,61 @@
 /*
- * outcome.c
- *		What a finished HTTP call means for its row. The rules, in one place:
+ * owo_outcome.c
+ *		What a finished Direct Charge call says, as a verdict for SQL: the
+ *		status it makes is decided by mono.charge_verdict() and
+ *		mono.link_verdict() (the outbox's state machine, in the install
+ *		script), never here. The verdicts:
  *
- *		2xx with a JSON body	accepted: awaiting_authorization (links, charges)
- *								or unlinked (unlinks)
- *		409, or 400 naming		perhaps an earlier send of this reference (a
- *		the reference			charge's, or the first charge inside a link)
- *								reached Mono (a retry, or libcurl's own re-send
- *								on a dead keep-alive connection): unknown, and
- *								settled by a read, whatever the message says.
- *								Never failed on the wording: the application
- *								might then charge again under a new reference.
- *		429, 5xx				retry after backoff (Retry-After honoured)
- *		other 4xx				failed, with Mono's message, trace_id and fields
- *		transport error before	retry after backoff
+ *		2xx with a JSON body	accepted
+ *		409, or 400 naming		reference_named: perhaps an earlier send of this
+ *		the reference			reference (a charge's, or the first charge
+ *								inside a link) reached Mono (a retry, or
+ *								libcurl's own re-send on a dead keep-alive
+ *								connection). Never refused on the wording: the
+ *								application might then charge again under a
+ *								new reference.
+ *		429, 5xx				retry, after backoff (Retry-After honoured)
+ *		other 4xx				refused, with Mono's message, trace_id and fields
+ *		transport error before	retry
  *		  reaching Mono
- *		transport error after	unknown: settled later by a read (GET), never by
- *		  reaching Mono, or a	  a blind re-send
+ *		transport error after	ambiguous: settled later by a read (GET), never
+ *		  reaching Mono, or a	  by a blind re-send
  *		  2xx that is not JSON
  *
- *		Retries end after mono_pay.max_attempts in failed, with a message
- *		saying so. Settling reads (GET) never give up: they back off.
+ *		Settling reads of an unknown row: found (a charge by its reference,
+ *		phone, amount and type, with Mono's status; a link by its phone),
+ *		foreign (Mono holds our reference for a request that is not ours),
+ *		partial (stopped at mono_pay.list_pages), absent (not in the whole
+ *		list), read_failed; an unlink's read: gone or present.
  *
- *		Settling reads (an unknown row): a charge found by its reference,
- *		phone, amount and type takes Mono's status; one Mono holds under our
- *		reference with another phone, amount or type fails, saying so; none
- *		found in the whole list is sent again (same reference), unless Mono
- *		answered 409 (it holds the reference, but shows a request only once
- *		authorised): then it waits for the customer. A link found by its
- *		phone is linked; none found waits for the customer: a link carries no
- *		reference, so sending it again could prompt the customer twice.
+ *		Polling reads become the events Mono's webhooks would have carried,
+ *		applied by the same state machine as webhooks.
  *
- * Each outcome is a JSON object appended to the array of its table; queue.c
- * applies the arrays in one statement each.
+ * Each outcome is a JSON object appended to the array of its group; the
+ * worker records each array with one statement.
  */
-#include "worker.h"
+#include "owo.h"
 
-#include "common/pg_prng.h"
+/* What each kind of call is, and where its outcome goes. */
+const OwoKindInfo owo_kinds[OWO_NUM_KINDS] = {
+	[OWO_CHARGE] = {OWO_SEND, GROUP_CHARGES},
+	[OWO_LINK] = {OWO_SEND, GROUP_LINKS},
+	[OWO_UNLINK] = {OWO_SEND, GROUP_LINKS},
+	[OWO_SETTLE_CHARGE] = {OWO_SETTLE, GROUP_CHARGES},
+	[OWO_SETTLE_LINK] = {OWO_SETTLE, GROUP_LINKS},
+	[OWO_SETTLE_UNLINK] = {OWO_SETTLE, GROUP_LINKS},
+	[OWO_POLL_CHARGE] = {OWO_POLL, GROUP_EVENTS},
+	[OWO_POLL_PAYMENTS] = {OWO_POLL, GROUP_EVENTS},
+	[OWO_POLL_LINK] = {OWO_POLL, GROUP_EVENTS},
+};
 
-/* Exponential backoff with jitter: base * 2^(attempts-1), capped, half random. */
-int64
-mono_backoff_ms(int attempts)
-{
-	int64		delay = mono_retry_base;
-	int			i;
-
-	for (i = 1; i < attempts && delay < mono_retry_max; i++)
-		delay *= 2;
-	delay = Min(delay, (int64) mono_retry_max);
-	return delay / 2 + (int64) (pg_prng_double(&pg_global_prng_state) * (delay / 2 + 1));
-}
-
-/* Start an outcome object for the job's row, expecting the row's current status. */
+/* Start an outcome object for the job's row: its verdict. */
 static json_t *
-new_outcome(MonoJob *job, json_t *array, const char *expect, const char *status)
+new_outcome(MonoJob *job, json_t *array, const char *verdict)
 {
 	json_t	   *o = mono_json_object();
 
 	json_object_set_new(o, "id", json_integer(job->id));
-	json_object_set_new(o, "expect", json_string(expect));
-	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "verdict", json_string(verdict));
 	json_array_append_new(array, o);
 	return o;
 }
@@ -72,31 +68,20 @@ set_str(json_t *o, const char *key, const char *value)
 		json_object_set_new(o, key, json_string(value));
 }
 
-/* The array (table) a job's outcome belongs to. */
+/* The array (group) a job's outcome belongs to. */
 static json_t *
 array_for(MonoJob *job, MonoOutcomes *out)
 {
-	return (job->kind == JOB_CHARGE || job->kind == JOB_SETTLE_CHARGE) ?
-		out->charges : out->links;
+	return out->group[owo_kinds[job->kind].group];
 }
 
-/* A send that will be tried again later, or has run out of attempts. */
+/* A send to try again later (SQL gives up after mono_pay.max_attempts). */
 static void
-retry_or_give_up(MonoJob *job, json_t *array, const char *error, int64 min_delay_ms)
+retry(MonoJob *job, json_t *array, const char *error, int64 min_delay_ms)
 {
-	json_t	   *o;
+	json_t	   *o = new_outcome(job, array, "retry");
 
 	mono_set_last_error(error);
-	if (job->attempts >= mono_max_attempts)
-	{
-		o = new_outcome(job, array, "sending", "failed");
-		json_object_set_new(o, "last_error",
-							json_sprintf("gave up after %d attempts: %s",
-										 job->attempts, error));
-		json_object_set_new(o, "erase_bvn", json_true());
-		return;
-	}
-	o = new_outcome(job, array, "sending", "queued");
 	set_str(o, "last_error", error);
 	json_object_set_new(o, "retry_ms",
 						json_integer(Max(mono_backoff_ms(job->attempts), min_delay_ms)));
@@ -106,7 +91,7 @@ retry_or_give_up(MonoJob *job, json_t *array, const char *error, int64 min_delay
 static void
 mark_unknown(MonoJob *job, json_t *array, const char *error)
 {
-	json_t	   *o = new_outcome(job, array, "sending", "unknown");
+	json_t	   *o = new_outcome(job, array, "ambiguous");
 
 	mono_set_last_error(error);
 	set_str(o, "last_error", error);
@@ -150,11 +135,11 @@ names_reference(long status, json_t *root, const char *reference)
 	return false;
 }
 
-/* A final 4xx: failed, keeping Mono's message, trace_id and field errors. */
+/* A final 4xx: refused, keeping Mono's message, trace_id and field errors. */
 static void
-mark_failed(MonoJob *job, json_t *array, long status, json_t *root)
+mark_refused(MonoJob *job, json_t *array, long status, json_t *root)
 {
-	json_t	   *o = new_outcome(job, array, "sending", "failed");
+	json_t	   *o = new_outcome(job, array, "refused");
 	char	   *trace_id = NULL;
 	char	   *fields = NULL;
 	char	   *message = mono_error_summary(root, &trace_id, &fields);
@@ -167,7 +152,6 @@ mark_failed(MonoJob *job, json_t *array, long status, json_t *root)
 						json_string(message));
 	if (json_is_array(json_object_get(root, "errors")))
 		json_object_set(o, "error_details", json_object_get(root, "errors"));
-	json_object_set_new(o, "erase_bvn", json_true());
 }
 
 /* The answer to a link, unlink or charge POST. */
@@ -178,19 +162,17 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 
 	if (status >= 200 && status < 300)
 	{
-		o = new_outcome(job, array, "sending",
-						job->kind == JOB_UNLINK ? "unlinked" : "awaiting_authorization");
+		o = new_outcome(job, array, "accepted");
 		json_object_set_new(o, "http_status", json_integer(status));
 		set_str(o, "redirect_url", mono_json_str(mono_json_data(root), "redirect_url"));
-		json_object_set_new(o, "erase_bvn", json_true());
 	}
-	else if (job->kind != JOB_UNLINK && names_reference(status, root, job->reference))
+	else if (job->kind != OWO_UNLINK && names_reference(status, root, job->reference))
 	{
 		char	   *trace_id = NULL;
 		char	   *fields = NULL;
 		char	   *message = mono_error_summary(root, &trace_id, &fields);
 
-		o = new_outcome(job, array, "sending", "unknown");
+		o = new_outcome(job, array, "reference_named");
 		json_object_set_new(o, "http_status", json_integer(status));
 		set_str(o, "trace_id", trace_id);
 		json_object_set_new(o, "last_error", json_sprintf(
@@ -208,28 +190,10 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 									   mono_json_str(root, "message") : "no message");
 
 		curl_easy_getinfo(job->http.easy, CURLINFO_RETRY_AFTER, &retry_after);
-		retry_or_give_up(job, array, message, retry_after * 1000);
+		retry(job, array, message, retry_after * 1000);
 	}
 	else
-		mark_failed(job, array, status, root);
-}
-
-/*
- * Mono's status of a fund request as mono.fund_requests can hold it (its
- * domain); anything else Mono may say (paused, declined, ...) means at
- * least "created", and is kept as Mono said it in mono_status.
- */
-static const char *
-charge_status(const char *status)
-{
-	static const char *const known[] = {"created", "approved", "processing", "active",
-	"completed", "expired", "cancelled"};
-	int			i;
-
-	for (i = 0; status != NULL && i < (int) lengthof(known); i++)
-		if (strcmp(status, known[i]) == 0)
-			return known[i];
-	return "created";
+		mark_refused(job, array, status, root);
 }
 
 /* Is the string member key of obj equal to value (both present)? */
@@ -270,7 +234,7 @@ find_in_list(MonoJob *job, json_t *list, bool *foreign)
 	*foreign = false;
 	json_array_foreach(list, i, item)
 	{
-		if (job->kind == JOB_SETTLE_CHARGE || job->kind == JOB_POLL_CHARGE)
+		if (job->kind == OWO_SETTLE_CHARGE || job->kind == OWO_POLL_CHARGE)
 		{
 			if (charge_is_ours(job, item))
 				return item;
@@ -301,59 +265,18 @@ static void
 settle_unlink(MonoJob *job, json_t *array, long status, json_t *root)
 {
 	const char *s = status == 200 ? mono_json_str(mono_json_data(root), "status") : NULL;
-	json_t	   *o = new_outcome(job, array, "unknown",
-								(status == 404 || (s && strcmp(s, "unlinked") == 0)) ?
-								"unlinked" : "queued");
 
-	json_object_set_new(o, "retry_ms", json_integer(0));
+	new_outcome(job, array, (status == 404 || (s && strcmp(s, "unlinked") == 0)) ?
+				"gone" : "present");
 }
 
 /* A settling read that stopped at mono_pay.list_pages: go on from there soon. */
 static void
 settle_more(MonoJob *job, json_t *array)
 {
-	json_t	   *o = new_outcome(job, array, "unknown", "unknown");
+	json_t	   *o = new_outcome(job, array, "partial");
 
 	json_object_set_new(o, "read_offset", json_integer(job->more ? job->offset : 0));
-	json_object_set_new(o, "retry_ms", json_integer(0));
-	json_object_set_new(o, "last_error", json_string(
-		"settling by reading Mono's list page by page; not found yet"));
-}
-
-/*
- * The settling read of a charge found nothing in Mono's whole list. Reads
- * show a request only once the customer authorised it, so after a 409
- * (Mono holds the reference) the request waits for the customer. After a
- * 400 naming the reference, or an ambiguous send, the same body is sent
- * again: the same reference cannot make a second charge; a 400 repeated up
- * to mono_pay.max_attempts fails with Mono's words.
- */
-static void
-settle_charge_absent(MonoJob *job, json_t *array)
-{
-	json_t	   *o;
-
-	if (job->prior_http == 409)
-	{
-		o = new_outcome(job, array, "unknown", "awaiting_authorization");
-		json_object_set_new(o, "last_error", json_string(
-			"Mono already had this reference from an earlier attempt; its redirect_url was not received"));
-		return;
-	}
-	if (job->prior_http == 400 && job->attempts >= mono_max_attempts)
-	{
-		o = new_outcome(job, array, "unknown", "failed");
-		json_object_set_new(o, "last_error", json_sprintf(
-			"Mono refused reference %s %d times (HTTP 400 naming it) and its reads show no such request",
-			job->reference, job->attempts));
-		json_object_set_new(o, "read_offset", json_integer(0));
-		return;
-	}
-	/* Mono shows no such request: sending again (same reference) is safe */
-	o = new_outcome(job, array, "unknown", "queued");
-	json_object_set_new(o, "retry_ms", json_integer(0));
-	json_object_set_new(o, "last_error", json_string(
-		"Mono had no record after an ambiguous attempt; sending again"));
 }
 
 /* The answer to a charge's settling read, over the pages read. */
@@ -366,22 +289,21 @@ settle_charge(MonoJob *job, json_t *array)
 
 	if (found != NULL)
 	{
-		o = new_outcome(job, array, "unknown", charge_status(mono_json_str(found, "status")));
+		o = new_outcome(job, array, "found");
 		set_str(o, "mono_id", mono_json_str(found, "id"));
 		set_str(o, "mono_status", mono_json_str(found, "status"));
 		json_object_set_new(o, "read_offset", json_integer(0));
 	}
 	else if (foreign)
-	{
-		o = new_outcome(job, array, "unknown", "failed");
-		json_object_set_new(o, "last_error", json_sprintf(
-			"Mono holds reference %s for another request (another phone, amount or type): not ours",
-			job->reference));
-	}
+		new_outcome(job, array, "foreign");
 	else if (job->more || job->first_offset > 0)
 		settle_more(job, array);
 	else
-		settle_charge_absent(job, array);
+	{
+		/* Mono shows no such request: SQL decides from the attempt that made it unknown */
+		o = new_outcome(job, array, "absent");
+		json_object_set_new(o, "read_offset", json_integer(0));
+	}
 }
 
 /*
@@ -399,27 +321,21 @@ settle_link(MonoJob *job, json_t *array)
 
 	if (found != NULL)
 	{
-		o = new_outcome(job, array, "unknown", "linked");
+		o = new_outcome(job, array, "found");
 		set_str(o, "mono_id", mono_json_str(found, "id"));
 		json_object_set_new(o, "read_offset", json_integer(0));
-		json_object_set_new(o, "erase_bvn", json_true());
 	}
 	else if (job->more || job->first_offset > 0)
 		settle_more(job, array);
 	else
-	{
-		o = new_outcome(job, array, "unknown", "awaiting_authorization");
-		json_object_set_new(o, "erase_bvn", json_true());
-		json_object_set_new(o, "last_error", json_string(
-			"the link may have reached Mono (its answer was lost); not sent again, so that the customer gets one WhatsApp prompt: waiting for the customer"));
-	}
+		new_outcome(job, array, "absent");
 }
 
 /* A settling read that failed: keep the row unknown and read again later. */
 static void
 settle_later(MonoJob *job, json_t *array, const char *error)
 {
-	json_t	   *o = new_outcome(job, array, "unknown", "unknown");
+	json_t	   *o = new_outcome(job, array, "read_failed");
 
 	set_str(o, "last_error", error);
 }
@@ -447,7 +363,7 @@ add_offset_event(json_t *events, MonoJob *job, const char *column)
 		json_decref(d);
 		return;
 	}
-	json_object_set_new(d, "table", json_string(job->kind == JOB_POLL_LINK ?
+	json_object_set_new(d, "table", json_string(job->kind == OWO_POLL_LINK ?
 												"beneficiaries" : "fund_requests"));
 	json_object_set_new(d, "column", json_string(column));
 	json_object_set_new(d, "id", json_integer(job->id));
@@ -512,7 +428,7 @@ poll_link(MonoJob *job, json_t *events)
 	json_t	   *found;
 
 	add_offset_event(events, job, "list_offset");
-	if (job->row_status != NULL && strcmp(job->row_status, "linked") == 0)
+	if (job->linked)
 	{
 		if (job->mono_id != NULL && !job->more && job->first_offset == 0 &&
 			!listed(job->items, job->mono_id))
@@ -566,34 +482,35 @@ list_outcome(MonoJob *job, MonoOutcomes *out)
 	size_t		i;
 	json_t	   *item;
 	bool		foreign;
+	json_t	   *events = out->group[GROUP_EVENTS];
 
 	switch (job->kind)
 	{
-		case JOB_SETTLE_CHARGE:
-			settle_charge(job, out->charges);
+		case OWO_SETTLE_CHARGE:
+			settle_charge(job, out->group[GROUP_CHARGES]);
 			break;
-		case JOB_SETTLE_LINK:
-			settle_link(job, out->links);
+		case OWO_SETTLE_LINK:
+			settle_link(job, out->group[GROUP_LINKS]);
 			break;
-		case JOB_POLL_LINK:
-			poll_link(job, out->events);
+		case OWO_POLL_LINK:
+			poll_link(job, events);
 			break;
-		case JOB_POLL_CHARGE:
-			add_offset_event(out->events, job, "list_offset");
+		case OWO_POLL_CHARGE:
+			add_offset_event(events, job, "list_offset");
 			item = find_in_list(job, job->items, &foreign);
 			if (item != NULL)
-				fund_request_events(out->events, item);
+				fund_request_events(events, item);
 			else if (foreign)
-				foreign_event(job, out->events);
+				foreign_event(job, events);
 			break;
-		case JOB_POLL_PAYMENTS:
-			add_offset_event(out->events, job, "payments_offset");
+		case OWO_POLL_PAYMENTS:
+			add_offset_event(events, job, "payments_offset");
 			json_array_foreach(job->items, i, item)
 			{
 				const char *st = mono_json_str(item, "status");
 
 				if (st && storable_payment(item))
-					add_event(out->events, psprintf("owo.payment.%s", st), item);
+					add_event(events, psprintf("owo.payment.%s", st), item);
 			}
 			break;
 		default:
@@ -616,12 +533,10 @@ poll_outcome(MonoJob *job, json_t *events)
 	if (root == NULL)
 		return;
 	data = mono_json_data(root);
-	if (job->kind == JOB_POLL_CHARGE && json_is_object(data))
+	if (job->kind == OWO_POLL_CHARGE && json_is_object(data))
 		fund_request_events(events, data);
 	json_decref(root);
 }
-
-static void log_call(MonoJob *job, json_t *log);
 
 /* The path of one page of an Owo list: limit 100 and the offset. */
 char *
@@ -651,7 +566,7 @@ page_has_more(json_t *root, size_t n)
  * (list_failed set: the outcome is the failure's).
  */
 bool
-mono_next_page(MonoJob *job, MemoryContext cxt)
+mono_owo_next_page(MonoJob *job, MemoryContext cxt)
 {
 	long		status = 0;
 	json_t	   *root = NULL;
@@ -689,68 +604,35 @@ mono_next_page(MonoJob *job, MemoryContext cxt)
 	{
 		if (job->page_log == NULL)
 			job->page_log = json_array();
-		log_call(job, job->page_log);
+		mono_job_log(job, job->page_log);
 	}
 	pfree(job->path);
 	job->path = MemoryContextStrdup(cxt, mono_page_path(job->list_path, job->offset));
 	return true;
 }
 
-/* A mono.http_log row for the call: method, path, status, duration, error. */
-static void
-log_call(MonoJob *job, json_t *log)
-{
-	json_t	   *row = mono_json_object();
-	long		status = 0;
-
-	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
-	json_object_set_new(row, "at", json_string(timestamptz_to_str(job->started)));
-	json_object_set_new(row, "method", json_string(job->method));
-	json_object_set_new(row, "path", json_string(job->path));
-	if (status > 0)
-		json_object_set_new(row, "http_status", json_integer(status));
-	json_object_set_new(row, "duration_ms",
-						json_real((GetCurrentTimestamp() - job->started) / 1000.0));
-	if (job->rc != CURLE_OK)
-		json_object_set_new(row, "error", json_string(curl_easy_strerror(job->rc)));
-	json_array_append_new(log, row);
-}
-
 /*
- * Append the outcome of a finished job to the array of its table.
+ * Append the verdict (or polled events) of a finished job to its group.
  * Runs outside any transaction: must not touch the database.
  */
 void
-mono_outcome(MonoJob *job, MonoOutcomes *out)
+mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 {
 	json_t	   *array = array_for(job, out);
-	bool		settle = job->kind >= JOB_SETTLE_CHARGE;
+	bool		settle = owo_kinds[job->kind].role == OWO_SETTLE;
 	long		status = 0;
 	json_t	   *root;
 
-	if (mono_http_log)
-	{
-		/* one row per call: the earlier pages of a list read too */
-		if (job->page_log != NULL)
-			json_array_extend(out->log, job->page_log);
-		log_call(job, out->log);
-	}
-
-	if (job->kind == JOB_CONNECT)
-	{
-		mono_connect_outcome(job, out);
-		return;
-	}
 	if (job->list_path != NULL && !job->list_failed)
 	{
 		list_outcome(job, out);
 		return;
 	}
-	if (job->kind >= JOB_POLL_CHARGE)
+	if (owo_kinds[job->kind].role == OWO_POLL)
 	{
 		/* a list read that failed is left for the next poll */
 		if (job->list_path == NULL)
-			poll_outcome(job, out->events);
+			poll_outcome(job, out->group[GROUP_EVENTS]);
 		return;
 	}
 
@@ -766,7 +648,7 @@ mono_outcome(MonoJob *job, MonoOutcomes *out)
 		else if (mono_http_reached_server(job->http.easy, job->rc))
 			mark_unknown(job, array, error);
 		else
-			retry_or_give_up(job, array, error, 0);
+			retry(job, array, error, 0);
 		return;
 	}
 	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -783,9 +665,9 @@ mono_outcome(MonoJob *job, MonoOutcomes *out)
 	}
 	if (root == NULL)
 		root = mono_json_object();
-	if (settle && status != 200 && !(status == 404 && job->kind == JOB_SETTLE_UNLINK))
+	if (settle && status != 200 && !(status == 404 && job->kind == OWO_SETTLE_UNLINK))
 		settle_later(job, array, psprintf("HTTP %ld while settling", status));
-	else if (settle && job->kind == JOB_SETTLE_UNLINK)
+	else if (settle && job->kind == OWO_SETTLE_UNLINK)
 		settle_unlink(job, array, status, root);
 	else if (settle)
 		settle_later(job, array, "HTTP 200 without a list while settling");

@@ -1,5 +1,5 @@
 /*
- * worker.c
+ * worker_main.c
  *		The background worker: keeps the curl multi handle full of due work,
  *		records outcomes as transfers finish, and sleeps on its latch, curl's
  *		sockets and timer at once. Network I/O never happens inside a
@@ -25,16 +25,12 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-PGDLLEXPORT void mono_worker_main(Datum main_arg);
-
 #define HTTP_POOL_SIZE 1024
 
 static MemoryContext job_cxt = NULL;
 static MonoHttp http_pool[HTTP_POOL_SIZE];
 static int	http_pooled = 0;
 
-/* This process's number: 0 does everything, the others send charges. */
-int			mono_worker_number = 0;
 static MonoWorkerSlot *my_slot = NULL;
 
 /* Forget the worker's latch in shared memory when it exits. */
@@ -244,7 +240,6 @@ release_job(MonoJob *job)
 	free_str(job->path);
 	free_str(job->body);
 	free_str(job->type);
-	free_str(job->row_status);
 	free_str(job->list_path);
 	if (job->items != NULL)
 		json_decref(job->items);
@@ -290,12 +285,12 @@ collect_outcomes(MonoOutcomes *out)
 
 		dlist_delete(&job->node);
 		/* an Owo list read goes on with its next page at once */
-		if (mono_next_page(job, job_cxt))
+		if (job->product->next_page != NULL && job->product->next_page(job, job_cxt))
 		{
 			mono_dispatch_add(job);
 			continue;
 		}
-		mono_outcome(job, out);
+		mono_queue_outcome(job, out);
 		release_job(job);
 		n++;
 	}
@@ -413,17 +408,15 @@ static bool
 exchange(bool want_claim, bool sweep)
 {
 	MonoOutcomes out;
+	int			g;
 	dlist_head	jobs;
 	int			room = 0;
 	int			finished;
 	int			claimed;
 	bool		holding = !dlist_is_empty(&held);
 
-	out.charges = json_array();
-	out.links = json_array();
-	out.accounts = json_array();
-	out.events = json_array();
-	out.log = json_array();
+	for (g = 0; g < NUM_GROUPS; g++)
+		out.group[g] = json_array();
 	finished = collect_outcomes(&out);
 	if (want_claim && mono_enabled)
 		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, mono_batch_size);
@@ -432,11 +425,8 @@ exchange(bool want_claim, bool sweep)
 								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
 								  mono_poll_budget : 0,
 								  &jobs, job_cxt);
-	json_decref(out.charges);
-	json_decref(out.links);
-	json_decref(out.accounts);
-	json_decref(out.events);
-	json_decref(out.log);
+	for (g = 0; g < NUM_GROUPS; g++)
+		json_decref(out.group[g]);
 	start_or_hold(&jobs);
 	report_progress(finished);
 	if (!mono_enabled)
@@ -616,4 +606,32 @@ mono_worker_main(Datum main_arg)
 				(errmsg("mono_pay sender %d started in database \"%s\", sending to %s",
 						mono_worker_number, mono_database_name, mono_api_url)));
 	run();
+}
+
+/*
+ * Register the background workers (restarted by the postmaster if they
+ * die): "mono_pay worker", and mono_pay.workers - 1 "mono_pay sender"s.
+ */
+void
+mono_worker_init(void)
+{
+	BackgroundWorker worker;
+	int			i;
+
+	for (i = 0; i < mono_workers; i++)
+	{
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 1;
+		worker.bgw_main_arg = Int32GetDatum(i);
+		strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
+		strlcpy(worker.bgw_function_name, "mono_worker_main", BGW_MAXLEN);
+		if (i == 0)
+			strlcpy(worker.bgw_name, "mono_pay worker", BGW_MAXLEN);
+		else
+			snprintf(worker.bgw_name, BGW_MAXLEN, "mono_pay sender %d", i);
+		strlcpy(worker.bgw_type, i == 0 ? "mono_pay worker" : "mono_pay sender", BGW_MAXLEN);
+		RegisterBackgroundWorker(&worker);
+	}
 }

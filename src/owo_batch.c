@@ -1,5 +1,5 @@
 /*
- * batch.c
+ * owo_batch.c
  *		Charges queued by mono_charge_trigger(), inserted in batches.
  *
  * A row trigger that ran its own INSERT per row would pay for a whole
@@ -11,13 +11,15 @@
  * The rows are therefore in mono.fund_requests before the statement returns,
  * exactly as if each had been inserted by its trigger.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
 #include "miscadmin.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -27,7 +29,22 @@
 #include "utils/syscache.h"
 
 #define FLUSH_AT 10000			/* rows buffered before an early flush */
-#define NCOLS 10
+
+/* The columns of the batch insert, in the order of its statement's arguments. */
+typedef enum BatchColumn
+{
+	COL_REFERENCE,
+	COL_PHONE,
+	COL_AMOUNT,
+	COL_CURRENCY,
+	COL_DESCRIPTION,
+	COL_TYPE,
+	COL_PERIOD,
+	COL_INTERVAL,
+	COL_START_DATE,
+	COL_END_DATE,
+	NCOLS
+} BatchColumn;
 
 typedef struct PendingCharge
 {
@@ -37,9 +54,42 @@ typedef struct PendingCharge
 
 static MemoryContext pending_cxt = NULL;
 static List *pending = NIL;
-static SPIPlanPtr used_plan = NULL;
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr schedule_plan = NULL;
+/* The statements of the buffer's flush. */
+static MonoStatement used_stmt = {
+	"check the batch's references",
+	"(SELECT r FROM pg_catalog.unnest($1) r WHERE EXISTS"
+	"  (SELECT 1 FROM mono.fund_requests f"
+	"    WHERE f.reference::text OPERATOR(pg_catalog.=) r) LIMIT 1)"
+	" UNION ALL"
+	" (SELECT r FROM pg_catalog.unnest($1) r GROUP BY r"
+	"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1)"
+	" LIMIT 1",
+	1, {TEXTARRAYOID}, true
+};
+static MonoStatement insert_stmt = {
+	"insert the buffered fund requests",
+	"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
+	" description, type, period, \"interval\", start_date, end_date)"
+	" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+	"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+	"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+	"  pg_catalog.unnest($9), pg_catalog.unnest($10))",
+	NCOLS, {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID}
+};
+static MonoStatement schedule_stmt = {
+	"plan the instalments of new recurring requests",
+	"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
+	"  GREATEST(pg_catalog.now(), f.start_date)"
+	"  OPERATOR(pg_catalog.+) '1 year'::pg_catalog.interval))"
+	" FROM mono.fund_requests f"
+	" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"
+	"  AND f.type::text OPERATOR(pg_catalog.=) 'recurring'",
+	1, {TEXTARRAYOID}
+};
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* Copy a string into the buffer's context (NULL stays NULL). */
 static char *
@@ -73,36 +123,11 @@ mono_buffer_charge(MonoCharge *a)
 		mono_flush_charges();
 }
 
-/* Prepare a statement once per backend and keep it. */
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 /* Refuse the batch if a reference is used already, or twice in the batch. */
 static void
 check_references(Datum references)
 {
-	Oid			types[1] = {TEXTARRAYOID};
-
-	if (used_plan == NULL)
-		used_plan = prepare_kept(
-			"(SELECT r FROM pg_catalog.unnest($1) r WHERE EXISTS"
-			"  (SELECT 1 FROM mono.fund_requests f"
-			"    WHERE f.reference::text OPERATOR(pg_catalog.=) r) LIMIT 1)"
-			" UNION ALL"
-			" (SELECT r FROM pg_catalog.unnest($1) r GROUP BY r"
-			"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1)"
-			" LIMIT 1", 1, types);
-	if (SPI_execute_plan(used_plan, &references, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not check references");
-	if (SPI_processed > 0)
+	if (mono_spi_run(&used_stmt, &references, NULL, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("reference \"%s\" is already used",
@@ -113,7 +138,7 @@ check_references(Datum references)
 
 /* Column i of the batch as an array datum. */
 static Datum
-column_array(List *batch, int col)
+column_array(List *batch, BatchColumn col)
 {
 	static const Oid types[NCOLS] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -128,17 +153,18 @@ column_array(List *batch, int col)
 
 		switch (col)
 		{
-			case 0: d = CStringGetTextDatum(a->reference); break;
-			case 1: d = CStringGetTextDatum(a->phone); break;
-			case 2: d = Int64GetDatum(a->amount); break;
-			case 3: d = CStringGetTextDatum(a->currency); break;
-			case 4: d = CStringGetTextDatum(a->description); break;
-			case 5: d = CStringGetTextDatum(a->period ? "recurring" : "onetime"); break;
-			case 6: isnull = a->period == NULL;
+			case COL_REFERENCE: d = CStringGetTextDatum(a->reference); break;
+			case COL_PHONE: d = CStringGetTextDatum(a->phone); break;
+			case COL_AMOUNT: d = Int64GetDatum(a->amount); break;
+			case COL_CURRENCY: d = CStringGetTextDatum(a->currency); break;
+			case COL_DESCRIPTION: d = CStringGetTextDatum(a->description); break;
+			case COL_TYPE: d = CStringGetTextDatum(a->period ? "recurring" : "onetime"); break;
+			case COL_PERIOD: isnull = a->period == NULL;
 				d = isnull ? 0 : CStringGetTextDatum(a->period); break;
-			case 7: isnull = a->period == NULL; d = Int32GetDatum(a->interval); break;
-			case 8: isnull = a->start_null; d = TimestampTzGetDatum(a->start_date); break;
-			case 9: isnull = a->end_null; d = TimestampTzGetDatum(a->end_date); break;
+			case COL_INTERVAL: isnull = a->period == NULL; d = Int32GetDatum(a->interval); break;
+			case COL_START_DATE: isnull = a->start_null; d = TimestampTzGetDatum(a->start_date); break;
+			case COL_END_DATE: isnull = a->end_null; d = TimestampTzGetDatum(a->end_date); break;
+			case NCOLS: break;
 		}
 		st = accumArrayResult(st, d, isnull, types[col], CurrentMemoryContext);
 	}
@@ -154,18 +180,7 @@ column_array(List *batch, int col)
 void
 mono_plan_schedules(Datum references)
 {
-	Oid			types[1] = {TEXTARRAYOID};
-
-	if (schedule_plan == NULL)
-		schedule_plan = prepare_kept(
-			"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
-			"  GREATEST(pg_catalog.now(), f.start_date)"
-			"  OPERATOR(pg_catalog.+) '1 year'::pg_catalog.interval))"
-			" FROM mono.fund_requests f"
-			" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"
-			"  AND f.type::text OPERATOR(pg_catalog.=) 'recurring'", 1, types);
-	if (SPI_execute_plan(schedule_plan, &references, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not plan the instalments of the new fund requests");
+	mono_spi_run(&schedule_stmt, &references, NULL, 0);
 }
 
 /* Does the batch hold a recurring charge? */
@@ -184,28 +199,15 @@ has_recurring(List *batch)
 static void
 insert_batch(List *batch)
 {
-	Oid			types[NCOLS] = {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID};
 	Datum		cols[NCOLS];
-	int			i;
+	BatchColumn c;
 
-	for (i = 0; i < NCOLS; i++)
-		cols[i] = column_array(batch, i);
-	check_references(cols[0]);
-	if (insert_plan == NULL)
-		insert_plan = prepare_kept(
-			"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
-			" description, type, period, \"interval\", start_date, end_date)"
-			" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-			"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-			"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-			"  pg_catalog.unnest($9), pg_catalog.unnest($10))",
-			NCOLS, types);
-	if (SPI_execute_plan(insert_plan, cols, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert the buffered fund requests");
+	for (c = 0; c < NCOLS; c++)
+		cols[c] = column_array(batch, c);
+	check_references(cols[COL_REFERENCE]);
+	mono_spi_run(&insert_stmt, cols, NULL, 0);
 	if (has_recurring(batch))
-		mono_plan_schedules(cols[0]);
+		mono_plan_schedules(cols[COL_REFERENCE]);
 	mono_wake_at_commit();
 }
 
@@ -292,4 +294,62 @@ mono_discard_charges(int level)
 			kept = lappend(kept, lfirst(lc));
 	MemoryContextSwitchTo(old);
 	pending = kept;
+}
+
+/* After a statement's AFTER triggers ran, insert the charges they buffered. */
+static void
+batch_executor_finish(QueryDesc *queryDesc)
+{
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	mono_flush_charges();
+}
+
+/* After a utility statement (COPY fires row triggers too), insert what it buffered. */
+static void
+batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+	mono_flush_charges();
+}
+
+/* Before commit, insert charges still buffered (deferred triggers); on abort, drop them. */
+static void
+batch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
+		mono_flush_charges();
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		mono_discard_charges(1);
+}
+
+/* A rolled-back subtransaction drops the charges it buffered. */
+static void
+batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		mono_discard_charges(GetCurrentTransactionNestLevel());
+}
+
+/* Flush the buffer at the end of each statement and before commit. */
+void
+mono_batch_init(void)
+{
+	RegisterXactCallback(batch_xact_callback, NULL);
+	RegisterSubXactCallback(batch_subxact_callback, NULL);
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = batch_executor_finish;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = batch_process_utility;
 }

@@ -1,5 +1,5 @@
 /*
- * ha.c
+ * common_ha.c
  *		High availability, restores and clones (issue 12): a claim is sent
  *		only once a standby named in mono_pay.standby_names has flushed it;
  *		a restored or cloned database (another system identifier or
@@ -7,7 +7,7 @@
  *		functions that call Mono refuse on a standby before the call; DROP
  *		EXTENSION refuses while work is in flight.
  */
-#include "worker.h"
+#include "common.h"
 
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -16,7 +16,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "pgstat.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
@@ -24,52 +24,14 @@
 PG_FUNCTION_INFO_V1(mono_system_identifier);
 PG_FUNCTION_INFO_V1(mono_resume);
 
-char	   *mono_standby_names = NULL;
-bool		mono_allow_drop_with_work = false;
-
 static SPIPlanPtr ack_plan = NULL;
-
-/* Register the settings of this file. */
-void
-mono_ha_define_settings(void)
-{
-	DefineCustomStringVariable("mono_pay.standby_names",
-							   "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
-							   "Empty: a single node, nothing waits.",
-							   &mono_standby_names, "",
-							   PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("mono_pay.allow_drop_with_work",
-							 "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows.",
-							 NULL, &mono_allow_drop_with_work, false,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-}
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* Is mono_pay.standby_names set (the worker waits for a standby)? */
 bool
 mono_ha_waits_for_standby(void)
 {
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
-}
-
-/* A short read transaction of the worker's own, with SPI connected. */
-static void
-ha_begin(const char *what)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, what);
-}
-
-/* End the transaction of ha_begin. */
-static void
-ha_commit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 static const char *const ack_sql =
@@ -93,7 +55,7 @@ mono_ha_flushed(bool *connected)
 	XLogRecPtr	flushed = InvalidXLogRecPtr;
 	Datum		d;
 
-	ha_begin("mono_pay: waiting for a standby to flush the claim");
+	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
 	if (ack_plan == NULL)
 	{
 		ack_plan = SPI_prepare(ack_sql, 1, types);
@@ -106,7 +68,7 @@ mono_ha_flushed(bool *connected)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (!isnull)
 		flushed = DatumGetLSN(d);
-	ha_commit();
+	mono_tx_commit();
 	return flushed;
 }
 
@@ -132,7 +94,7 @@ mono_ha_identity_ok(char *why, size_t len)
 
 	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
 	args[1] = ObjectIdGetDatum(MyDatabaseId);
-	ha_begin("mono_pay: checking the node's identity");
+	mono_tx_begin("mono_pay: checking the node's identity");
 	if (SPI_execute("SELECT pg_catalog.to_regclass('mono.node_identity') IS NOT NULL",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for mono.node_identity");
@@ -156,7 +118,7 @@ mono_ha_identity_ok(char *why, size_t len)
 					 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
 		}
 	}
-	ha_commit();
+	mono_tx_commit();
 	return ok;
 }
 
@@ -242,8 +204,8 @@ drops_mono_pay(Node *stmt)
  * DROP EXTENSION mono_pay would discard the outbox: refuse it while rows
  * are queued, sending or unknown, unless mono_pay.allow_drop_with_work.
  */
-void
-mono_ha_check_drop(struct Node *stmt)
+static void
+check_drop(Node *stmt)
 {
 	int64		pending = 0;
 	bool		isnull;
@@ -269,4 +231,27 @@ mono_ha_check_drop(struct Node *stmt)
 						pending),
 				 errdetail("Dropping it would discard them silently, and Mono may hold charges this database would no longer know."),
 				 errhint("Wait until mono_worker_status() shows no queued, sending or unknown rows, or SET mono_pay.allow_drop_with_work = on to discard them.")));
+}
+
+/* Check DROP EXTENSION before PostgreSQL runs it. */
+static void
+ha_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	check_drop(pstmt->utilityStmt);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+/* Guard DROP EXTENSION mono_pay. */
+void
+mono_ha_init(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = ha_process_utility;
 }

@@ -1,10 +1,10 @@
 /*
- * validate.c
+ * owo_validate.c
  *		Argument checks and normalisation. Each check raises SQLSTATE 22023
  *		with the bad value in errmsg and the rule in errhint, before anything
  *		is written or sent.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
@@ -23,21 +23,6 @@ all_digits(const char *s, int len)
 	return s[len] == '\0';
 }
 
-/*
- * Quote a user value for an error message: at most 60 characters, cut on a
- * character boundary of the database encoding, with "..." when cut.
- */
-char *
-mono_shown(const char *value)
-{
-	int			len = strlen(value);
-	int			cut;
-
-	if (len <= 64)
-		return pstrdup(value);
-	cut = pg_mbcliplen(value, len, 60);
-	return psprintf("%.*s...", cut, value);
-}
 
 #define shown(v) mono_shown(v)
 
@@ -114,60 +99,6 @@ mono_check_amount(int64 amount)
 				 errhint("Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.")));
 }
 
-/* Is the code point Unicode White_Space? */
-static bool
-is_space(pg_wchar c)
-{
-	return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 ||
-		c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
-		c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-/* Is the code point Default_Ignorable (shown as nothing: fillers, joiners, marks)? */
-static bool
-is_ignorable(pg_wchar c)
-{
-	return c == 0xad || c == 0x34f || c == 0x61c || c == 0x115f || c == 0x1160 ||
-		c == 0x17b4 || c == 0x17b5 || (c >= 0x180b && c <= 0x180f) ||
-		(c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-		(c >= 0x2060 && c <= 0x206f) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) ||
-		c == 0xfeff || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfff8) ||
-		(c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) ||
-		(c >= 0xe0000 && c <= 0xe0fff);
-}
-
-/*
- * The one rule of what is blank, for every text argument: a value is blank
- * when none of its characters shows anything. Spaces, controls, format and
- * other default-ignorable characters (Hangul fillers, zero-width marks) and
- * characters of no width of their own (combining marks, by PostgreSQL's
- * display-width table) show nothing. The value is read in UTF-8 whatever
- * the database encoding.
- */
-bool
-mono_is_blank(const char *value)
-{
-	const unsigned char *p;
-	const unsigned char *end;
-	char	   *utf8 = pg_server_to_any(value, strlen(value), PG_UTF8);
-
-	p = (const unsigned char *) utf8;
-	end = p + strlen(utf8);
-	while (p < end)
-	{
-		int			n = pg_utf_mblen(p);
-		pg_wchar	c;
-
-		if (p + n > end || !pg_utf8_islegal(p, n))
-			return false;		/* not ours to judge: the encoding check refuses it */
-		c = utf8_to_unicode(p);
-		if (!is_space(c) && !is_ignorable(c) &&
-			pg_encoding_dsplen(PG_UTF8, (const char *) p) > 0)
-			return false;
-		p += n;
-	}
-	return true;
-}
 
 /* The longest description Mono shows in WhatsApp, in characters. */
 #define MONO_DESCRIPTION_MAX 255
@@ -334,14 +265,6 @@ mono_generate_reference(void)
 
 PG_FUNCTION_INFO_V1(mono_is_phone);
 PG_FUNCTION_INFO_V1(mono_is_reference);
-PG_FUNCTION_INFO_V1(mono_is_blank_sql);
-
-/* mono.is_blank(text): the blank rule of mono_is_blank(), for the domains. */
-Datum
-mono_is_blank_sql(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(mono_is_blank(text_to_cstring(PG_GETARG_TEXT_PP(0))));
-}
 
 /* mono.is_phone(text): 234 followed by ten digits (the domain mono.phone). */
 Datum

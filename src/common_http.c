@@ -1,5 +1,5 @@
 /*
- * http.c
+ * common_http.c
  *		libcurl easy handles for Mono calls: headers, timeouts, TLS, a
  *		capped response buffer, which phase a failure happened in, and the
  *		synchronous call used by SQL functions (interruptible by Ctrl-C and
@@ -8,7 +8,7 @@
  * Response bytes live in malloc'd memory: libcurl calls us back from inside
  * its own code, where a PostgreSQL error (longjmp) must never happen.
  */
-#include "mono_pay.h"
+#include "common.h"
 
 #include "miscadmin.h"
 
@@ -348,4 +348,31 @@ mono_http_perform(MonoHttp *http)
 		raise_transport_error(http, rc);
 	curl_easy_getinfo(http->easy, CURLINFO_RESPONSE_CODE, &status);
 	return status;
+}
+
+/*
+ * GET path now, for an SQL function: the answer palloc'd, with what reader
+ * (when given) took of the headers. The handle is always freed.
+ */
+void
+mono_http_get(const char *path, bool realtime, MonoHeaderReader reader, MonoAnswer *answer)
+{
+	MonoHttp	http;
+
+	mono_http_init(&http);
+	PG_TRY();
+	{
+		mono_http_prepare(&http, "GET", path, NULL, realtime);
+		answer->status = mono_http_perform(&http);
+		answer->len = http.resp.len;
+		answer->body = palloc(http.resp.len + 1);
+		memcpy(answer->body, http.resp.data ? http.resp.data : "", http.resp.len);
+		answer->body[http.resp.len] = '\0';
+		answer->headers = reader ? reader(http.easy) : NULL;
+	}
+	PG_FINALLY();
+	{
+		mono_http_free(&http);
+	}
+	PG_END_TRY();
 }

@@ -1,13 +1,14 @@
 /*
- * json.c
+ * common_json.c
  *		jansson helpers: parsing Mono's bodies, reaching into the envelope,
- *		and turning Mono's error envelope into a PostgreSQL error.
+ *		turning Mono's error envelope into a PostgreSQL error, and the one
+ *		policy for serialising: out of memory is an error, never a default.
  */
-#include "mono_pay.h"
+#include "common.h"
 
 #include "mb/pg_wchar.h"
 
-/* A new empty JSON object (jansson's json_object() is shadowed: see mono_pay.h). */
+/* A new empty JSON object (jansson's json_object() is shadowed: see common.h). */
 json_t *
 mono_json_object(void)
 {
@@ -175,4 +176,27 @@ mono_raise_http_error(long status, const char *body, size_t len)
 			 (status == 401 || status == 403) ?
 			 errhint("Check mono_pay.secret_key (test and live keys differ).") :
 			 status == 429 ? errhint("Mono is rate limiting: retry later.") : 0));
+}
+
+/* The value as compact JSON text (palloc'd); out of memory is an error. */
+char *
+mono_json_text(json_t *value)
+{
+	char	   *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	char	   *copy;
+
+	if (text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory serialising JSON")));
+	copy = pstrdup(text);
+	free(text);
+	return copy;
+}
+
+/* The value as a jsonb datum. */
+Datum
+mono_json_jsonb(json_t *value)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(mono_json_text(value)));
 }

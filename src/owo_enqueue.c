@@ -1,16 +1,15 @@
 /*
- * enqueue.c
+ * owo_enqueue.c
  *		The outbox's entry points: mono_charge(), mono_link_beneficiary(),
  *		mono_unlink_beneficiary() and the mono_charge_trigger() trigger.
  *
  * Each validates its arguments, writes one row in the caller's transaction
  * and asks for a wake of the worker at COMMIT. Nothing is sent from here.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "commands/trigger.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -20,20 +19,38 @@ PG_FUNCTION_INFO_V1(mono_link_beneficiary);
 PG_FUNCTION_INFO_V1(mono_unlink_beneficiary);
 PG_FUNCTION_INFO_V1(mono_charge_trigger);
 
-static SPIPlanPtr insert_charge_plan = NULL;
-static SPIPlanPtr reference_used_plan = NULL;
-
-/* Prepare a statement once per backend and keep it. */
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
+/* The statements of the outbox's entry points. */
+typedef enum EnqueueStatement
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	REFERENCE_USED,
+	INSERT_CHARGE,
+	LIVE_LINK,
+	INSERT_LINK,
+	QUEUE_UNLINK,
+	NUM_STATEMENTS
+} EnqueueStatement;
 
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
+static MonoStatement statements[NUM_STATEMENTS] = {
+	[REFERENCE_USED] = {"look up a reference",
+		"SELECT 1 FROM mono.fund_requests WHERE reference = $1",
+	1, {TEXTOID}, true},
+	[INSERT_CHARGE] = {"insert a fund request",
+		"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
+		" description, type, period, \"interval\", start_date, end_date, link_id)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+		11, {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+	[LIVE_LINK] = {"look up the phone's live link",
+		"SELECT * FROM mono.live_link(p_phone => $1)",
+	1, {TEXTOID}, true},
+	[INSERT_LINK] = {"insert a link",
+		"INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
+		" account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
+	[QUEUE_UNLINK] = {"queue an unlink",
+		"SELECT * FROM mono.queue_unlink(p_phone => $1)",
+	1, {TEXTOID}},
+};
 
 /* Raise "x must not be null" with a hint. */
 static void
@@ -79,16 +96,9 @@ mono_validate_charge(MonoCharge *a)
 static void
 check_reference_unused(const char *reference)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
+	Datum		values[1] = {CStringGetTextDatum(reference)};
 
-	if (reference_used_plan == NULL)
-		reference_used_plan = keep_plan(
-			"SELECT 1 FROM mono.fund_requests WHERE reference = $1", 1, types);
-	values[0] = CStringGetTextDatum(reference);
-	if (SPI_execute_plan(reference_used_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up reference");
-	if (SPI_processed > 0)
+	if (mono_spi_run(&statements[REFERENCE_USED], values, NULL, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("reference \"%s\" is already used", reference),
@@ -100,18 +110,10 @@ check_reference_unused(const char *reference)
 static HeapTuple
 insert_charge(MonoCharge *a, bool want_row)
 {
-	Oid			types[11] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
 	Datum		v[11];
 	char		n[11];
 	int			i;
 
-	if (insert_charge_plan == NULL)
-		insert_charge_plan = keep_plan(
-			"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
-			" description, type, period, \"interval\", start_date, end_date, link_id)"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
-			11, types);
 	for (i = 0; i < 11; i++)
 		n[i] = ' ';
 	v[0] = CStringGetTextDatum(a->reference);
@@ -130,8 +132,7 @@ insert_charge(MonoCharge *a, bool want_row)
 	n[9] = a->end_null ? 'n' : ' ';
 	v[10] = Int64GetDatum(a->link_id);
 	n[10] = a->link_id ? ' ' : 'n';
-	if (SPI_execute_plan(insert_charge_plan, v, n, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert the fund request");
+	mono_spi_run(&statements[INSERT_CHARGE], v, n, 1);
 	if (a->period != NULL)
 	{
 		SPITupleTable *inserted = SPI_tuptable;
@@ -201,29 +202,18 @@ mono_charge(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-static SPIPlanPtr live_link_plan = NULL;
-static SPIPlanPtr insert_link_plan = NULL;
 
 /* Refuse a second live link for a phone. */
 static void
 check_no_live_link(const char *phone)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
+	Datum		values[1] = {CStringGetTextDatum(phone)};
 
-	if (live_link_plan == NULL)
-		live_link_plan = keep_plan(
-			"SELECT status FROM mono.beneficiaries"
-			" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')", 1, types);
-	values[0] = CStringGetTextDatum(phone);
-	if (SPI_execute_plan(live_link_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up links");
-	if (SPI_processed > 0)
+	if (mono_spi_run(&statements[LIVE_LINK], values, NULL, 1) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("phone \"%s\" already has a link", phone),
-				 errdetail("Its status is %s.",
-						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errdetail("Its status is %s.", mono_spi_text(0, "status")),
 				 errhint("Unlink it with mono_unlink_beneficiary() before linking another account.")));
 }
 
@@ -231,22 +221,16 @@ check_no_live_link(const char *phone)
 static HeapTuple
 insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
 {
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		v[5];
 	char		n[5] = {' ', ' ', ' ', ' ', ' '};
 
-	if (insert_link_plan == NULL)
-		insert_link_plan = keep_plan(
-			"INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
-			" account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *", 5, types);
 	v[0] = CStringGetTextDatum(phone);
 	v[1] = CStringGetTextDatum(name);
 	v[2] = CStringGetTextDatum(nip);
 	v[3] = CStringGetTextDatum(nuban);
 	v[4] = bvn ? CStringGetTextDatum(bvn) : (Datum) 0;
 	n[4] = bvn ? ' ' : 'n';
-	if (SPI_execute_plan(insert_link_plan, v, n, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert the beneficiary");
+	mono_spi_run(&statements[INSERT_LINK], v, n, 1);
 	mono_wake_at_commit();
 	return SPI_copytuple(SPI_tuptable->vals[0]);
 }
@@ -354,8 +338,6 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-static SPIPlanPtr unlink_plan = NULL;
-static SPIPlanPtr live_plan = NULL;
 
 /*
  * Queue the unlink of the phone's link: a linked one gets an unlink to
@@ -365,52 +347,26 @@ static SPIPlanPtr live_plan = NULL;
 static bool
 queue_unlink(const char *phone)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(phone);
 
-	if (unlink_plan == NULL)
-		unlink_plan = keep_plan(
-			"WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
-			"  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
-			"  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
-			"  bvn = CASE WHEN status = 'linked' THEN bvn END,"
-			"  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
-			"  WHERE phone = $1 AND (status = 'linked'"
-			"   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
-			"  RETURNING *),"
-			" f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
-			"  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
-			"  AND status = 'queued')"
-			" SELECT * FROM b", 1, types);
-	if (SPI_execute_plan(unlink_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not queue the unlink");
-	return SPI_processed > 0;
+	return mono_spi_run(&statements[QUEUE_UNLINK], &arg, NULL, 1) > 0;
 }
 
 /* The phone's live link, or raise: none, or one Mono has not confirmed. */
 static void
 require_unlinkable(const char *phone)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(phone);
 	char	   *status;
 	char	   *action;
 
-	if (live_plan == NULL)
-		live_plan = keep_plan(
-			"SELECT * FROM mono.beneficiaries"
-			" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')", 1, types);
-	if (SPI_execute_plan(live_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up links");
-	if (SPI_processed == 0)
+	if (mono_spi_run(&statements[LIVE_LINK], &arg, NULL, 1) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("phone \"%s\" has no link to unlink", phone),
 				 errhint("mono.beneficiaries lists the links; only a linked or pending one can be unlinked.")));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-						  SPI_fnumber(SPI_tuptable->tupdesc, "status"));
-	action = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-						  SPI_fnumber(SPI_tuptable->tupdesc, "action"));
+	status = mono_spi_text(0, "status");
+	action = mono_spi_text(0, "action");
 	if (strcmp(action, "unlink") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

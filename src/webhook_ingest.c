@@ -1,5 +1,5 @@
 /*
- * webhook.c
+ * webhook_ingest.c
  *		mono_handle_webhook(body, secret): the entry point an application's
  *		webhook endpoint calls with the raw body and the mono-webhook-secret
  *		header. Verifies the secret in constant time (the secret of the
@@ -8,13 +8,13 @@
  *		the state machine). Anything wrong raises an error and stores
  *		nothing.
  */
-#include "mono_pay.h"
+#include "webhook.h"
 
 #include "common/cryptohash.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "common/sha2.h"
-#include "executor/spi.h"
+#include "catalog/pg_type.h"
 #include "utils/guc.h"
 
 /* PostgreSQL 16 made the parser callbacks return an error code; 17 changed the lexer's constructor. */
@@ -33,7 +33,6 @@
 
 PG_FUNCTION_INFO_V1(mono_handle_webhook);
 
-static SPIPlanPtr ingest_plan = NULL;
 
 /* Compare two strings in time that depends only on their lengths. */
 static bool
@@ -340,28 +339,33 @@ read_event(char *body, size_t len, char **event, char **event_id)
 }
 
 /*
- * Prepare (once per session) the call that stores and applies an event: the
- * body twice, parsed (jsonb) and exactly as received (raw text). Until
- * ALTER EXTENSION UPDATE gives the database the raw form, the 0.1.0 call
- * without it, so that webhooks keep being taken meanwhile.
+ * The call that stores and applies an event: the body twice, parsed (jsonb)
+ * and exactly as received (raw text). Until ALTER EXTENSION UPDATE gives
+ * the database the raw form, the 0.1.0 call without it, so that webhooks
+ * keep being taken meanwhile.
  */
-static SPIPlanPtr
-prepare_ingest(Oid *types)
+static MonoStatement ingest_raw = {
+	"store and apply a webhook",
+	"SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)",
+	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+};
+static MonoStatement ingest_parsed = {
+	"store and apply a webhook (the 0.1.0 call)",
+	"SELECT mono.ingest_webhook($1, $2, $3::jsonb)",
+	3, {TEXTOID, TEXTOID, TEXTOID}
+};
+static MonoStatement *ingest = NULL;
+
+/* The ingest statement this database has (looked up once per session). */
+static MonoStatement *
+find_ingest(void)
 {
-	SPIPlanPtr	plan;
-	bool		raw;
 	bool		isnull;
 
-	if (SPI_execute("SELECT pg_catalog.to_regprocedure('mono.ingest_webhook(text, text, jsonb, text)') IS NOT NULL",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up mono.ingest_webhook");
-	raw = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	plan = raw ? SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)", 4, types)
-		: SPI_prepare("SELECT mono.ingest_webhook($1, $2, $3::jsonb)", 3, types);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
+	mono_spi_query("look up mono.ingest_webhook",
+				   "SELECT pg_catalog.to_regprocedure('mono.ingest_webhook(text, text, jsonb, text)') IS NOT NULL",
+				   true);
+	return DatumGetBool(mono_spi_value(0, 1, &isnull)) ? &ingest_raw : &ingest_parsed;
 }
 
 /*
@@ -384,21 +388,20 @@ mono_webhook_read_event(char *body, size_t len, char **event, char **event_id)
 Datum
 mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 {
-	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[4];
 	bool		isnull;
 	Datum		result;
 
 	SPI_connect();
-	if (ingest_plan == NULL)
-		ingest_plan = prepare_ingest(types);
+	if (ingest == NULL)
+		ingest = find_ingest();
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(body);
 	args[3] = args[2];			/* the raw body: the same text, stored as it came */
-	if (SPI_execute_plan(ingest_plan, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not store the webhook");
-	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (mono_spi_run(ingest, args, NULL, 1) != 1)
+		elog(ERROR, "mono.ingest_webhook() returned no row");
+	result = mono_spi_value(0, 1, &isnull);
 	result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
 	return result;

@@ -1,14 +1,18 @@
 /*
- * receiver.h
- *		The webhook receiver: a background worker ("mono_pay receiver")
- *		serving mono_pay.webhook_path over HTTP(S) with libmicrohttpd.
- *		receiver.c owns its settings, shared counters and the SQL view of
- *		them; receiver_server.c runs the server and stores each event.
+ * webhook.h
+ *		Webhooks, from Mono to the database:
+ *
+ *	webhook_ingest.c	mono_handle_webhook(): the secret, the body's checks,
+ *						and the ingest (SQL applies the event)
+ *	webhook_receiver.c	the receiver's shared counters, its registration as
+ *						background workers, and mono_receiver_status()
+ *	webhook_server.c	the receiver itself: libmicrohttpd serving
+ *						mono_pay.webhook_path, storing each event
  */
-#ifndef MONO_RECEIVER_H
-#define MONO_RECEIVER_H
+#ifndef MONO_WEBHOOK_H
+#define MONO_WEBHOOK_H
 
-#include "mono_pay.h"
+#include "common.h"
 
 #include "port/atomics.h"
 
@@ -31,8 +35,6 @@ typedef enum ReceiverCount
 	RC_NCOUNTS
 } ReceiverCount;
 
-#define MONO_MAX_RECEIVERS 8
-
 typedef struct ReceiverShared
 {
 	slock_t		mutex;
@@ -44,16 +46,21 @@ typedef struct ReceiverShared
 
 extern ReceiverShared *mono_receiver_shared;
 
-/* settings (receiver.c) */
-extern char *mono_webhook_listen;
-extern char *mono_webhook_path;
-extern char *mono_webhook_tls_cert;
-extern char *mono_webhook_tls_key;
-extern int	mono_webhook_max_connections;
-extern int	mono_webhook_max_header_size;
-extern int	mono_webhook_read_timeout;
-extern int	mono_webhook_idle_timeout;
-extern int	mono_webhook_receivers;
+/* webhook_ingest.c: what mono_handle_webhook() and the receiver share */
+typedef enum MonoSecretCheck
+{
+	MONO_SECRET_MATCH,
+	MONO_SECRET_MISMATCH,
+	MONO_SECRET_UNSET			/* the product's secret is not set */
+} MonoSecretCheck;
+
+extern const char *mono_webhook_secret_for(const char *event, const char **setting);
+extern MonoSecretCheck mono_webhook_check_secret(const char *given, const char *event);
+extern void mono_webhook_read_event(char *body, size_t len, char **event, char **event_id);
+extern Datum mono_webhook_ingest(const char *event_id, const char *event, const char *body);
+
+/* webhook_receiver.c */
+extern void mono_receiver_init(void);
 
 /* Count one event of the receiver. */
 static inline void
@@ -63,7 +70,7 @@ mono_receiver_count(ReceiverCount what)
 		pg_atomic_fetch_add_u64(&mono_receiver_shared->counts[what], 1);
 }
 
-/* receiver_server.c */
+/* webhook_server.c */
 PGDLLEXPORT void mono_receiver_main(Datum main_arg);
 
-#endif							/* MONO_RECEIVER_H */
+#endif							/* MONO_WEBHOOK_H */

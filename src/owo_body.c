@@ -1,14 +1,13 @@
 /*
- * owo.c
+ * owo_body.c
  *		Mono Direct Charge ("owo") specifics: request bodies built with
  *		jansson, and the synchronous mono_user_status() call.
  */
-#include "mono_pay.h"
+#include "owo.h"
 
 #include "fmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "worker.h"
 
 #include "mb/pg_wchar.h"
 
@@ -61,20 +60,14 @@ int_field(HeapTuple tuple, TupleDesc desc, const char *column)
 	return json_integer(DatumGetInt64(d));
 }
 
-/* Serialise and free a body object (palloc'd), or NULL when ok is false or it fails. */
+/* Serialise and free a body object (palloc'd), or NULL when ok is false. */
 static char *
 finish_body(json_t *body, bool ok)
 {
-	char	   *text = ok ? json_dumps(body, JSON_COMPACT) : NULL;
-	char	   *copy = NULL;
+	char	   *text = ok ? mono_json_text(body) : NULL;
 
 	json_decref(body);
-	if (text != NULL)
-	{
-		copy = pstrdup(text);
-		free(text);
-	}
-	return copy;
+	return text;
 }
 
 /*
@@ -141,33 +134,6 @@ mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body)
 	return finish_body(body, ok);
 }
 
-/* Call GET /owo/v1/users/status; returns the HTTP status and a palloc'd body. */
-static long
-fetch_user_status(const char *phone, char **body, size_t *len)
-{
-	MonoHttp	http;
-	volatile long status = 0;
-	char	   *path = psprintf("/owo/v1/users/status?phone=%s",
-								mono_url_escape(phone));
-
-	mono_http_init(&http);
-	PG_TRY();
-	{
-		mono_http_prepare(&http, "GET", path, NULL, false);
-		status = mono_http_perform(&http);
-		*len = http.resp.len;
-		*body = palloc(http.resp.len + 1);
-		memcpy(*body, http.resp.data ? http.resp.data : "", http.resp.len);
-		(*body)[http.resp.len] = '\0';
-	}
-	PG_FINALLY();
-	{
-		mono_http_free(&http);
-	}
-	PG_END_TRY();
-	return status;
-}
-
 /* Refuse to call Mono before the secret key is configured. */
 void
 mono_require_secret_key(void)
@@ -189,9 +155,7 @@ mono_user_status(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *phone = mono_normalize_phone(PG_ARGISNULL(0) ? NULL :
 											 text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	char	   *body;
-	size_t		len;
-	long		http_status;
+	MonoAnswer	answer;
 	bool		exists = false;
 	char	   *status = "not_found";
 	Datum		values[3];
@@ -199,12 +163,13 @@ mono_user_status(PG_FUNCTION_ARGS)
 
 	mono_require_secret_key();
 	InitMaterializedSRF(fcinfo, 0);
-	http_status = fetch_user_status(phone, &body, &len);
-	if (http_status != 200 && http_status != 404)
-		mono_raise_http_error(http_status, body, len);
-	if (http_status == 200)
+	mono_http_get(psprintf("/owo/v1/users/status?phone=%s", mono_url_escape(phone)), false,
+				  NULL, &answer);
+	if (answer.status != 200 && answer.status != 404)
+		mono_raise_http_error(answer.status, answer.body, answer.len);
+	if (answer.status == 200)
 	{
-		json_t	   *root = mono_json_parse(body, len, "the user status");
+		json_t	   *root = mono_json_parse(answer.body, answer.len, "the user status");
 		json_t	   *data = mono_json_data(root);
 		const char *s = mono_json_str(data, "status");
 
@@ -215,7 +180,7 @@ mono_user_status(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("Mono's user status answer has no status"),
-					 errdetail("The body was: \"%s\".", mono_body_excerpt(body, len))));
+					 errdetail("The body was: \"%s\".", mono_body_excerpt(answer.body, answer.len))));
 		}
 		status = pstrdup(mono_user_status_name(s));
 		json_decref(root);

@@ -1,0 +1,396 @@
+/*
+ * common_settings.c
+ *		Every mono_pay.* setting, in one table: its variable, default,
+ *		bounds, context and description; the checks of their values; and the
+ *		log hook that keeps the secrets' values out of the server log.
+ */
+#include "common.h"
+
+#include "utils/guc.h"
+
+/* the payments (Direct Charge) app and the API */
+char	   *mono_api_url = NULL;
+char	   *mono_secret_key = NULL;
+char	   *mono_webhook_secret = NULL;
+char	   *mono_connect_secret_key = NULL;
+char	   *mono_connect_webhook_secret = NULL;
+char	   *mono_database_name = NULL;
+char	   *mono_ca_bundle = NULL;
+/* the worker */
+bool		mono_enabled = true;
+int			mono_workers = 1;
+int			mono_max_in_flight = 64;
+int			mono_batch_size = 500;
+int			mono_poll_interval = 1000;
+int			mono_connect_timeout = 5000;
+int			mono_request_timeout = 30000;
+int			mono_max_attempts = 10;
+int			mono_retry_base = 1000;
+int			mono_retry_max = 300000;
+int			mono_max_response_size = 1048576;
+int			mono_poll_budget = 100;
+int			mono_poll_base = 60000;
+int			mono_poll_max = 21600000;
+int			mono_list_pages = 10;
+bool		mono_one_prompt_per_phone = true;
+char	   *mono_schedule_grace = NULL;
+char	   *mono_approval_window = NULL;
+bool		mono_http_log = false;
+char	   *mono_http_log_retention = NULL;
+/* Connect */
+int			mono_account_refresh_interval = 3600;
+bool		mono_track_webhook_accounts = false;
+/* high availability */
+char	   *mono_standby_names = NULL;
+bool		mono_allow_drop_with_work = false;
+/* webhooks and the receiver */
+int			mono_webhook_max_size = 262144;
+char	   *mono_webhook_listen = NULL;
+char	   *mono_webhook_path = NULL;
+char	   *mono_webhook_tls_cert = NULL;
+char	   *mono_webhook_tls_key = NULL;
+int			mono_webhook_max_connections = 100;
+int			mono_webhook_max_header_size = 16384;
+int			mono_webhook_read_timeout = 10000;
+int			mono_webhook_idle_timeout = 30;
+int			mono_webhook_receivers = 1;
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/* Accept only http(s) URLs without a trailing slash for mono_pay.api_url. */
+static bool
+check_api_url(char **newval, void **extra pg_attribute_unused(),
+			  GucSource source pg_attribute_unused())
+{
+	const char *url = *newval;
+	size_t		len;
+
+	if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
+						strncmp(url, "http://", 7) != 0))
+	{
+		GUC_check_errdetail("mono_pay.api_url must start with https:// or http://.");
+		return false;
+	}
+	len = strlen(url);
+	if (url[len - 1] == '/')
+	{
+		GUC_check_errdetail("mono_pay.api_url must not end with a slash.");
+		return false;
+	}
+	return true;
+}
+
+/* Accept only a positive interval, e.g. '1 day' or '48 hours'. */
+static bool
+check_interval(char **newval, void **extra pg_attribute_unused(),
+			   GucSource source pg_attribute_unused())
+{
+	Interval   *iv;
+
+	if (*newval == NULL)
+		return false;
+	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(*newval),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	if (iv->month < 0 || iv->day < 0 || iv->time < 0 ||
+		(iv->month == 0 && iv->day == 0 && iv->time == 0))
+	{
+		GUC_check_errdetail("The value must be a positive interval such as '1 day'.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A secret may come from postgresql.conf, ALTER SYSTEM or a superuser's SET,
+ * never from ALTER ROLE/DATABASE ... SET: every user can read those values
+ * in pg_db_role_setting. (Validating such a command is PGC_S_TEST.)
+ */
+static bool
+check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (source == PGC_S_TEST || source == PGC_S_GLOBAL || source == PGC_S_DATABASE ||
+		source == PGC_S_USER || source == PGC_S_DATABASE_USER)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("mono_pay's secrets cannot be set per role or per database");
+		GUC_check_errdetail("Every user can read such settings in pg_db_role_setting.");
+		GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM, and reload.");
+		return false;
+	}
+	return true;
+}
+
+/* Accept "" or "host:port" / "[v6 address]:port" with a port of 1 to 65535. */
+static bool
+check_listen(char **newval, void **extra pg_attribute_unused(),
+			 GucSource source pg_attribute_unused())
+{
+	const char *v = *newval;
+	const char *colon;
+	char	   *end;
+	long		port;
+
+	if (v == NULL || v[0] == '\0')
+		return true;
+	colon = strrchr(v, ':');
+	if (colon == NULL || colon == v || (v[0] == '[' && colon[-1] != ']'))
+	{
+		GUC_check_errdetail("mono_pay.webhook_listen takes host:port, e.g. 127.0.0.1:8787 or [::1]:8787.");
+		return false;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
+	{
+		GUC_check_errdetail("The port of mono_pay.webhook_listen must be a number from 1 to 65535.");
+		return false;
+	}
+	return true;
+}
+
+/* Accept a path that starts with a slash. */
+static bool
+check_path(char **newval, void **extra pg_attribute_unused(),
+		   GucSource source pg_attribute_unused())
+{
+	if (*newval == NULL || (*newval)[0] != '/')
+	{
+		GUC_check_errdetail("mono_pay.webhook_path must start with a slash, e.g. /mono/webhooks.");
+		return false;
+	}
+	return true;
+}
+
+/* A show hook for SHOW and current_setting(): whether a secret is set, never its value. */
+#define SHOW_SECRET(var) \
+	static const char * \
+	show_##var(void) \
+	{ \
+		return (var && var[0]) ? "********" : ""; \
+	}
+SHOW_SECRET(mono_secret_key)
+SHOW_SECRET(mono_webhook_secret)
+SHOW_SECRET(mono_connect_secret_key)
+SHOW_SECRET(mono_connect_webhook_secret)
+
+typedef enum SettingType
+{
+	SETTING_BOOL,
+	SETTING_INT,
+	SETTING_STRING,
+	SETTING_SECRET				/* a string: superuser-only, hidden, shown masked */
+} SettingType;
+
+/* One setting: mono_pay.<name>. */
+typedef struct MonoSetting
+{
+	const char *name;
+	SettingType type;
+	void	   *variable;
+	const char *boot_string;	/* default of a string */
+	int			boot_int;		/* default of an int or bool */
+	int			min;
+	int			max;
+	GucContext	context;
+	int			flags;			/* GUC_UNIT_MS, ... */
+	GucStringCheckHook check;	/* of a string */
+	GucShowHook show;			/* of a secret */
+	const char *description;
+	const char *detail;
+} MonoSetting;
+
+#define BOOL(n, v, d, c) .name = (n), .type = SETTING_BOOL, .variable = &(v), .boot_int = (d), .context = (c)
+#define INT(n, v, d, lo, hi, c) .name = (n), .type = SETTING_INT, .variable = &(v), .boot_int = (d), \
+	.min = (lo), .max = (hi), .context = (c)
+#define STRING(n, v, d, c) .name = (n), .type = SETTING_STRING, .variable = &(v), .boot_string = (d), \
+	.context = (c)
+#define SECRET(n, v) .name = (n), .type = SETTING_SECRET, .variable = &(v), .boot_string = "", \
+	.context = PGC_SUSET, .check = check_secret, .show = show_##v
+
+static const MonoSetting settings[] = {
+	/* the API and the apps' secrets */
+	{STRING("api_url", mono_api_url, "https://api.withmono.com", PGC_SUSET), .check = check_api_url,
+		.description = "Base URL of Mono's API.",
+	.detail = "Only a superuser may change it: the secret key is sent there."},
+	{SECRET("secret_key", mono_secret_key),
+	.description = "Mono secret key sent as mono-sec-key."},
+	{SECRET("webhook_secret", mono_webhook_secret),
+	.description = "Shared secret Mono sends in the mono-webhook-secret header."},
+	{SECRET("connect_secret_key", mono_connect_secret_key),
+		.description = "Secret key of Mono's connect app, sent as mono-sec-key on /v2 calls.",
+	.detail = "Empty: mono_pay.secret_key is used."},
+	{SECRET("connect_webhook_secret", mono_connect_webhook_secret),
+		.description = "Webhook secret of Mono's connect app: verifies mono.* events.",
+	.detail = "Empty: mono_pay.webhook_secret verifies them."},
+	{STRING("database_name", mono_database_name, "postgres", PGC_POSTMASTER),
+	.description = "Database the background worker connects to."},
+	{STRING("ca_bundle", mono_ca_bundle, "", PGC_SUSET),
+	.description = "File of CA certificates used to verify Mono's TLS certificate (empty: the system's)."},
+	/* the worker */
+	{BOOL("enabled", mono_enabled, true, PGC_SIGHUP),
+	.description = "Whether the background worker sends queued work."},
+	{INT("workers", mono_workers, 1, 1, MONO_MAX_WORKERS, PGC_POSTMASTER),
+	.description = "Worker processes: the first does everything, the others also send charges."},
+	{INT("max_in_flight", mono_max_in_flight, 64, 1, 1024, PGC_SIGHUP),
+	.description = "Maximum concurrent requests of each worker process."},
+	{INT("batch_size", mono_batch_size, 500, 1, 10000, PGC_SIGHUP),
+	.description = "Maximum rows the worker claims or records per statement."},
+	{INT("poll_interval", mono_poll_interval, 1000, 10, 3600000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
+	.description = "Time between the worker's sweeps for due work."},
+	{INT("connect_timeout", mono_connect_timeout, 5000, 1, 600000, PGC_USERSET), .flags = GUC_UNIT_MS,
+	.description = "Time allowed to connect to Mono (TCP and TLS)."},
+	{INT("request_timeout", mono_request_timeout, 30000, 1, 3600000, PGC_USERSET), .flags = GUC_UNIT_MS,
+	.description = "Time allowed for a whole request to Mono."},
+	{INT("max_attempts", mono_max_attempts, 10, 1, 1000, PGC_SIGHUP),
+	.description = "Attempts before a retryable failure becomes final."},
+	{INT("retry_base", mono_retry_base, 1000, 1, 3600000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
+	.description = "First retry delay; doubles on each attempt."},
+	{INT("retry_max", mono_retry_max, 300000, 1, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
+	.description = "Longest retry delay."},
+	{INT("max_response_size", mono_max_response_size, 1048576, 1024, 1073741823, PGC_SUSET),
+		.flags = GUC_UNIT_BYTE,
+	.description = "Largest response body accepted from Mono."},
+	/* polling, schedules, the log of calls */
+	{INT("webhook_max_size", mono_webhook_max_size, 262144, 1024, 16777216, PGC_SUSET),
+		.flags = GUC_UNIT_BYTE,
+	.description = "Largest webhook body mono_handle_webhook accepts."},
+	{INT("poll_budget", mono_poll_budget, 100, 0, 10000, PGC_SIGHUP),
+	.description = "Most reconciliation reads (GET) the worker makes per sweep."},
+	{INT("poll_base", mono_poll_base, 60000, 10, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
+	.description = "First delay before reading back a request that waits on Mono; doubles with each read."},
+	{INT("poll_max", mono_poll_max, 21600000, 10, 604800000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
+	.description = "Longest delay between two reads of the same request."},
+	{INT("list_pages", mono_list_pages, 10, 1, 1000, PGC_SIGHUP),
+	.description = "Most pages of 100 items one read of an Owo list fetches; the next read goes on from there."},
+	{BOOL("one_prompt_per_phone", mono_one_prompt_per_phone, true, PGC_SIGHUP),
+	.description = "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it)."},
+	{STRING("schedule_grace", mono_schedule_grace, "1 day", PGC_SIGHUP), .check = check_interval,
+	.description = "How long after its due date an instalment without a successful payment becomes missed."},
+	{BOOL("http_log", mono_http_log, false, PGC_SIGHUP),
+		.description = "Whether the worker writes one row per API call to mono.http_log.",
+	.detail = "Method, path, status, duration and error; never headers or bodies."},
+	{STRING("http_log_retention", mono_http_log_retention, "7 days", PGC_SIGHUP), .check = check_interval,
+	.description = "How long rows of mono.http_log are kept."},
+	{STRING("approval_window", mono_approval_window, "48 hours", PGC_SIGHUP), .check = check_interval,
+	.description = "How long a fund request may await the customer's authorisation before it expires."},
+	/* Connect */
+	{INT("account_refresh_interval", mono_account_refresh_interval, 3600, 1, 30 * 86400, PGC_SIGHUP),
+		.flags = GUC_UNIT_S,
+		.description = "Time between the worker's checks of each tracked Connect account.",
+		.detail = "Each check reads the account's details and, when its data may be read, "
+		"starts a real-time refresh; refreshes of one account are never closer "
+	"than 5 minutes (Mono's limit), whatever this is set to."},
+	{BOOL("track_webhook_accounts", mono_track_webhook_accounts, false, PGC_SUSET),
+		.description = "Whether a Connect webhook naming an unknown account starts tracking it.",
+		.detail = "Tracking reads the account every mono_pay.account_refresh_interval and "
+		"starts real-time refreshes, which Mono bills when they find new data. "
+	"Off: the account is recorded, untracked, until mono_account_sync() is called."},
+	/* high availability */
+	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
+		.description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
+	.detail = "Empty: a single node, nothing waits."},
+	{BOOL("allow_drop_with_work", mono_allow_drop_with_work, false, PGC_SUSET),
+	.description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
+	/* the webhook receiver */
+	{STRING("webhook_listen", mono_webhook_listen, "", PGC_POSTMASTER), .check = check_listen,
+		.description = "Address and port the webhook receiver listens on (empty: no receiver).",
+	.detail = "For example 127.0.0.1:8787 behind a reverse proxy."},
+	{STRING("webhook_path", mono_webhook_path, "/mono/webhooks", PGC_POSTMASTER), .check = check_path,
+	.description = "The one path the webhook receiver serves."},
+	{STRING("webhook_tls_cert", mono_webhook_tls_cert, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
+	.description = "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP)."},
+	{STRING("webhook_tls_key", mono_webhook_tls_key, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
+	.description = "PEM private key file of the receiver's TLS; no group or other access."},
+	{INT("webhook_max_connections", mono_webhook_max_connections, 100, 1, 10000, PGC_POSTMASTER),
+	.description = "Most connections the webhook receiver keeps open; more are closed at once."},
+	{INT("webhook_max_header_size", mono_webhook_max_header_size, 16384, 4096, 1048576, PGC_POSTMASTER),
+		.flags = GUC_UNIT_BYTE,
+		.description = "Memory of one receiver connection for its request line and headers.",
+	.detail = "Requests whose headers do not fit are answered 431."},
+	{INT("webhook_read_timeout", mono_webhook_read_timeout, 10000, 100, 600000, PGC_SIGHUP),
+		.flags = GUC_UNIT_MS,
+	.description = "Time a client has to send a whole request (headers and body) to the receiver."},
+	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
+	.description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
+	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
+		.flags = GUC_UNIT_S,
+	.description = "Time the receiver keeps a silent connection open."},
+};
+
+/* Register one setting of the table. */
+static void
+define_setting(const MonoSetting *s)
+{
+	char	   *name = psprintf("mono_pay.%s", s->name);
+
+	switch (s->type)
+	{
+		case SETTING_BOOL:
+			DefineCustomBoolVariable(name, s->description, s->detail, (bool *) s->variable,
+									 s->boot_int != 0, s->context, s->flags, NULL, NULL, NULL);
+			break;
+		case SETTING_INT:
+			DefineCustomIntVariable(name, s->description, s->detail, (int *) s->variable,
+									s->boot_int, s->min, s->max, s->context, s->flags,
+									NULL, NULL, NULL);
+			break;
+		case SETTING_STRING:
+			DefineCustomStringVariable(name, s->description, s->detail, (char **) s->variable,
+									   s->boot_string, s->context, s->flags, s->check,
+									   NULL, NULL);
+			break;
+		case SETTING_SECRET:
+			DefineCustomStringVariable(name, s->description, s->detail, (char **) s->variable,
+									   s->boot_string, s->context,
+									   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+									   s->check, NULL, s->show);
+			break;
+	}
+}
+
+/*
+ * PostgreSQL logs 'parameter "x" changed to "value"' when a reload changes a
+ * setting, secrets included, and quotes a refused value. Any message about
+ * a parameter (known by its untranslated text, so that lc_messages does not
+ * matter) that names one of our secrets is replaced before it is written.
+ */
+static void
+hide_secrets(ErrorData *edata)
+{
+	const char *param = edata->message_id ? strstr(edata->message_id, "parameter \"%s\"") : NULL;
+	int			i;
+
+	/* only messages that quote a value after the parameter's name */
+	for (i = 0; edata->message && param != NULL && strstr(param + 14, "%s") != NULL &&
+		 i < (int) lengthof(settings); i++)
+	{
+		char		quoted[NAMEDATALEN + 16];
+
+		if (settings[i].type != SETTING_SECRET)
+			continue;
+		snprintf(quoted, sizeof(quoted), "\"mono_pay.%s\"", settings[i].name);
+		if (strstr(edata->message, quoted) != NULL)
+		{
+			edata->message = psprintf("parameter %s: value hidden by mono_pay", quoted);
+			edata->detail = NULL;
+			break;
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/* Register every setting, reserve the prefix, and hide the secrets from the log. */
+void
+mono_settings_init(void)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(settings); i++)
+		define_setting(&settings[i]);
+	MarkGUCPrefixReserved("mono_pay");
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = hide_secrets;
+}

@@ -1,0 +1,110 @@
+/*
+ * common_spi.c
+ *		The one way mono_pay runs SQL from C: statements declared in tables
+ *		(MonoStatement: a name, the SQL, its argument types), prepared once
+ *		per process and kept; every result checked, and a failure reported
+ *		with the statement's name. Also the workers' short transactions.
+ */
+#include "common.h"
+
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+
+/* Is an SPI result code a failure? */
+static void
+check_result(const char *name, int rc)
+{
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("mono_pay could not run its statement \"%s\": %s",
+						name, SPI_result_code_string(rc))));
+}
+
+/*
+ * Run a declared statement (SPI connected), preparing it at first use.
+ * Returns the rows it processed; its result is SPI_tuptable.
+ */
+uint64
+mono_spi_run(MonoStatement *stmt, Datum *args, const char *nulls, long limit)
+{
+	if (stmt->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->types);
+
+		if (plan == NULL)
+			check_result(stmt->name, SPI_result);
+		check_result(stmt->name, SPI_keepplan(plan));
+		stmt->plan = plan;
+	}
+	check_result(stmt->name, SPI_execute_plan(stmt->plan, args, nulls, stmt->read_only, limit));
+	return SPI_processed;
+}
+
+/* Run a statement without arguments once (SPI connected); returns the rows processed. */
+uint64
+mono_spi_query(const char *name, const char *sql, bool read_only)
+{
+	check_result(name, SPI_execute(sql, read_only, 0));
+	return SPI_processed;
+}
+
+/* Column col (1-based) of row row of the last result, as a datum. */
+Datum
+mono_spi_value(int row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* The named column of row row of the last result as text (palloc'd), or NULL. */
+char *
+mono_spi_text(int row, const char *column)
+{
+	int			col = SPI_fnumber(SPI_tuptable->tupdesc, column);
+
+	if (col <= 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* Open a worker's short transaction with SPI and a snapshot. */
+void
+mono_tx_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* Commit the short transaction of mono_tx_begin(). */
+void
+mono_tx_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * The version of the extension installed in this database (palloc'd in the
+ * caller's context), or NULL when it is not installed.
+ */
+char *
+mono_extension_version(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *version = NULL;
+
+	mono_tx_begin("mono_pay: checking for the extension");
+	if (mono_spi_query("look up the installed version",
+					   "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'",
+					   true) > 0)
+		version = MemoryContextStrdup(caller, mono_spi_text(0, "extversion"));
+	mono_tx_commit();
+	return version;
+}

@@ -1,0 +1,129 @@
+/*
+ * worker_status.c
+ *		mono_worker_status(): one row saying whether the workers run, what
+ *		they do or why they wait, their queue and their latest error.
+ */
+#include "worker.h"
+
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
+PG_FUNCTION_INFO_V1(mono_worker_status);
+
+/* Count outbox rows per status across links and fund requests. */
+static void
+count_queue(int64 *counts)
+{
+	int			i;
+	bool		isnull;
+
+	/* before ALTER EXTENSION UPDATE gives the database mono.outbox_counts(), zeros */
+	mono_spi_query("look up mono.outbox_counts",
+				   "SELECT pg_catalog.to_regprocedure('mono.outbox_counts()') IS NOT NULL", true);
+	if (!DatumGetBool(mono_spi_value(0, 1, &isnull)))
+	{
+		memset(counts, 0, 4 * sizeof(int64));
+		return;
+	}
+	mono_spi_query("count the outbox", "SELECT * FROM mono.outbox_counts()", true);
+	for (i = 0; i < 4; i++)
+		counts[i] = DatumGetInt64(mono_spi_value(0, i + 1, &isnull));
+}
+
+/*
+ * Sum the worker processes into slot 0 of copy: requests in flight and
+ * sent, how many run, and the oldest settings any of them holds.
+ */
+static int
+sum_workers(MonoShared *copy)
+{
+	MonoWorkerSlot *w = &copy->workers[0];
+	int			running = w->latch != NULL ? 1 : 0;
+	int			i;
+
+	for (i = 1; i < MONO_MAX_WORKERS; i++)
+	{
+		MonoWorkerSlot *s = &copy->workers[i];
+
+		w->sent_total += s->sent_total;
+		if (s->latch == NULL)
+			continue;
+		running++;
+		w->in_flight += s->in_flight;
+		w->config_loaded_at = Min(w->config_loaded_at, s->config_loaded_at);
+	}
+	return running;
+}
+
+/*
+ * On a standby, or in a database no worker serves, say so (issue 12): the
+ * workers' slots then describe nobody here.
+ */
+static void
+describe_node(MonoShared *copy)
+{
+	char	   *db = get_database_name(MyDatabaseId);
+
+	if (RecoveryInProgress())
+		strlcpy(copy->state, "not running: this node is a standby; the worker starts when it is promoted",
+				sizeof(copy->state));
+	else if (db != NULL && strcmp(db, mono_database_name) != 0)
+	{
+		snprintf(copy->state, sizeof(copy->state),
+				 "not serving this database: no worker serves it (mono_pay.database_name is \"%s\")",
+				 mono_database_name);
+		memset(copy->workers, 0, sizeof(copy->workers));
+	}
+}
+
+/* mono_worker_status(): one row describing the workers and their queue. */
+Datum
+mono_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		v[14];
+	bool		n[14];
+	int64		counts[4];
+	MonoShared	copy;
+	MonoWorkerSlot *w = &copy.workers[0];
+	int			running;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(n, 0, sizeof(n));
+	memset(&copy, 0, sizeof(copy));
+	if (mono_shared != NULL)
+	{
+		SpinLockAcquire(&mono_shared->mutex);
+		memcpy(&copy, mono_shared, sizeof(copy));
+		SpinLockRelease(&mono_shared->mutex);
+	}
+	else
+		strlcpy(copy.state, "not running: mono_pay is not in shared_preload_libraries",
+				sizeof(copy.state));
+	describe_node(&copy);
+	running = sum_workers(&copy);
+	SPI_connect();
+	count_queue(counts);
+	SPI_finish();
+	v[0] = BoolGetDatum(w->latch != NULL);
+	v[1] = Int32GetDatum(w->pid);
+	n[1] = w->latch == NULL;
+	v[2] = CStringGetTextDatum(copy.state);
+	v[3] = CStringGetTextDatum(mono_database_name);
+	for (i = 0; i < 4; i++)
+		v[4 + i] = Int64GetDatum(counts[i]);
+	v[8] = Int32GetDatum(w->in_flight);
+	v[9] = Int64GetDatum((int64) w->sent_total);
+	v[10] = CStringGetTextDatum(copy.last_error);
+	n[10] = copy.last_error[0] == '\0';
+	v[11] = TimestampTzGetDatum(copy.last_error_at);
+	n[11] = copy.last_error_at == 0;
+	v[12] = TimestampTzGetDatum(w->config_loaded_at);
+	n[12] = w->latch == NULL;
+	v[13] = Int32GetDatum(running);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	return (Datum) 0;
+}
