@@ -2,7 +2,6 @@
 
 EXTENSION = mono_pay
 MODULE_big = mono_pay
-DATA = $(wildcard sql/mono_pay--*.sql)
 
 # one object per file of src/, listed by layer (see src/common.h)
 OBJS = \
@@ -40,6 +39,17 @@ PG_CONFIG ?= pg_config
 # installed SQL against it; the HTTP client names it in its User-Agent)
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" mono_pay.control)
 
+# The SQL scripts are made from parts (sql/parts/10_common.schema.sql says
+# how): the install script is every SCHEMA part, then every CODE part, each
+# kind in file-name order (the layers); the upgrade script from version V is
+# sql/upgrade/V--$(EXTVERSION).sql (what changed in the schema), then the
+# same CODE parts. A new part is picked up by its name alone.
+SCHEMA_PARTS = $(sort $(wildcard sql/parts/*.schema.sql))
+CODE_PARTS = $(sort $(wildcard sql/parts/*.code.sql))
+UPGRADE_FROM = $(patsubst sql/upgrade/%--$(EXTVERSION).sql,%,$(wildcard sql/upgrade/*--$(EXTVERSION).sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
+	$(foreach v,$(UPGRADE_FROM),sql/$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+
 # PostgreSQL's headers are system headers, so -Wextra judges our code only
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
 	-DMONO_PAY_VERSION='"$(EXTVERSION)"'
@@ -63,6 +73,22 @@ include $(PGXS)
 # one database name for both (set after PGXS, which sets its own): the one
 # a mono_pay worker never claims
 ISOLATION_TESTDB = contrib_regression
+
+# test/upgrade/mono_pay--0.1.0.sql is the released 0.1.0 install script,
+# frozen: a fixture of the upgrade tests, not installed by `make install`
+# (PostgreSQL keeps only the newest install script and the upgrade
+# scripts). The upgrade tests need it in the server's extension directory.
+installcheck: install-upgrade-fixture
+.PHONY: install-upgrade-fixture
+install-upgrade-fixture:
+	$(INSTALL_DATA) test/upgrade/$(EXTENSION)--0.1.0.sql '$(DESTDIR)$(datadir)/extension/'
+
+# (the folder too: a part added or removed changes its time)
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/parts $(SCHEMA_PARTS) $(CODE_PARTS)
+	cat $(filter %.sql,$^) >$@.tmp && mv $@.tmp $@
+
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/%--$(EXTVERSION).sql sql/parts $(CODE_PARTS)
+	cat $(filter %.sql,$^) >$@.tmp && mv $@.tmp $@
 
 .PHONY: test demo
 test:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/e2e/80_upgrade.sh: 0.1.0 → 0.2.0 the way a user upgrades. A
-# database runs 0.1.0 (the install script of the last release) with links,
+# database runs 0.1.0 (the install script of the last release,
+# test/upgrade/mono_pay--0.1.0.sql) with links,
 # one-time and recurring requests, payments, schedules, webhooks and
 # accounts in it; the new library is installed (the test cluster already
 # runs it) and the worker pointed at that database:
@@ -18,6 +19,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/7_lib.bash"
 
 plan 12
+
+# 0.1.0's install script is a test fixture (test/upgrade/), not installed
+# by `make install`: into the cluster's extension directory with it
+make -s -C "$MONO_ROOT" install-upgrade-fixture PG_CONFIG="$PG_CONFIG" >/dev/null
 
 up=mono_upgrade80
 # the fresh 0.2.0 install to compare with: the run's own database (mono_pay

@@ -5,6 +5,8 @@
 -- extension's functions. The fresh install is this run's database (mono_pay
 -- is created only in mono_pay.database_name; 0.1.0's script had no such
 -- rule), the upgraded one a scratch database, dropped at the end.
+-- 0.1.0's install script is the fixture test/upgrade/mono_pay--0.1.0.sql
+-- (make install-upgrade-fixture, which test/run runs).
 \ir ../lib/tap.psql
 
 DROP DATABASE IF EXISTS mono_upgrade_old;

@@ -1,0 +1,118 @@
+------------------------------------------------------------------------
+-- Worker-facing code: the worker's status, monitoring, and high
+-- availability (mono_resume(), orphans)
+------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mono_worker_status()
+RETURNS TABLE (running boolean, pid integer, state text, database text,
+               queued bigint, sending bigint, unknown bigint,
+               awaiting_authorization bigint, in_flight integer,
+               sent_total bigint, last_error text, last_error_at timestamptz,
+               config_loaded_at timestamptz, workers integer)
+AS 'MODULE_PATHNAME', 'mono_worker_status'
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------
+-- Monitoring: one row per figure, for Prometheus (queries.yaml) and for
+-- people. A monitoring role needs USAGE on schema mono and SELECT on this
+-- view (it reads the tables with the extension owner's rights), and EXECUTE
+-- on mono_worker_status() for the worker's own figures.
+------------------------------------------------------------------------
+
+-- name (the figure), kind (links, charges, webhooks, accounts),
+-- label (a status, a class, an outcome), value.
+CREATE OR REPLACE VIEW mono.metrics AS
+-- queue depth by status: every row not yet settled
+SELECT 'queue_depth'::text AS name, 'charges'::text AS kind, status::text AS label,
+       count(*)::float8 AS value
+  FROM mono.fund_requests
+ WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+ GROUP BY status
+UNION ALL
+SELECT 'queue_depth', 'links', status::text, count(*)::float8
+  FROM mono.beneficiaries
+ WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+ GROUP BY status
+UNION ALL
+-- how long the oldest row has waited to be sent (0 when none waits)
+SELECT 'oldest_queued_seconds', kind, 'queued',
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+  FROM (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
+         WHERE status IN ('queued', 'unknown')
+        UNION ALL
+        SELECT 'links', created_at FROM mono.beneficiaries
+         WHERE status IN ('queued', 'unknown')) q
+ GROUP BY kind
+UNION ALL
+-- failures and retries by class of Mono's last answer
+SELECT m.name, 'charges', m.class, sum(m.n)::float8
+  FROM (SELECT CASE WHEN http_status BETWEEN 400 AND 499 THEN 'http_4xx'
+                    WHEN http_status >= 500 THEN 'http_5xx'
+                    WHEN http_status IS NULL AND last_error IS NOT NULL THEN 'network'
+                    ELSE 'other' END AS class,
+               status, attempts
+          FROM mono.fund_requests
+         WHERE status = 'failed' OR attempts > 1) f,
+       LATERAL (VALUES ('failures', f.class, CASE WHEN f.status = 'failed' THEN 1 ELSE 0 END),
+                       ('retries', f.class, greatest(f.attempts - 1, 0))) m(name, class, n)
+ GROUP BY m.name, m.class
+UNION ALL
+-- webhook outcomes (applied, ignored, stale, unmatched, rejected)
+SELECT 'webhook_events', 'webhooks', outcome::text, count(*)::float8
+  FROM mono.webhook_events GROUP BY outcome
+UNION ALL
+-- Connect accounts by data status (tracked ones)
+SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
+  FROM mono.accounts WHERE tracked GROUP BY data_status;
+
+------------------------------------------------------------------------
+-- High availability, restores and clones (issue 12)
+------------------------------------------------------------------------
+
+-- A superuser confirms that this database may talk to Mono (a restored or
+-- cloned copy's worker pauses until then): records this identity.
+CREATE OR REPLACE FUNCTION mono_resume() RETURNS text
+AS 'MODULE_PATHNAME', 'mono_resume'
+LANGUAGE C VOLATILE;
+
+-- Orphans: what Mono told us about that this database does not know (a
+-- payment of an unknown fund request, an event naming an unknown
+-- reference or Mono id). After a lost failover or a restore these are the
+-- charges Mono holds and the database lost. An event waiting for an id
+-- that comes later (approved before created) is listed until it matches.
+CREATE OR REPLACE VIEW mono.orphans AS
+SELECT 'payment'::text AS kind, p.mono_id, p.reference, p.fund_request_mono_id,
+       p.amount::bigint AS amount, p.status::text AS detail, p.created_at AS seen_at
+  FROM mono.payments p
+ WHERE p.fund_request_id IS NULL
+UNION ALL
+SELECT 'event', e.mono_ref, e.body -> 'data' ->> 'reference',
+       coalesce(e.body -> 'data' ->> 'fund_request', e.mono_ref),
+       CASE WHEN e.body -> 'data' ->> 'amount' ~ '^[0-9]{1,18}$'
+            THEN (e.body -> 'data' ->> 'amount')::bigint END,
+       e.event, e.received_at
+  FROM mono.webhook_events e
+ WHERE e.outcome = 'unmatched';
+
+-- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one appears.
+CREATE OR REPLACE FUNCTION mono.notify_orphan() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'payments' THEN
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'payment', 'id', NEW.id, 'mono_id', NEW.mono_id,
+            'reference', left(NEW.reference, 64), 'status', 'unmatched')::text);
+    ELSE
+        PERFORM pg_notify('mono_pay', json_build_object(
+            'table', 'orphans', 'kind', 'event', 'id', NEW.id, 'mono_id', left(NEW.mono_ref, 64),
+            'reference', left(NEW.body -> 'data' ->> 'reference', 64), 'event', left(NEW.event, 64),
+            'status', 'unmatched')::text);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE OR REPLACE TRIGGER notify_orphan AFTER INSERT ON mono.payments
+    FOR EACH ROW WHEN (NEW.fund_request_id IS NULL) EXECUTE FUNCTION mono.notify_orphan();
+CREATE OR REPLACE TRIGGER notify_orphan AFTER INSERT ON mono.webhook_events
+    FOR EACH ROW WHEN (NEW.outcome = 'unmatched') EXECUTE FUNCTION mono.notify_orphan();

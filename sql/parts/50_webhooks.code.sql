@@ -1,0 +1,114 @@
+------------------------------------------------------------------------
+-- Webhooks code: applying and storing events (from mono_handle_webhook()
+-- and the receiver; polling reads of Direct Charge apply theirs through
+-- mono.apply_owo_events()), and the receiver's status
+------------------------------------------------------------------------
+
+-- Apply an event; one the database cannot take (a value it cannot store, a
+-- Mono id another row holds: SQLSTATE classes 22 and 23) is rolled back and
+-- comes back as outcome 'rejected' with its error, so that it never stops
+-- the events after it. Other errors (locks, shutdown) are raised: retried.
+CREATE OR REPLACE FUNCTION mono.apply_event_safely(p_event text, p_body jsonb,
+                                                   OUT outcome text, OUT error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_event LIKE 'owo.%' THEN
+        outcome := mono.apply_owo_event(p_event, p_body -> 'data');
+    ELSIF p_event LIKE 'mono.%' THEN
+        outcome := mono.apply_connect_event(p_event, p_body);
+    ELSE
+        outcome := 'ignored';
+    END IF;
+    IF outcome LIKE 'rejected: %' THEN
+        error := substr(outcome, 11);
+        outcome := 'rejected';
+    END IF;
+EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+    outcome := 'rejected';
+    error := SQLSTATE || ': ' || SQLERRM;
+END;
+$$;
+
+
+-- Apply again the stored events that waited for the Mono id p_mono_id.
+CREATE OR REPLACE FUNCTION mono.replay_unmatched(p_mono_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    r record;
+BEGIN
+    FOR e IN SELECT id, event, body FROM mono.webhook_events
+              WHERE outcome = 'unmatched' AND mono_ref = p_mono_id ORDER BY id
+    LOOP
+        r := mono.apply_event_safely(e.event, e.body);
+        UPDATE mono.webhook_events
+           SET outcome = r.outcome, error = r.error,
+               applied_at = CASE WHEN r.outcome = 'applied' THEN now() END
+         WHERE id = e.id;
+    END LOOP;
+END;
+$$;
+
+-- Apply a verified webhook and store it once (by event_id), with its
+-- outcome: one row written per event. Returns 'applied', 'duplicate' or
+-- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
+-- id; the row's outcome says which).
+-- p_raw: the body exactly as received (mono_handle_webhook passes it).
+CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
+                                               p_raw text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+    r record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
+        RETURN 'duplicate';
+    END IF;
+    r := mono.apply_event_safely(p_event, p_body);
+    -- stored once, with its outcome; a delivery of the same event committed
+    -- meanwhile wins the insert (applying an event twice changes nothing:
+    -- every step of the state machine is idempotent)
+    INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error,
+                                     raw)
+    VALUES (p_event_id, p_event, p_body,
+            coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
+            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error, p_raw)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RETURN 'duplicate';
+    END IF;
+    RETURN CASE r.outcome WHEN 'applied' THEN 'applied' ELSE 'ignored' END;
+END;
+$$;
+
+-- The 0.1.0 form, without the raw body (raw stays NULL).
+CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb) RETURNS text
+LANGUAGE sql AS $$
+    SELECT mono.ingest_webhook(p_event_id, p_event, p_body, NULL::text)
+$$;
+
+CREATE OR REPLACE FUNCTION mono_handle_webhook(body text, secret text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'mono_handle_webhook'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- a failing call must not log its statement: it may quote the secret
+SET log_min_error_statement = panic;
+
+-- The webhook receiver (issue 14), its state and counters. One row: is
+-- the receiver (mono_pay.webhook_listen) running (pid: of its first
+-- process; processes: how many run), where, how many connections are open,
+-- its 200 answers by kind, and the requests it refused, by reason (HTTP
+-- status, or closed connection), summed over its processes.
+CREATE OR REPLACE FUNCTION mono_receiver_status()
+RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
+               connections integer, connections_total bigint,
+               applied bigint, duplicate bigint, ignored bigint,
+               rejected_unauthorized bigint, rejected_too_large bigint,
+               rejected_not_json bigint, rejected_method bigint,
+               rejected_not_found bigint, rejected_unavailable bigint,
+               rejected_connection_limit bigint, rejected_timeout bigint,
+               rejected_header_too_large bigint, processes integer)
+AS 'MODULE_PATHNAME', 'mono_receiver_status'
+LANGUAGE C VOLATILE;
