@@ -18,6 +18,8 @@
 #include "fuzz_shim.h"
 #include "fuzz_input.h"
 
+#include "owo.h"
+
 #include "mb/pg_wchar.h"
 
 extern Datum mono_is_phone(PG_FUNCTION_ARGS);
