@@ -83,39 +83,39 @@ extern char *mono_connect_webhook_secret;
 extern char *mono_database_name;
 extern char *mono_ca_bundle;
 extern bool mono_enabled;
-extern int	mono_workers;
-extern int	mono_max_in_flight;
-extern int	mono_batch_size;
-extern int	mono_poll_interval;
-extern int	mono_connect_timeout;
-extern int	mono_request_timeout;
-extern int	mono_max_attempts;
-extern int	mono_retry_base;
-extern int	mono_retry_max;
-extern int	mono_max_response_size;
-extern int	mono_poll_budget;
-extern int	mono_poll_base;
-extern int	mono_poll_max;
-extern int	mono_list_pages;
+extern int mono_workers;
+extern int mono_max_in_flight;
+extern int mono_batch_size;
+extern int mono_poll_interval;
+extern int mono_connect_timeout;
+extern int mono_request_timeout;
+extern int mono_max_attempts;
+extern int mono_retry_base;
+extern int mono_retry_max;
+extern int mono_max_response_size;
+extern int mono_poll_budget;
+extern int mono_poll_base;
+extern int mono_poll_max;
+extern int mono_list_pages;
 extern bool mono_one_prompt_per_phone;
 extern char *mono_schedule_grace;
 extern char *mono_approval_window;
 extern bool mono_http_log;
 extern char *mono_http_log_retention;
-extern int	mono_account_refresh_interval;
+extern int mono_account_refresh_interval;
 extern bool mono_track_webhook_accounts;
 extern char *mono_standby_names;
 extern bool mono_allow_drop_with_work;
-extern int	mono_webhook_max_size;
+extern int mono_webhook_max_size;
 extern char *mono_webhook_listen;
 extern char *mono_webhook_path;
 extern char *mono_webhook_tls_cert;
 extern char *mono_webhook_tls_key;
-extern int	mono_webhook_max_connections;
-extern int	mono_webhook_max_header_size;
-extern int	mono_webhook_read_timeout;
-extern int	mono_webhook_idle_timeout;
-extern int	mono_webhook_receivers;
+extern int mono_webhook_max_connections;
+extern int mono_webhook_max_header_size;
+extern int mono_webhook_read_timeout;
+extern int mono_webhook_idle_timeout;
+extern int mono_webhook_receivers;
 
 extern void mono_settings_init(void);
 
@@ -124,26 +124,26 @@ extern void mono_settings_init(void);
 /* One worker process: number 0 does everything, the others send charges. */
 typedef struct MonoWorkerSlot
 {
-	Latch	   *latch;			/* NULL when not running */
-	pid_t		pid;
-	int			in_flight;
-	uint64		sent_total;
-	TimestampTz config_loaded_at;	/* its last read of its settings */
+	Latch *latch; /* NULL when not running */
+	pid_t pid;
+	int in_flight;
+	uint64 sent_total;
+	TimestampTz config_loaded_at; /* its last read of its settings */
 } MonoWorkerSlot;
 
 typedef struct MonoShared
 {
-	slock_t		mutex;
-	char		state[256];		/* what worker 0 is doing, or why it idles */
-	char		last_error[256];	/* the latest error of any worker */
+	slock_t mutex;
+	char state[256];	  /* what worker 0 is doing, or why it idles */
+	char last_error[256]; /* the latest error of any worker */
 	TimestampTz last_error_at;
-	bool		database_seen;	/* false once a worker found its database missing */
-	bool		database_warned;	/* its absence was reported once */
+	bool database_seen;	  /* false once a worker found its database missing */
+	bool database_warned; /* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
 } MonoShared;
 
 extern MonoShared *mono_shared;
-extern int	mono_worker_number;	/* 0 in backends and the first worker */
+extern int mono_worker_number; /* 0 in backends and the first worker */
 
 extern void mono_shmem_init(void);
 extern void mono_register_worker(int number, const char *function, const char *name,
@@ -158,12 +158,12 @@ extern void mono_set_last_error(const char *error);
 
 typedef struct MonoStatement
 {
-	const char *name;			/* what it does, for errors */
-	const char *sql;			/* calls a named SQL function where it decides */
-	int			nargs;
-	Oid			types[MONO_STATEMENT_ARGS];
-	bool		read_only;		/* runs on the caller's snapshot */
-	SPIPlanPtr	plan;			/* prepared at first use, kept */
+	const char *name; /* what it does, for errors */
+	const char *sql;  /* calls a named SQL function where it decides */
+	int nargs;
+	Oid types[MONO_STATEMENT_ARGS];
+	bool read_only;	 /* runs on the caller's snapshot */
+	SPIPlanPtr plan; /* prepared at first use, kept */
 } MonoStatement;
 
 extern uint64 mono_spi_run(MonoStatement *stmt, Datum *args, const char *nulls,
@@ -178,31 +178,31 @@ extern char *mono_extension_version(void);
 /* common_http.c: a response body held outside PostgreSQL's memory contexts */
 typedef struct MonoBuf
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		overflow;
+	char *data;
+	size_t len;
+	size_t cap;
+	bool overflow;
 } MonoBuf;
 
 typedef struct MonoHttp
 {
-	CURL	   *easy;
+	CURL *easy;
 	struct curl_slist *headers;
-	MonoBuf		resp;
-	char		errbuf[CURL_ERROR_SIZE];
-	char	   *body;			/* request body (malloc'd), or NULL */
+	MonoBuf resp;
+	char errbuf[CURL_ERROR_SIZE];
+	char *body; /* request body (malloc'd), or NULL */
 } MonoHttp;
 
 /* The answer of a synchronous call (mono_http_get), palloc'd. */
 typedef struct MonoAnswer
 {
-	long		status;
-	char	   *body;
-	size_t		len;
-	json_t	   *headers;		/* what the caller's reader took of the headers, or NULL */
+	long status;
+	char *body;
+	size_t len;
+	json_t *headers; /* what the caller's reader took of the headers, or NULL */
 } MonoAnswer;
 
-typedef json_t *(*MonoHeaderReader) (CURL *easy);
+typedef json_t *(*MonoHeaderReader)(CURL *easy);
 
 extern void mono_http_init(MonoHttp *http);
 extern void mono_http_prepare(MonoHttp *http, const char *method,
@@ -258,53 +258,53 @@ extern bool mono_ha_identity_ok(char *why, size_t len);
  */
 typedef enum MonoGroupId
 {
-	GROUP_CHARGES,				/* owo: mono.fund_requests after a send or settling read */
-	GROUP_LINKS,				/* owo: mono.beneficiaries likewise */
-	GROUP_EVENTS,				/* owo: what polling read, as webhook events */
-	GROUP_ACCOUNTS,				/* connect: what Mono said of an account */
-	GROUP_LOG,					/* mono.http_log rows */
+	GROUP_CHARGES,	/* owo: mono.fund_requests after a send or settling read */
+	GROUP_LINKS,	/* owo: mono.beneficiaries likewise */
+	GROUP_EVENTS,	/* owo: what polling read, as webhook events */
+	GROUP_ACCOUNTS, /* connect: what Mono said of an account */
+	GROUP_LOG,		/* mono.http_log rows */
 	NUM_GROUPS
 } MonoGroupId;
 
 typedef struct MonoOutcomes
 {
-	json_t	   *group[NUM_GROUPS];	/* one JSON array each */
+	json_t *group[NUM_GROUPS]; /* one JSON array each */
 } MonoOutcomes;
 
 struct MonoProduct;
 
 typedef struct MonoJob
 {
-	dlist_node	node;
-	const struct MonoProduct *product;	/* whose job it is */
-	int			kind;			/* the product's own kind of call */
-	int64		id;				/* row id in the product's table */
-	int			attempts;		/* attempts including this one */
-	char	   *reference;		/* fund request reference (charges) */
-	char	   *phone;
-	char	   *mono_id;		/* Mono's id of the row's object */
-	char	   *account_id;		/* Connect account */
-	bool		realtime;		/* send x-realtime: true */
-	char	   *method;
-	char	   *path;
-	char	   *body;			/* JSON request body, or NULL for GET */
+	dlist_node node;
+	const struct MonoProduct *product; /* whose job it is */
+	int kind;						   /* the product's own kind of call */
+	int64 id;						   /* row id in the product's table */
+	int attempts;					   /* attempts including this one */
+	char *reference;				   /* fund request reference (charges) */
+	char *phone;
+	char *mono_id;	  /* Mono's id of the row's object */
+	char *account_id; /* Connect account */
+	bool realtime;	  /* send x-realtime: true */
+	char *method;
+	char *path;
+	char *body; /* JSON request body, or NULL for GET */
 	/* what identifies our object in a read */
-	int64		amount;			/* a charge's amount */
-	char	   *type;			/* a charge's type (onetime, recurring) */
-	bool		linked;			/* a polled link is linked (else it waits) */
+	int64 amount; /* a charge's amount */
+	char *type;	  /* a charge's type (onetime, recurring) */
+	bool linked;  /* a polled link is linked (else it waits) */
 	/* an Owo list read page by page (limit 100, offset), bounded by mono_pay.list_pages */
-	char	   *list_path;		/* the list's path and query without limit/offset */
-	int			first_offset;	/* where this read started */
-	int			offset;			/* the page being read */
-	int			pages;			/* pages read so far */
-	bool		more;			/* stopped at the bound: Mono has more */
-	bool		list_failed;	/* a page could not be read */
-	json_t	   *items;			/* the items of the pages read so far */
-	json_t	   *page_log;		/* mono.http_log rows of the pages before the last */
-	MonoHttp	http;
-	CURLcode	rc;
+	char *list_path;  /* the list's path and query without limit/offset */
+	int first_offset; /* where this read started */
+	int offset;		  /* the page being read */
+	int pages;		  /* pages read so far */
+	bool more;		  /* stopped at the bound: Mono has more */
+	bool list_failed; /* a page could not be read */
+	json_t *items;	  /* the items of the pages read so far */
+	json_t *page_log; /* mono.http_log rows of the pages before the last */
+	MonoHttp http;
+	CURLcode rc;
 	TimestampTz started;
-	XLogRecPtr	claim_lsn;		/* end of its claim's commit record */
+	XLogRecPtr claim_lsn; /* end of its claim's commit record */
 } MonoJob;
 
 /* What the worker calls of a product. */
@@ -312,17 +312,17 @@ typedef struct MonoProduct
 {
 	const char *name;
 	/* at start-up, in a transaction: rows this process left mid-send */
-	void		(*recover) (void);
+	void (*recover)(void);
 	/* in the claim transaction: append up to limit jobs (and reads within poll_budget) */
-	int			(*claim) (int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt);
+	int (*claim)(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt);
 	/* outside any transaction: true when the job goes on (its next page) */
-	bool		(*next_page) (MonoJob *job, MemoryContext cxt);
+	bool (*next_page)(MonoJob *job, MemoryContext cxt);
 	/* outside any transaction: append the finished job's outcome */
-	void		(*outcome) (MonoJob *job, MonoOutcomes *out);
+	void (*outcome)(MonoJob *job, MonoOutcomes *out);
 } MonoProduct;
 
 extern void mono_job_log(MonoJob *job, json_t *log);
 extern void mono_job_call(MonoJob *job, MemoryContext cxt, const char *method,
 						  const char *path, const char *body);
 
-#endif							/* MONO_COMMON_H */
+#endif /* MONO_COMMON_H */

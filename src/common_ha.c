@@ -41,8 +41,9 @@ static MonoStatement ack_stmt = {
 	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
 	"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
 	"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))",
-	1, {TEXTOID}, true
-};
+	1,
+	{TEXTOID},
+	true};
 
 /*
  * How far have the standbys named in mono_pay.standby_names flushed the
@@ -52,10 +53,10 @@ static MonoStatement ack_stmt = {
 XLogRecPtr
 mono_ha_flushed(bool *connected)
 {
-	Datum		arg = CStringGetTextDatum(mono_standby_names);
-	bool		isnull;
-	XLogRecPtr	flushed = InvalidXLogRecPtr;
-	Datum		d;
+	Datum arg = CStringGetTextDatum(mono_standby_names);
+	bool isnull;
+	XLogRecPtr flushed = InvalidXLogRecPtr;
+	Datum d;
 
 	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
 	mono_spi_run(&ack_stmt, &arg, NULL, 1);
@@ -81,11 +82,11 @@ mono_ha_flushed(bool *connected)
 bool
 mono_ha_identity_ok(char *why, size_t len)
 {
-	Oid			types[2] = {TEXTOID, OIDOID};
-	Datum		args[2];
-	bool		isnull;
-	bool		ok = true;
-	int64		other;
+	Oid types[2] = {TEXTOID, OIDOID};
+	Datum args[2];
+	bool isnull;
+	bool ok = true;
+	int64 other;
 
 	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
 	args[1] = ObjectIdGetDatum(MyDatabaseId);
@@ -105,10 +106,9 @@ mono_ha_identity_ok(char *why, size_t len)
 		ok = other == 0;
 		if (!ok)
 		{
-			char	   *was = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+			char *was = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
-			snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier "
-					 UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
+			snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier " UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
 					 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
 		}
 	}
@@ -131,9 +131,9 @@ mono_system_identifier(PG_FUNCTION_ARGS pg_attribute_unused())
 Datum
 mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
 {
-	char	   *sysid = psprintf(UINT64_FORMAT, GetSystemIdentifier());
-	Oid			types[1] = {TEXTOID};
-	Datum		arg = CStringGetTextDatum(sysid);
+	char *sysid = psprintf(UINT64_FORMAT, GetSystemIdentifier());
+	Oid types[1] = {TEXTOID};
+	Datum arg = CStringGetTextDatum(sysid);
 
 	if (!superuser())
 		ereport(ERROR,
@@ -180,8 +180,8 @@ mono_require_writable(const char *function)
 static bool
 drops_mono_pay(Node *stmt)
 {
-	DropStmt   *drop;
-	ListCell   *lc;
+	DropStmt *drop;
+	ListCell *lc;
 
 	if (stmt == NULL || !IsA(stmt, DropStmt))
 		return false;
@@ -201,8 +201,8 @@ drops_mono_pay(Node *stmt)
 static void
 check_drop(Node *stmt)
 {
-	int64		pending = 0;
-	bool		isnull;
+	int64 pending = 0;
+	bool isnull;
 
 	if (!drops_mono_pay(stmt) || mono_allow_drop_with_work)
 		return;
@@ -210,12 +210,14 @@ check_drop(Node *stmt)
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'"
 					" AND pg_catalog.to_regclass('mono.fund_requests') IS NOT NULL"
 					" AND pg_catalog.to_regclass('mono.beneficiaries') IS NOT NULL",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
+					true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1 &&
 		SPI_execute("SELECT (SELECT pg_catalog.count(*) FROM mono.fund_requests"
 					"  WHERE status IN ('queued', 'sending', 'unknown'))"
 					" OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM mono.beneficiaries"
 					"  WHERE status IN ('queued', 'sending', 'unknown'))",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+					true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
 		pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	if (pending > 0)

@@ -18,8 +18,8 @@
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	MonoBuf    *buf = (MonoBuf *) userdata;
-	size_t		n = size * nmemb;
+	MonoBuf *buf = (MonoBuf *) userdata;
+	size_t n = size * nmemb;
 
 	if (buf->len + n > (size_t) mono_max_response_size)
 	{
@@ -28,8 +28,8 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	}
 	if (buf->len + n + 1 > buf->cap)
 	{
-		size_t		cap = Max(buf->cap * 2, buf->len + n + 1);
-		char	   *data = realloc(buf->data, Max(cap, 1024));
+		size_t cap = Max(buf->cap * 2, buf->len + n + 1);
+		char *data = realloc(buf->data, Max(cap, 1024));
 
 		if (data == NULL)
 			return 0;
@@ -115,8 +115,8 @@ static void
 add_key_header(MonoHttp *http, const char *path)
 {
 	const char *key = mono_secret_key_for(path);
-	size_t		len = strlen(key) + sizeof("mono-sec-key: ");
-	char	   *line = malloc(len);
+	size_t len = strlen(key) + sizeof("mono-sec-key: ");
+	char *line = malloc(len);
 
 	if (line == NULL)
 		ereport(ERROR,
@@ -141,11 +141,11 @@ void
 mono_http_prepare(MonoHttp *http, const char *method, const char *path,
 				  const char *body, bool realtime)
 {
-	CURL	   *e = http->easy;
-	char	   *url = psprintf("%s%s", mono_api_url, path);
+	CURL *e = http->easy;
+	char *url = psprintf("%s%s", mono_api_url, path);
 
 	mono_http_reset(http);
-	curl_easy_reset(e);			/* a reused handle keeps no option of its last request */
+	curl_easy_reset(e); /* a reused handle keeps no option of its last request */
 	add_key_header(http, path);
 	add_header(http, "Accept: application/json");
 	if (realtime)
@@ -193,7 +193,7 @@ mono_http_prepare(MonoHttp *http, const char *method, const char *path,
 bool
 mono_http_reached_server(CURL *easy, CURLcode rc)
 {
-	curl_off_t	pretransfer = 0;
+	curl_off_t pretransfer = 0;
 
 	switch (rc)
 	{
@@ -218,11 +218,11 @@ mono_http_reached_server(CURL *easy, CURLcode rc)
 const char *
 mono_http_phase(CURL *easy, CURLcode rc, bool overflow)
 {
-	curl_off_t	connect = 0,
-				appconnect = 0,
-				pretransfer = 0,
-				starttransfer = 0;
-	char	   *url = NULL;
+	curl_off_t connect = 0,
+			   appconnect = 0,
+			   pretransfer = 0,
+			   starttransfer = 0;
+	char *url = NULL;
 
 	if (overflow)
 		return "reading the response (larger than mono_pay.max_response_size)";
@@ -276,8 +276,8 @@ mono_http_header(CURL *easy, const char *name)
 char *
 mono_url_escape(const char *value)
 {
-	char	   *esc = curl_easy_escape(NULL, value, 0);
-	char	   *out;
+	char *esc = curl_easy_escape(NULL, value, 0);
+	char *out;
 
 	if (esc == NULL)
 		ereport(ERROR,
@@ -297,11 +297,10 @@ raise_transport_error(MonoHttp *http, CURLcode rc)
 	ereport(ERROR,
 			(errcode(ERRCODE_CONNECTION_FAILURE),
 			 errmsg("Mono API request failed while %s", phase),
-			 errdetail("libcurl: %s.", http->errbuf[0] ? http->errbuf :
-					   curl_easy_strerror(rc)),
+			 errdetail("libcurl: %s.", http->errbuf[0] ? http->errbuf : curl_easy_strerror(rc)),
 			 errhint(rc == CURLE_OPERATION_TIMEDOUT ?
-					 "Raise mono_pay.connect_timeout or mono_pay.request_timeout, or check Mono's status." :
-					 "Check mono_pay.api_url and the network path to Mono.")));
+						 "Raise mono_pay.connect_timeout or mono_pay.request_timeout, or check Mono's status." :
+						 "Check mono_pay.api_url and the network path to Mono.")));
 }
 
 /*
@@ -312,10 +311,10 @@ raise_transport_error(MonoHttp *http, CURLcode rc)
 long
 mono_http_perform(MonoHttp *http)
 {
-	CURLM	   *multi = curl_multi_init();
-	CURLcode	rc = CURLE_OK;
-	long		status = 0;
-	int			running = 1;
+	CURLM *multi = curl_multi_init();
+	CURLcode rc = CURLE_OK;
+	long status = 0;
+	int running = 1;
 
 	if (multi == NULL)
 		ereport(ERROR,
@@ -324,8 +323,8 @@ mono_http_perform(MonoHttp *http)
 	curl_multi_add_handle(multi, http->easy);
 	PG_TRY();
 	{
-		CURLMsg    *msg;
-		int			left;
+		CURLMsg *msg;
+		int left;
 
 		while (running)
 		{
@@ -357,7 +356,7 @@ mono_http_perform(MonoHttp *http)
 void
 mono_http_get(const char *path, bool realtime, MonoHeaderReader reader, MonoAnswer *answer)
 {
-	MonoHttp	http;
+	MonoHttp http;
 
 	mono_http_init(&http);
 	PG_TRY();

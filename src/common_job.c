@@ -20,8 +20,8 @@ mono_job_call(MonoJob *job, MemoryContext cxt, const char *method, const char *p
 void
 mono_job_log(MonoJob *job, json_t *log)
 {
-	json_t	   *row = mono_json_object();
-	long		status = 0;
+	json_t *row = mono_json_object();
+	long status = 0;
 
 	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
 	json_object_set_new(row, "at", json_string(timestamptz_to_str(job->started)));

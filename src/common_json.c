@@ -12,7 +12,7 @@
 json_t *
 mono_json_object(void)
 {
-	json_t	   *obj = json_pack("{}");
+	json_t *obj = json_pack("{}");
 
 	if (obj == NULL)
 		ereport(ERROR,
@@ -37,13 +37,13 @@ char *
 mono_body_excerpt(const char *text, size_t len)
 {
 	StringInfoData s;
-	size_t		i;
+	size_t i;
 
 	initStringInfo(&s);
 	for (i = 0; text != NULL && i < len && i < 300; i++)
 	{
 		const unsigned char *p = (const unsigned char *) text + i;
-		int			n = *p < 0x80 ? 1 : pg_utf_mblen(p);
+		int n = *p < 0x80 ? 1 : pg_utf_mblen(p);
 
 		/* whole valid UTF-8 characters as they are; other bytes as \xNN */
 		if (*p >= 0x80 && i + n <= len && pg_utf8_islegal(p, n))
@@ -65,7 +65,7 @@ mono_body_excerpt(const char *text, size_t len)
 json_t *
 mono_json_parse(const char *text, size_t len, const char *what)
 {
-	json_t	   *root = mono_json_try_parse(text, len);
+	json_t *root = mono_json_try_parse(text, len);
 
 	if (root == NULL)
 		ereport(ERROR,
@@ -81,7 +81,7 @@ mono_json_parse(const char *text, size_t len, const char *what)
 json_t *
 mono_json_data(json_t *root)
 {
-	json_t	   *data;
+	json_t *data;
 
 	if (!json_is_object(root))
 		return root;
@@ -95,7 +95,7 @@ mono_json_data(json_t *root)
 const char *
 mono_json_str(json_t *obj, const char *key)
 {
-	json_t	   *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
@@ -109,15 +109,15 @@ mono_error_summary(json_t *root, char **trace_id, char **field_errors)
 {
 	const char *message = mono_json_str(root, "message");
 	const char *trace = mono_json_str(root, "trace_id");
-	json_t	   *errors = json_is_object(root) ? json_object_get(root, "errors") : NULL;
+	json_t *errors = json_is_object(root) ? json_object_get(root, "errors") : NULL;
 
 	*trace_id = trace ? pstrdup(trace) : NULL;
 	*field_errors = NULL;
 	if (json_is_array(errors) && json_array_size(errors) > 0)
 	{
 		StringInfoData s;
-		size_t		i;
-		json_t	   *e;
+		size_t i;
+		json_t *e;
 
 		initStringInfo(&s);
 		json_array_foreach(errors, i, e)
@@ -152,10 +152,10 @@ http_errcode(long status)
 void
 mono_raise_http_error(long status, const char *body, size_t len)
 {
-	json_t	   *root = mono_json_try_parse(body, len);
-	char	   *trace_id = NULL;
-	char	   *fields = NULL;
-	char	   *message;
+	json_t *root = mono_json_try_parse(body, len);
+	char *trace_id = NULL;
+	char *fields = NULL;
+	char *message;
 
 	if (root == NULL)
 		ereport(ERROR,
@@ -168,22 +168,23 @@ mono_raise_http_error(long status, const char *body, size_t len)
 	ereport(ERROR,
 			(errcode(http_errcode(status)),
 			 (status == 401 || status == 403) ?
-			 errmsg("Mono API authentication failed: %s", message) :
-			 errmsg("Mono API error: %s", message),
+				 errmsg("Mono API authentication failed: %s", message) :
+				 errmsg("Mono API error: %s", message),
 			 errdetail("HTTP status %ld, trace_id %s%s%s.", status,
 					   trace_id ? trace_id : "(none)",
 					   fields ? ", field errors: " : "", fields ? fields : ""),
 			 (status == 401 || status == 403) ?
-			 errhint("Check mono_pay.secret_key (test and live keys differ).") :
-			 status == 429 ? errhint("Mono is rate limiting: retry later.") : 0));
+				 errhint("Check mono_pay.secret_key (test and live keys differ).") :
+				 status == 429 ? errhint("Mono is rate limiting: retry later.") :
+								 0));
 }
 
 /* The value as compact JSON text (palloc'd); out of memory is an error. */
 char *
 mono_json_text(json_t *value)
 {
-	char	   *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-	char	   *copy;
+	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *copy;
 
 	if (text == NULL)
 		ereport(ERROR,

@@ -22,9 +22,9 @@ PG_FUNCTION_INFO_V1(mono_notify_status);
 static void
 append_text_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *column)
 {
-	int			attnum = SPI_fnumber(desc, column);
-	bool		isnull = true;
-	Datum		d = 0;
+	int attnum = SPI_fnumber(desc, column);
+	bool isnull = true;
+	Datum d = 0;
 
 	if (attnum > 0)
 		d = heap_getattr(tuple, attnum, desc, &isnull);
@@ -38,9 +38,9 @@ append_text_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *co
 static void
 append_column(StringInfo s, HeapTuple tuple, TupleDesc desc, const char *column)
 {
-	int			attnum = SPI_fnumber(desc, column);
-	Oid			type = attnum > 0 ? getBaseType(SPI_gettypeid(desc, attnum)) : InvalidOid;
-	bool		isnull;
+	int attnum = SPI_fnumber(desc, column);
+	Oid type = attnum > 0 ? getBaseType(SPI_gettypeid(desc, attnum)) : InvalidOid;
+	bool isnull;
 
 	if (type != INT8OID && type != INT4OID && type != INT2OID)
 	{
@@ -59,10 +59,10 @@ Datum
 mono_notify_status(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	HeapTuple	row;
-	TupleDesc	desc;
+	HeapTuple row;
+	TupleDesc desc;
 	StringInfoData s;
-	bool		isnull;
+	bool isnull;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,

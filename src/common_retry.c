@@ -11,8 +11,8 @@
 int64
 mono_backoff_ms(int attempts)
 {
-	int64		delay = mono_retry_base;
-	int			i;
+	int64 delay = mono_retry_base;
+	int i;
 
 	for (i = 1; i < attempts && delay < mono_retry_max; i++)
 		delay *= 2;

@@ -9,51 +9,51 @@
 #include "utils/guc.h"
 
 /* the payments (Direct Charge) app and the API */
-char	   *mono_api_url = NULL;
-char	   *mono_secret_key = NULL;
-char	   *mono_webhook_secret = NULL;
-char	   *mono_connect_secret_key = NULL;
-char	   *mono_connect_webhook_secret = NULL;
-char	   *mono_database_name = NULL;
-char	   *mono_ca_bundle = NULL;
+char *mono_api_url = NULL;
+char *mono_secret_key = NULL;
+char *mono_webhook_secret = NULL;
+char *mono_connect_secret_key = NULL;
+char *mono_connect_webhook_secret = NULL;
+char *mono_database_name = NULL;
+char *mono_ca_bundle = NULL;
 /* the worker */
-bool		mono_enabled = true;
-int			mono_workers = 1;
-int			mono_max_in_flight = 64;
-int			mono_batch_size = 500;
-int			mono_poll_interval = 1000;
-int			mono_connect_timeout = 5000;
-int			mono_request_timeout = 30000;
-int			mono_max_attempts = 10;
-int			mono_retry_base = 1000;
-int			mono_retry_max = 300000;
-int			mono_max_response_size = 1048576;
-int			mono_poll_budget = 100;
-int			mono_poll_base = 60000;
-int			mono_poll_max = 21600000;
-int			mono_list_pages = 10;
-bool		mono_one_prompt_per_phone = true;
-char	   *mono_schedule_grace = NULL;
-char	   *mono_approval_window = NULL;
-bool		mono_http_log = false;
-char	   *mono_http_log_retention = NULL;
+bool mono_enabled = true;
+int mono_workers = 1;
+int mono_max_in_flight = 64;
+int mono_batch_size = 500;
+int mono_poll_interval = 1000;
+int mono_connect_timeout = 5000;
+int mono_request_timeout = 30000;
+int mono_max_attempts = 10;
+int mono_retry_base = 1000;
+int mono_retry_max = 300000;
+int mono_max_response_size = 1048576;
+int mono_poll_budget = 100;
+int mono_poll_base = 60000;
+int mono_poll_max = 21600000;
+int mono_list_pages = 10;
+bool mono_one_prompt_per_phone = true;
+char *mono_schedule_grace = NULL;
+char *mono_approval_window = NULL;
+bool mono_http_log = false;
+char *mono_http_log_retention = NULL;
 /* Connect */
-int			mono_account_refresh_interval = 3600;
-bool		mono_track_webhook_accounts = false;
+int mono_account_refresh_interval = 3600;
+bool mono_track_webhook_accounts = false;
 /* high availability */
-char	   *mono_standby_names = NULL;
-bool		mono_allow_drop_with_work = false;
+char *mono_standby_names = NULL;
+bool mono_allow_drop_with_work = false;
 /* webhooks and the receiver */
-int			mono_webhook_max_size = 262144;
-char	   *mono_webhook_listen = NULL;
-char	   *mono_webhook_path = NULL;
-char	   *mono_webhook_tls_cert = NULL;
-char	   *mono_webhook_tls_key = NULL;
-int			mono_webhook_max_connections = 100;
-int			mono_webhook_max_header_size = 16384;
-int			mono_webhook_read_timeout = 10000;
-int			mono_webhook_idle_timeout = 30;
-int			mono_webhook_receivers = 1;
+int mono_webhook_max_size = 262144;
+char *mono_webhook_listen = NULL;
+char *mono_webhook_path = NULL;
+char *mono_webhook_tls_cert = NULL;
+char *mono_webhook_tls_key = NULL;
+int mono_webhook_max_connections = 100;
+int mono_webhook_max_header_size = 16384;
+int mono_webhook_read_timeout = 10000;
+int mono_webhook_idle_timeout = 30;
+int mono_webhook_receivers = 1;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -63,10 +63,9 @@ check_api_url(char **newval, void **extra pg_attribute_unused(),
 			  GucSource source pg_attribute_unused())
 {
 	const char *url = *newval;
-	size_t		len;
+	size_t len;
 
-	if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
-						strncmp(url, "http://", 7) != 0))
+	if (url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
 	{
 		GUC_check_errdetail("mono_pay.api_url must start with https:// or http://.");
 		return false;
@@ -85,7 +84,7 @@ static bool
 check_interval(char **newval, void **extra pg_attribute_unused(),
 			   GucSource source pg_attribute_unused())
 {
-	Interval   *iv;
+	Interval *iv;
 
 	if (*newval == NULL)
 		return false;
@@ -130,8 +129,8 @@ check_listen(char **newval, void **extra pg_attribute_unused(),
 {
 	const char *v = *newval;
 	const char *colon;
-	char	   *end;
-	long		port;
+	char *end;
+	long port;
 
 	if (v == NULL || v[0] == '\0')
 		return true;
@@ -166,7 +165,7 @@ check_path(char **newval, void **extra pg_attribute_unused(),
 /* A show hook for SHOW and current_setting(): whether a secret is set, never its value. */
 #define SHOW_SECRET(var) \
 	static const char * \
-	show_##var(void) \
+		show_##var(void) \
 	{ \
 		return (var && var[0]) ? "********" : ""; \
 	}
@@ -180,7 +179,7 @@ typedef enum SettingType
 	SETTING_BOOL,
 	SETTING_INT,
 	SETTING_STRING,
-	SETTING_SECRET				/* a string: superuser-only, hidden, shown masked */
+	SETTING_SECRET /* a string: superuser-only, hidden, shown masked */
 } SettingType;
 
 /* One setting: mono_pay.<name>. */
@@ -188,142 +187,140 @@ typedef struct MonoSetting
 {
 	const char *name;
 	SettingType type;
-	void	   *variable;
-	const char *boot_string;	/* default of a string */
-	int			boot_int;		/* default of an int or bool */
-	int			min;
-	int			max;
-	GucContext	context;
-	int			flags;			/* GUC_UNIT_MS, ... */
-	GucStringCheckHook check;	/* of a string */
-	GucShowHook show;			/* of a secret */
+	void *variable;
+	const char *boot_string; /* default of a string */
+	int boot_int;			 /* default of an int or bool */
+	int min;
+	int max;
+	GucContext context;
+	int flags;				  /* GUC_UNIT_MS, ... */
+	GucStringCheckHook check; /* of a string */
+	GucShowHook show;		  /* of a secret */
 	const char *description;
 	const char *detail;
 } MonoSetting;
 
 #define BOOL(n, v, d, c) .name = (n), .type = SETTING_BOOL, .variable = &(v), .boot_int = (d), .context = (c)
-#define INT(n, v, d, lo, hi, c) .name = (n), .type = SETTING_INT, .variable = &(v), .boot_int = (d), \
-	.min = (lo), .max = (hi), .context = (c)
-#define STRING(n, v, d, c) .name = (n), .type = SETTING_STRING, .variable = &(v), .boot_string = (d), \
-	.context = (c)
+#define INT(n, v, d, lo, hi, c) .name = (n), .type = SETTING_INT, .variable = &(v), .boot_int = (d), .min = (lo), .max = (hi), .context = (c)
+#define STRING(n, v, d, c) .name = (n), .type = SETTING_STRING, .variable = &(v), .boot_string = (d), .context = (c)
 #define SECRET(n, v) .name = (n), .type = SETTING_SECRET, .variable = &(v), .boot_string = "", \
-	.context = PGC_SUSET, .check = check_secret, .show = show_##v
+					 .context = PGC_SUSET, .check = check_secret, .show = show_##v
 
 static const MonoSetting settings[] = {
 	/* the API and the apps' secrets */
 	{STRING("api_url", mono_api_url, "https://api.withmono.com", PGC_SUSET), .check = check_api_url,
-		.description = "Base URL of Mono's API.",
-	.detail = "Only a superuser may change it: the secret key is sent there."},
+	 .description = "Base URL of Mono's API.",
+	 .detail = "Only a superuser may change it: the secret key is sent there."},
 	{SECRET("secret_key", mono_secret_key),
-	.description = "Mono secret key sent as mono-sec-key."},
+	 .description = "Mono secret key sent as mono-sec-key."},
 	{SECRET("webhook_secret", mono_webhook_secret),
-	.description = "Shared secret Mono sends in the mono-webhook-secret header."},
+	 .description = "Shared secret Mono sends in the mono-webhook-secret header."},
 	{SECRET("connect_secret_key", mono_connect_secret_key),
-		.description = "Secret key of Mono's connect app, sent as mono-sec-key on /v2 calls.",
-	.detail = "Empty: mono_pay.secret_key is used."},
+	 .description = "Secret key of Mono's connect app, sent as mono-sec-key on /v2 calls.",
+	 .detail = "Empty: mono_pay.secret_key is used."},
 	{SECRET("connect_webhook_secret", mono_connect_webhook_secret),
-		.description = "Webhook secret of Mono's connect app: verifies mono.* events.",
-	.detail = "Empty: mono_pay.webhook_secret verifies them."},
+	 .description = "Webhook secret of Mono's connect app: verifies mono.* events.",
+	 .detail = "Empty: mono_pay.webhook_secret verifies them."},
 	{STRING("database_name", mono_database_name, "postgres", PGC_POSTMASTER),
-	.description = "Database the background worker connects to."},
+	 .description = "Database the background worker connects to."},
 	{STRING("ca_bundle", mono_ca_bundle, "", PGC_SUSET),
-	.description = "File of CA certificates used to verify Mono's TLS certificate (empty: the system's)."},
+	 .description = "File of CA certificates used to verify Mono's TLS certificate (empty: the system's)."},
 	/* the worker */
 	{BOOL("enabled", mono_enabled, true, PGC_SIGHUP),
-	.description = "Whether the background worker sends queued work."},
+	 .description = "Whether the background worker sends queued work."},
 	{INT("workers", mono_workers, 1, 1, MONO_MAX_WORKERS, PGC_POSTMASTER),
-	.description = "Worker processes: the first does everything, the others also send charges."},
+	 .description = "Worker processes: the first does everything, the others also send charges."},
 	{INT("max_in_flight", mono_max_in_flight, 64, 1, 1024, PGC_SIGHUP),
-	.description = "Maximum concurrent requests of each worker process."},
+	 .description = "Maximum concurrent requests of each worker process."},
 	{INT("batch_size", mono_batch_size, 500, 1, 10000, PGC_SIGHUP),
-	.description = "Maximum rows the worker claims or records per statement."},
+	 .description = "Maximum rows the worker claims or records per statement."},
 	{INT("poll_interval", mono_poll_interval, 1000, 10, 3600000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
-	.description = "Time between the worker's sweeps for due work."},
+	 .description = "Time between the worker's sweeps for due work."},
 	{INT("connect_timeout", mono_connect_timeout, 5000, 1, 600000, PGC_USERSET), .flags = GUC_UNIT_MS,
-	.description = "Time allowed to connect to Mono (TCP and TLS)."},
+	 .description = "Time allowed to connect to Mono (TCP and TLS)."},
 	{INT("request_timeout", mono_request_timeout, 30000, 1, 3600000, PGC_USERSET), .flags = GUC_UNIT_MS,
-	.description = "Time allowed for a whole request to Mono."},
+	 .description = "Time allowed for a whole request to Mono."},
 	{INT("max_attempts", mono_max_attempts, 10, 1, 1000, PGC_SIGHUP),
-	.description = "Attempts before a retryable failure becomes final."},
+	 .description = "Attempts before a retryable failure becomes final."},
 	{INT("retry_base", mono_retry_base, 1000, 1, 3600000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
-	.description = "First retry delay; doubles on each attempt."},
+	 .description = "First retry delay; doubles on each attempt."},
 	{INT("retry_max", mono_retry_max, 300000, 1, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
-	.description = "Longest retry delay."},
+	 .description = "Longest retry delay."},
 	{INT("max_response_size", mono_max_response_size, 1048576, 1024, 1073741823, PGC_SUSET),
-		.flags = GUC_UNIT_BYTE,
-	.description = "Largest response body accepted from Mono."},
+	 .flags = GUC_UNIT_BYTE,
+	 .description = "Largest response body accepted from Mono."},
 	/* polling, schedules, the log of calls */
 	{INT("webhook_max_size", mono_webhook_max_size, 262144, 1024, 16777216, PGC_SUSET),
-		.flags = GUC_UNIT_BYTE,
-	.description = "Largest webhook body mono_handle_webhook accepts."},
+	 .flags = GUC_UNIT_BYTE,
+	 .description = "Largest webhook body mono_handle_webhook accepts."},
 	{INT("poll_budget", mono_poll_budget, 100, 0, 10000, PGC_SIGHUP),
-	.description = "Most reconciliation reads (GET) the worker makes per sweep."},
+	 .description = "Most reconciliation reads (GET) the worker makes per sweep."},
 	{INT("poll_base", mono_poll_base, 60000, 10, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
-	.description = "First delay before reading back a request that waits on Mono; doubles with each read."},
+	 .description = "First delay before reading back a request that waits on Mono; doubles with each read."},
 	{INT("poll_max", mono_poll_max, 21600000, 10, 604800000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
-	.description = "Longest delay between two reads of the same request."},
+	 .description = "Longest delay between two reads of the same request."},
 	{INT("list_pages", mono_list_pages, 10, 1, 1000, PGC_SIGHUP),
-	.description = "Most pages of 100 items one read of an Owo list fetches; the next read goes on from there."},
+	 .description = "Most pages of 100 items one read of an Owo list fetches; the next read goes on from there."},
 	{BOOL("one_prompt_per_phone", mono_one_prompt_per_phone, true, PGC_SIGHUP),
-	.description = "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it)."},
+	 .description = "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it)."},
 	{STRING("schedule_grace", mono_schedule_grace, "1 day", PGC_SIGHUP), .check = check_interval,
-	.description = "How long after its due date an instalment without a successful payment becomes missed."},
+	 .description = "How long after its due date an instalment without a successful payment becomes missed."},
 	{BOOL("http_log", mono_http_log, false, PGC_SIGHUP),
-		.description = "Whether the worker writes one row per API call to mono.http_log.",
-	.detail = "Method, path, status, duration and error; never headers or bodies."},
+	 .description = "Whether the worker writes one row per API call to mono.http_log.",
+	 .detail = "Method, path, status, duration and error; never headers or bodies."},
 	{STRING("http_log_retention", mono_http_log_retention, "7 days", PGC_SIGHUP), .check = check_interval,
-	.description = "How long rows of mono.http_log are kept."},
+	 .description = "How long rows of mono.http_log are kept."},
 	{STRING("approval_window", mono_approval_window, "48 hours", PGC_SIGHUP), .check = check_interval,
-	.description = "How long a fund request may await the customer's authorisation before it expires."},
+	 .description = "How long a fund request may await the customer's authorisation before it expires."},
 	/* Connect */
 	{INT("account_refresh_interval", mono_account_refresh_interval, 3600, 1, 30 * 86400, PGC_SIGHUP),
-		.flags = GUC_UNIT_S,
-		.description = "Time between the worker's checks of each tracked Connect account.",
-		.detail = "Each check reads the account's details and, when its data may be read, "
-		"starts a real-time refresh; refreshes of one account are never closer "
-	"than 5 minutes (Mono's limit), whatever this is set to."},
+	 .flags = GUC_UNIT_S,
+	 .description = "Time between the worker's checks of each tracked Connect account.",
+	 .detail = "Each check reads the account's details and, when its data may be read, "
+			   "starts a real-time refresh; refreshes of one account are never closer "
+			   "than 5 minutes (Mono's limit), whatever this is set to."},
 	{BOOL("track_webhook_accounts", mono_track_webhook_accounts, false, PGC_SUSET),
-		.description = "Whether a Connect webhook naming an unknown account starts tracking it.",
-		.detail = "Tracking reads the account every mono_pay.account_refresh_interval and "
-		"starts real-time refreshes, which Mono bills when they find new data. "
-	"Off: the account is recorded, untracked, until mono_account_sync() is called."},
+	 .description = "Whether a Connect webhook naming an unknown account starts tracking it.",
+	 .detail = "Tracking reads the account every mono_pay.account_refresh_interval and "
+			   "starts real-time refreshes, which Mono bills when they find new data. "
+			   "Off: the account is recorded, untracked, until mono_account_sync() is called."},
 	/* high availability */
 	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
-		.description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
-	.detail = "Empty: a single node, nothing waits."},
+	 .description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
+	 .detail = "Empty: a single node, nothing waits."},
 	{BOOL("allow_drop_with_work", mono_allow_drop_with_work, false, PGC_SUSET),
-	.description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
+	 .description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
 	/* the webhook receiver */
 	{STRING("webhook_listen", mono_webhook_listen, "", PGC_POSTMASTER), .check = check_listen,
-		.description = "Address and port the webhook receiver listens on (empty: no receiver).",
-	.detail = "For example 127.0.0.1:8787 behind a reverse proxy."},
+	 .description = "Address and port the webhook receiver listens on (empty: no receiver).",
+	 .detail = "For example 127.0.0.1:8787 behind a reverse proxy."},
 	{STRING("webhook_path", mono_webhook_path, "/mono/webhooks", PGC_POSTMASTER), .check = check_path,
-	.description = "The one path the webhook receiver serves."},
+	 .description = "The one path the webhook receiver serves."},
 	{STRING("webhook_tls_cert", mono_webhook_tls_cert, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	.description = "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP)."},
+	 .description = "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP)."},
 	{STRING("webhook_tls_key", mono_webhook_tls_key, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	.description = "PEM private key file of the receiver's TLS; no group or other access."},
+	 .description = "PEM private key file of the receiver's TLS; no group or other access."},
 	{INT("webhook_max_connections", mono_webhook_max_connections, 100, 1, 10000, PGC_POSTMASTER),
-	.description = "Most connections the webhook receiver keeps open; more are closed at once."},
+	 .description = "Most connections the webhook receiver keeps open; more are closed at once."},
 	{INT("webhook_max_header_size", mono_webhook_max_header_size, 16384, 4096, 1048576, PGC_POSTMASTER),
-		.flags = GUC_UNIT_BYTE,
-		.description = "Memory of one receiver connection for its request line and headers.",
-	.detail = "Requests whose headers do not fit are answered 431."},
+	 .flags = GUC_UNIT_BYTE,
+	 .description = "Memory of one receiver connection for its request line and headers.",
+	 .detail = "Requests whose headers do not fit are answered 431."},
 	{INT("webhook_read_timeout", mono_webhook_read_timeout, 10000, 100, 600000, PGC_SIGHUP),
-		.flags = GUC_UNIT_MS,
-	.description = "Time a client has to send a whole request (headers and body) to the receiver."},
+	 .flags = GUC_UNIT_MS,
+	 .description = "Time a client has to send a whole request (headers and body) to the receiver."},
 	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
-	.description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
+	 .description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
 	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
-		.flags = GUC_UNIT_S,
-	.description = "Time the receiver keeps a silent connection open."},
+	 .flags = GUC_UNIT_S,
+	 .description = "Time the receiver keeps a silent connection open."},
 };
 
 /* Register one setting of the table. */
 static void
 define_setting(const MonoSetting *s)
 {
-	char	   *name = psprintf("mono_pay.%s", s->name);
+	char *name = psprintf("mono_pay.%s", s->name);
 
 	switch (s->type)
 	{
@@ -360,13 +357,14 @@ static void
 hide_secrets(ErrorData *edata)
 {
 	const char *param = edata->message_id ? strstr(edata->message_id, "parameter \"%s\"") : NULL;
-	int			i;
+	int i;
 
 	/* only messages that quote a value after the parameter's name */
 	for (i = 0; edata->message && param != NULL && strstr(param + 14, "%s") != NULL &&
-		 i < (int) lengthof(settings); i++)
+		 i < (int) lengthof(settings);
+		 i++)
 	{
-		char		quoted[NAMEDATALEN + 16];
+		char quoted[NAMEDATALEN + 16];
 
 		if (settings[i].type != SETTING_SECRET)
 			continue;
@@ -386,7 +384,7 @@ hide_secrets(ErrorData *edata)
 void
 mono_settings_init(void)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < (int) lengthof(settings); i++)
 		define_setting(&settings[i]);

@@ -16,7 +16,7 @@
 MonoShared *mono_shared = NULL;
 
 /* This process's number: 0 does everything, the others send charges. */
-int			mono_worker_number = 0;
+int mono_worker_number = 0;
 
 static bool wake_pending = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -35,7 +35,7 @@ shmem_request(void)
 static void
 shmem_startup(void)
 {
-	bool		found;
+	bool found;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
@@ -56,8 +56,8 @@ shmem_startup(void)
 static void
 wake_range(int first, int last)
 {
-	Latch	   *latches[MONO_MAX_WORKERS];
-	int			i;
+	Latch *latches[MONO_MAX_WORKERS];
+	int i;
 
 	if (mono_shared == NULL)
 		return;

@@ -31,7 +31,7 @@ mono_spi_run(MonoStatement *stmt, Datum *args, const char *nulls, long limit)
 {
 	if (stmt->plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->types);
+		SPIPlanPtr plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->types);
 
 		if (plan == NULL)
 			check_result(stmt->name, SPI_result);
@@ -61,7 +61,7 @@ mono_spi_value(int row, int col, bool *isnull)
 char *
 mono_spi_text(int row, const char *column)
 {
-	int			col = SPI_fnumber(SPI_tuptable->tupdesc, column);
+	int col = SPI_fnumber(SPI_tuptable->tupdesc, column);
 
 	if (col <= 0)
 		return NULL;
@@ -98,7 +98,7 @@ char *
 mono_extension_version(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	char	   *version = NULL;
+	char *version = NULL;
 
 	mono_tx_begin("mono_pay: checking for the extension");
 	if (mono_spi_query("look up the installed version",

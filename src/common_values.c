@@ -20,8 +20,8 @@ PG_FUNCTION_INFO_V1(mono_iso_timestamp_sql);
 char *
 mono_shown(const char *value)
 {
-	int			len = strlen(value);
-	int			cut;
+	int len = strlen(value);
+	int cut;
 
 	if (len <= 64)
 		return pstrdup(value);
@@ -64,17 +64,17 @@ mono_is_blank(const char *value)
 {
 	const unsigned char *p;
 	const unsigned char *end;
-	char	   *utf8 = pg_server_to_any(value, strlen(value), PG_UTF8);
+	char *utf8 = pg_server_to_any(value, strlen(value), PG_UTF8);
 
 	p = (const unsigned char *) utf8;
 	end = p + strlen(utf8);
 	while (p < end)
 	{
-		int			n = pg_utf_mblen(p);
-		pg_wchar	c;
+		int n = pg_utf_mblen(p);
+		pg_wchar c;
 
 		if (p + n > end || !pg_utf8_islegal(p, n))
-			return false;		/* not ours to judge: the encoding check refuses it */
+			return false; /* not ours to judge: the encoding check refuses it */
 		c = utf8_to_unicode(p);
 		if (!is_space(c) && !is_ignorable(c) &&
 			pg_encoding_dsplen(PG_UTF8, (const char *) p) > 0)
@@ -95,7 +95,7 @@ mono_json_int(json_t *v, json_int_t *out)
 	}
 	if (json_is_real(v))
 	{
-		double		d = json_real_value(v);
+		double d = json_real_value(v);
 
 		if (d != floor(d) || fabs(d) > 9e15)
 			return false;
@@ -105,8 +105,8 @@ mono_json_int(json_t *v, json_int_t *out)
 	if (json_is_string(v))
 	{
 		const char *s = json_string_value(v);
-		char	   *end;
-		long long	x;
+		char *end;
+		long long x;
 
 		errno = 0;
 		x = strtoll(s, &end, 10);
@@ -122,7 +122,7 @@ mono_json_int(json_t *v, json_int_t *out)
 bool
 mono_read_digits(const char *s, int n, int *v)
 {
-	int			i;
+	int i;
 
 	*v = 0;
 	for (i = 0; i < n; i++)
@@ -139,7 +139,7 @@ bool
 mono_valid_date(int y, int m, int d)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1)
 		return false;
@@ -150,8 +150,8 @@ mono_valid_date(int y, int m, int d)
 static bool
 valid_zone(const char *s)
 {
-	int			h,
-				m = 0;
+	int h,
+		m = 0;
 
 	if (*s == 'Z' || *s == 'z')
 		return s[1] == '\0';
@@ -176,12 +176,12 @@ valid_zone(const char *s)
 char *
 mono_iso_timestamp(const char *in)
 {
-	int			y,
-				mo,
-				d,
-				h,
-				mi,
-				sec = 0;
+	int y,
+		mo,
+		d,
+		h,
+		mi,
+		sec = 0;
 	const char *p = in;
 
 	if (in == NULL || strlen(in) < 10 || strlen(in) > 64 ||
@@ -231,9 +231,9 @@ mono_is_blank_sql(PG_FUNCTION_ARGS)
 Datum
 mono_iso_timestamp_sql(PG_FUNCTION_ARGS)
 {
-	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *iso = mono_iso_timestamp(value);
+	char *value = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char *field = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char *iso = mono_iso_timestamp(value);
 
 	if (iso == NULL)
 		ereport(ERROR,

@@ -60,4 +60,4 @@ mono_wait_event(bool network)
 #define mono_wait_event(network) ((void) (network), PG_WAIT_EXTENSION)
 #endif
 
-#endif							/* MONO_COMPAT_H */
+#endif /* MONO_COMPAT_H */

@@ -18,15 +18,15 @@
 #include "common.h"
 
 /* MonoJob.kind of a Connect job (mono.accounts.next_step) */
-#define CONNECT_DETAILS			1	/* GET /v2/accounts/{id} */
-#define CONNECT_REFRESH			2	/* GET .../transactions, x-realtime: true */
-#define CONNECT_TRANSACTIONS	3	/* GET .../transactions?paginate=true&page=N */
+#define CONNECT_DETAILS 1	   /* GET /v2/accounts/{id} */
+#define CONNECT_REFRESH 2	   /* GET .../transactions, x-realtime: true */
+#define CONNECT_TRANSACTIONS 3 /* GET .../transactions?paginate=true&page=N */
 
 /* transactions asked for per page */
-#define CONNECT_PAGE_SIZE		100
+#define CONNECT_PAGE_SIZE 100
 
 /* account ids: [A-Za-z0-9_-], 1 to 64 characters */
-#define CONNECT_ID_MAX			64
+#define CONNECT_ID_MAX 64
 
 /* connect_worker.c: what the worker calls */
 extern const MonoProduct mono_connect_product;
@@ -34,7 +34,7 @@ extern void mono_connect_record(MonoGroupId group, json_t *accounts);
 
 /* connect_parse.c */
 extern const char *mono_connect_step_name(int step);
-extern int	mono_connect_step_code(const char *name);
+extern int mono_connect_step_code(const char *name);
 extern json_t *mono_connect_details(json_t *root);
 extern json_t *mono_connect_refresh(CURL *easy);
 extern json_t *mono_connect_transactions(json_t *root, bool *more, int *skipped);
@@ -44,4 +44,4 @@ extern json_t *mono_connect_flow_totals(json_t *root);
 /* connect_sql.c */
 extern bool mono_valid_account_id(const char *id);
 
-#endif							/* MONO_CONNECT_H */
+#endif /* MONO_CONNECT_H */

@@ -35,7 +35,7 @@ mono_connect_step_name(int step)
 int
 mono_connect_step_code(const char *name)
 {
-	int			i;
+	int i;
 
 	for (i = CONNECT_DETAILS; i <= CONNECT_TRANSACTIONS; i++)
 		if (name && strcmp(name, step_names[i]) == 0)
@@ -66,7 +66,7 @@ put_str(json_t *facts, const char *key, const char *value)
 static json_t *
 institution(json_t *inst)
 {
-	json_t	   *out = mono_json_object();
+	json_t *out = mono_json_object();
 
 	put_str(out, "name", first_str(inst, "name", NULL));
 	put_str(out, "bank_code", first_str(inst, "bank_code", "bankCode"));
@@ -78,9 +78,9 @@ institution(json_t *inst)
 static json_t *
 string_array(json_t *list)
 {
-	json_t	   *out = json_array();
-	size_t		i;
-	json_t	   *item;
+	json_t *out = json_array();
+	size_t i;
+	json_t *item;
 
 	json_array_foreach(list, i, item)
 	{
@@ -97,12 +97,12 @@ string_array(json_t *list)
 json_t *
 mono_connect_details(json_t *root)
 {
-	json_t	   *data = mono_json_data(root);
-	json_t	   *account = json_object_get(data, "account");
-	json_t	   *meta = json_object_get(data, "meta");
-	json_t	   *customer = json_object_get(data, "customer");
-	json_t	   *facts;
-	json_int_t	balance;
+	json_t *data = mono_json_data(root);
+	json_t *account = json_object_get(data, "account");
+	json_t *meta = json_object_get(data, "meta");
+	json_t *customer = json_object_get(data, "customer");
+	json_t *facts;
+	json_int_t balance;
 
 	if (!json_is_object(account))
 		return NULL;
@@ -121,12 +121,8 @@ mono_connect_details(json_t *root)
 	else
 		put_str(facts, "customer_id", first_str(customer, "id", "_id"));
 	put_str(facts, "ref", first_str(meta, "ref", NULL));
-	put_str(facts, "auth_method", first_str(meta, "auth_method", NULL) ?
-			first_str(meta, "auth_method", NULL) :
-			first_str(account, "auth_method", "authMethod"));
-	put_str(facts, "data_status", first_str(meta, "data_status", NULL) ?
-			first_str(meta, "data_status", NULL) :
-			first_str(account, "data_status", NULL));
+	put_str(facts, "auth_method", first_str(meta, "auth_method", NULL) ? first_str(meta, "auth_method", NULL) : first_str(account, "auth_method", "authMethod"));
+	put_str(facts, "data_status", first_str(meta, "data_status", NULL) ? first_str(meta, "data_status", NULL) : first_str(account, "data_status", NULL));
 	if (json_is_array(json_object_get(meta, "retrieved_data")))
 		json_object_set_new(facts, "retrieved_data",
 							string_array(json_object_get(meta, "retrieved_data")));
@@ -141,10 +137,10 @@ mono_connect_details(json_t *root)
 json_t *
 mono_connect_refresh(CURL *easy)
 {
-	json_t	   *facts = mono_json_object();
-	char	   *job_id = mono_http_header(easy, "x-job-id");
-	char	   *job_status = mono_http_header(easy, "x-job-status");
-	char	   *new_data = mono_http_header(easy, "x-has-new-data");
+	json_t *facts = mono_json_object();
+	char *job_id = mono_http_header(easy, "x-job-id");
+	char *job_status = mono_http_header(easy, "x-job-status");
+	char *new_data = mono_http_header(easy, "x-has-new-data");
 
 	json_object_set_new(facts, "called", json_true());
 	put_str(facts, "job_id", job_id);
@@ -159,13 +155,13 @@ mono_connect_refresh(CURL *easy)
 static json_t *
 transaction(json_t *item)
 {
-	json_t	   *t;
-	json_int_t	amount,
-				balance,
-				id_num;
+	json_t *t;
+	json_int_t amount,
+		balance,
+		id_num;
 	const char *type = mono_json_str(item, "type");
 	const char *id = first_str(item, "id", "_id");
-	char	   *date = mono_iso_timestamp(first_str(item, "date", "created_at"));
+	char *date = mono_iso_timestamp(first_str(item, "date", "created_at"));
 
 	if (id == NULL && mono_json_int(json_object_get(item, "id"), &id_num))
 		id = psprintf(INT64_FORMAT, (int64) id_num);
@@ -177,8 +173,7 @@ transaction(json_t *item)
 	put_str(t, "id", id);
 	put_str(t, "narration", mono_json_str(item, "narration"));
 	json_object_set_new(t, "amount", json_integer(amount));
-	json_object_set_new(t, "type", json_string(pg_strcasecmp(type, "debit") == 0 ?
-											   "debit" : "credit"));
+	json_object_set_new(t, "type", json_string(pg_strcasecmp(type, "debit") == 0 ? "debit" : "credit"));
 	if (mono_json_int(json_object_get(item, "balance"), &balance))
 		json_object_set_new(t, "balance", json_integer(balance));
 	put_str(t, "date", date);
@@ -194,11 +189,11 @@ transaction(json_t *item)
 json_t *
 mono_connect_transactions(json_t *root, bool *more, int *skipped)
 {
-	json_t	   *list = root;
-	json_t	   *out;
-	json_t	   *next;
-	size_t		i;
-	json_t	   *item;
+	json_t *list = root;
+	json_t *out;
+	json_t *next;
+	size_t i;
+	json_t *item;
 
 	*more = false;
 	*skipped = 0;
@@ -213,7 +208,7 @@ mono_connect_transactions(json_t *root, bool *more, int *skipped)
 	out = json_array();
 	json_array_foreach(list, i, item)
 	{
-		json_t	   *t = transaction(item);
+		json_t *t = transaction(item);
 
 		if (t == NULL)
 			(*skipped)++;
@@ -233,22 +228,22 @@ mono_connect_transactions(json_t *root, bool *more, int *skipped)
 static char *
 month_of(const char *s)
 {
-	int			y = 0,
-				m = 0,
-				d = 1;
-	size_t		len = s ? strlen(s) : 0;
-	bool		ok;
+	int y = 0,
+		m = 0,
+		d = 1;
+	size_t len = s ? strlen(s) : 0;
+	bool ok;
 
-	if (len == 5)				/* MM-YY */
+	if (len == 5) /* MM-YY */
 	{
 		ok = mono_read_digits(s, 2, &m) && s[2] == '-' && mono_read_digits(s + 3, 2, &y);
 		y += 2000;
 	}
-	else if (len == 7 && s[2] == '-')	/* MM-YYYY */
+	else if (len == 7 && s[2] == '-') /* MM-YYYY */
 		ok = mono_read_digits(s, 2, &m) && mono_read_digits(s + 3, 4, &y);
-	else if (len == 7)			/* YYYY-MM */
+	else if (len == 7) /* YYYY-MM */
 		ok = mono_read_digits(s, 4, &y) && s[4] == '-' && mono_read_digits(s + 5, 2, &m);
-	else						/* YYYY-MM-DD, maybe with a time */
+	else /* YYYY-MM-DD, maybe with a time */
 		ok = len >= 10 && mono_read_digits(s, 4, &y) && s[4] == '-' &&
 			mono_read_digits(s + 5, 2, &m) && s[7] == '-' && mono_read_digits(s + 8, 2, &d) &&
 			(len == 10 || s[10] == 'T' || s[10] == ' ');
@@ -261,8 +256,8 @@ month_of(const char *s)
 static json_t *
 flows_list(json_t *root, const char **problem)
 {
-	json_t	   *data = root;
-	json_t	   *history;
+	json_t *data = root;
+	json_t *history;
 
 	if (json_is_object(root) && json_object_get(root, "data") != NULL)
 		data = json_object_get(root, "data");
@@ -291,11 +286,11 @@ static json_t *
 flow_count(json_t *obj)
 {
 	static const char *const names[] = {"count", "transactions_count", "transaction_count"};
-	int			i;
+	int i;
 
 	for (i = 0; i < (int) lengthof(names); i++)
 	{
-		json_t	   *v = json_object_get(obj, names[i]);
+		json_t *v = json_object_get(obj, names[i]);
 
 		if (v != NULL && !json_is_null(v))
 			return v;
@@ -307,11 +302,11 @@ flow_count(json_t *obj)
 static json_t *
 flow_month(json_t *item, const char **problem)
 {
-	json_t	   *row;
-	json_int_t	amount,
-				count;
-	char	   *period = month_of(mono_json_str(item, "period"));
-	json_t	   *count_v = flow_count(item);
+	json_t *row;
+	json_int_t amount,
+		count;
+	char *period = month_of(mono_json_str(item, "period"));
+	json_t *count_v = flow_count(item);
 
 	if (period == NULL)
 	{
@@ -345,18 +340,18 @@ flow_month(json_t *item, const char **problem)
 json_t *
 mono_connect_flows(json_t *root, const char **problem)
 {
-	json_t	   *list = flows_list(root, problem);
-	json_t	   *out;
-	size_t		i,
-				j;
-	json_t	   *item;
+	json_t *list = flows_list(root, problem);
+	json_t *out;
+	size_t i,
+		j;
+	json_t *item;
 
 	if (list == NULL)
 		return NULL;
 	out = json_array();
 	json_array_foreach(list, i, item)
 	{
-		json_t	   *row = flow_month(item, problem);
+		json_t *row = flow_month(item, problem);
 
 		if (row == NULL)
 		{
@@ -385,10 +380,10 @@ mono_connect_flows(json_t *root, const char **problem)
 json_t *
 mono_connect_flow_totals(json_t *root)
 {
-	json_t	   *data = root;
-	json_t	   *out = mono_json_object();
-	json_int_t	amount,
-				count;
+	json_t *data = root;
+	json_t *out = mono_json_object();
+	json_int_t amount,
+		count;
 
 	if (json_is_object(root) && json_is_object(json_object_get(root, "data")))
 		data = json_object_get(root, "data");

@@ -36,54 +36,60 @@ typedef enum ConnectStatement
 
 static MonoStatement statements[NUM_STATEMENTS] = {
 	[LAST_REFRESH] = {"find a real-time refresh of the last 5 minutes",
-		"SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
-		"  FROM mono.accounts WHERE account_id = $1"
-		"   AND NOT mono.realtime_allowed(last_refresh_at)",
-	1, {TEXTOID}},
+					  "SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
+					  "  FROM mono.accounts WHERE account_id = $1"
+					  "   AND NOT mono.realtime_allowed(last_refresh_at)",
+					  1,
+					  {TEXTOID}},
 	[MAY_REFRESH] = {"decide whether a real-time refresh may start",
-		"SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
-		" coalesce($1::jsonb ->> 'data_status', 'missing')",
-	1, {TEXTOID}},
+					 "SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
+					 " coalesce($1::jsonb ->> 'data_status', 'missing')",
+					 1,
+					 {TEXTOID}},
 	[RECORD_SYNC] = {"record a sync",
-		"SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
-		" 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
-		" 'refresh', $3::jsonb)), 'sync')",
-	3, {TEXTOID, TEXTOID, TEXTOID}},
+					 "SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
+					 " 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
+					 " 'refresh', $3::jsonb)), 'sync')",
+					 3,
+					 {TEXTOID, TEXTOID, TEXTOID}},
 	[ACCOUNT_ROW] = {"read the account's row",
-		"SELECT a FROM mono.accounts a WHERE a.account_id = $1",
-	1, {TEXTOID}},
+					 "SELECT a FROM mono.accounts a WHERE a.account_id = $1",
+					 1,
+					 {TEXTOID}},
 	[STORE_FLOWS] = {"store monthly flows",
-		"WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
-		"  amount, transaction_count, source, fetched_at)"
-		" SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
-		"  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
-		" ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
-		"  transaction_count = excluded.transaction_count, source = 'api',"
-		"  fetched_at = excluded.fetched_at"
-		" RETURNING f.*)"
-		" SELECT * FROM r ORDER BY period",
-	3, {TEXTOID, TEXTOID, JSONBOID}},
+					 "WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
+					 "  amount, transaction_count, source, fetched_at)"
+					 " SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
+					 "  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
+					 " ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
+					 "  transaction_count = excluded.transaction_count, source = 'api',"
+					 "  fetched_at = excluded.fetched_at"
+					 " RETURNING f.*)"
+					 " SELECT * FROM r ORDER BY period",
+					 3,
+					 {TEXTOID, TEXTOID, JSONBOID}},
 	[STORE_TOTALS] = {"store flow totals",
-		"INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
-		"  transaction_count, fetched_at)"
-		" SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
-		" ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
-		"  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at",
-	3, {TEXTOID, TEXTOID, JSONBOID}},
+					  "INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
+					  "  transaction_count, fetched_at)"
+					  " SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
+					  " ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
+					  "  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at",
+					  3,
+					  {TEXTOID, TEXTOID, JSONBOID}},
 };
 
 /* Is id a plausible Mono account id: 1-64 of [A-Za-z0-9_-]? */
 bool
 mono_valid_account_id(const char *id)
 {
-	size_t		len = id ? strlen(id) : 0;
-	size_t		i;
+	size_t len = id ? strlen(id) : 0;
+	size_t i;
 
 	if (len == 0 || len > CONNECT_ID_MAX)
 		return false;
 	for (i = 0; i < len; i++)
 	{
-		char		c = id[i];
+		char c = id[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			  (c >= '0' && c <= '9') || c == '_' || c == '-'))
@@ -107,14 +113,14 @@ require_connect_key(void)
 static char *
 account_id_arg(FunctionCallInfo fcinfo)
 {
-	char	   *id = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char *id = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	if (!mono_valid_account_id(id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 id == NULL ? errmsg("account_id must not be null") :
-				 errmsg("invalid Mono account id \"%.80s%s\"", id,
-						strlen(id) > 80 ? "..." : ""),
+							  errmsg("invalid Mono account id \"%.80s%s\"", id,
+									 strlen(id) > 80 ? "..." : ""),
 				 errdetail("A Mono account id is 1 to %d letters, digits, \"_\" or \"-\".",
 						   CONNECT_ID_MAX),
 				 errhint("Use the id Mono gave the account, e.g. data.id of the mono.events.account_connected webhook.")));
@@ -141,8 +147,8 @@ run1(ConnectStatement which, Datum *args, const char *nulls)
 static void
 check_refresh_gap(const char *id)
 {
-	Datum		args[1] = {CStringGetTextDatum(id)};
-	HeapTuple	row = run1(LAST_REFRESH, args, NULL);
+	Datum args[1] = {CStringGetTextDatum(id)};
+	HeapTuple row = run1(LAST_REFRESH, args, NULL);
 
 	if (row != NULL)
 		ereport(ERROR,
@@ -157,10 +163,10 @@ check_refresh_gap(const char *id)
 static char *
 sync_details(const char *id)
 {
-	MonoAnswer	answer;
-	json_t	   *root;
-	json_t	   *facts;
-	char	   *result;
+	MonoAnswer answer;
+	json_t *root;
+	json_t *facts;
+	char *result;
 
 	connect_get(psprintf("/v2/accounts/%s", mono_url_escape(id)), false, &answer);
 	root = mono_json_parse(answer.body, answer.len, "the account details");
@@ -188,12 +194,12 @@ sync_details(const char *id)
 static char *
 sync_refresh(const char *id, const char *details)
 {
-	Datum		args[1] = {CStringGetTextDatum(details)};
-	HeapTuple	row = run1(MAY_REFRESH, args, NULL);
-	char	   *may = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
-	char	   *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
-	MonoAnswer	answer;
-	char	   *refresh;
+	Datum args[1] = {CStringGetTextDatum(details)};
+	HeapTuple row = run1(MAY_REFRESH, args, NULL);
+	char *may = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
+	char *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
+	MonoAnswer answer;
+	char *refresh;
 
 	if (may == NULL || strcmp(may, "t") != 0)
 	{
@@ -213,10 +219,10 @@ sync_refresh(const char *id, const char *details)
 static Datum
 record_sync(const char *id, const char *details, const char *refresh)
 {
-	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
-	refresh ? CStringGetTextDatum(refresh) : (Datum) 0};
-	HeapTuple	row;
-	bool		isnull;
+	Datum args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
+					 refresh ? CStringGetTextDatum(refresh) : (Datum) 0};
+	HeapTuple row;
+	bool isnull;
 
 	run1(RECORD_SYNC, args, refresh ? "   " : "  n");
 	row = run1(ACCOUNT_ROW, args, NULL);
@@ -235,11 +241,11 @@ record_sync(const char *id, const char *details, const char *refresh)
 Datum
 mono_account_sync(PG_FUNCTION_ARGS)
 {
-	char	   *id = account_id_arg(fcinfo);
-	bool		realtime;
-	char	   *details;
-	char	   *refresh = NULL;
-	Datum		result;
+	char *id = account_id_arg(fcinfo);
+	bool realtime;
+	char *details;
+	char *refresh = NULL;
+	Datum result;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -265,7 +271,7 @@ mono_account_sync(PG_FUNCTION_ARGS)
 static char *
 json_text(json_t *v)
 {
-	char	   *result = mono_json_text(v);
+	char *result = mono_json_text(v);
 
 	json_decref(v);
 	return result;
@@ -278,10 +284,10 @@ json_text(json_t *v)
 static char *
 flows_months(const char *id, const char *direction, MonoAnswer *answer, char **totals)
 {
-	json_t	   *root = mono_json_parse(answer->body, answer->len,
-									   psprintf("the %s of account \"%s\"", direction, id));
+	json_t *root = mono_json_parse(answer->body, answer->len,
+								   psprintf("the %s of account \"%s\"", direction, id));
 	const char *problem = "it is not the expected shape";
-	json_t	   *months = mono_connect_flows(root, &problem);
+	json_t *months = mono_connect_flows(root, &problem);
 
 	*totals = json_text(mono_connect_flow_totals(root));
 	json_decref(root);
@@ -304,11 +310,11 @@ static void
 store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months,
 			const char *totals)
 {
-	Datum		args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
-	DirectFunctionCall1(jsonb_in, CStringGetDatum(totals))};
-	Datum	   *values;
-	bool	   *nulls;
-	uint64		i;
+	Datum args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
+					 DirectFunctionCall1(jsonb_in, CStringGetDatum(totals))};
+	Datum *values;
+	bool *nulls;
+	uint64 i;
 
 	SPI_connect();
 	mono_spi_run(&statements[STORE_TOTALS], args, NULL, 0);
@@ -329,10 +335,10 @@ static Datum
 flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *id = account_id_arg(fcinfo);
-	MonoAnswer	answer;
-	char	   *months;
-	char	   *totals;
+	char *id = account_id_arg(fcinfo);
+	MonoAnswer answer;
+	char *months;
+	char *totals;
 
 	require_connect_key();
 	InitMaterializedSRF(fcinfo, 0);
@@ -362,7 +368,7 @@ mono_outflow(PG_FUNCTION_ARGS)
 Datum
 mono_connect_backoff(PG_FUNCTION_ARGS)
 {
-	Interval   *result = palloc0(sizeof(Interval));
+	Interval *result = palloc0(sizeof(Interval));
 
 	result->time = mono_backoff_ms(PG_ARGISNULL(0) ? 1 : Max(PG_GETARG_INT32(0), 1)) * 1000;
 	PG_RETURN_INTERVAL_P(result);

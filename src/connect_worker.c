@@ -28,19 +28,19 @@
 static MonoStatement claim_stmt = {
 	"claim due Connect accounts",
 	"SELECT * FROM mono.claim_accounts(p_limit => $1, p_lease_ms => $2)",
-	2, {INT4OID, INT8OID}
-};
+	2,
+	{INT4OID, INT8OID}};
 static MonoStatement record_stmt = {
 	"record Connect outcomes",
 	"SELECT mono.record_account_outcomes($1, 'worker')",
-	1, {JSONBOID}
-};
+	1,
+	{JSONBOID}};
 
 /* The path of a step's call (palloc'd). */
 static char *
 step_path(int step, const char *account_id, int page, const char *since)
 {
-	char	   *id = mono_url_escape(account_id);
+	char *id = mono_url_escape(account_id);
 
 	if (step == CONNECT_REFRESH)
 		return psprintf("/v2/accounts/%s/transactions", id);
@@ -55,20 +55,19 @@ step_path(int step, const char *account_id, int page, const char *since)
 static MonoJob *
 claimed_job(MemoryContext cxt, uint64 i)
 {
-	HeapTuple	t = SPI_tuptable->vals[i];
-	TupleDesc	d = SPI_tuptable->tupdesc;
-	MonoJob    *job = MemoryContextAllocZero(cxt, sizeof(MonoJob));
-	char	   *account_id = SPI_getvalue(t, d, 1);
-	bool		isnull;
-	int			page = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+	HeapTuple t = SPI_tuptable->vals[i];
+	TupleDesc d = SPI_tuptable->tupdesc;
+	MonoJob *job = MemoryContextAllocZero(cxt, sizeof(MonoJob));
+	char *account_id = SPI_getvalue(t, d, 1);
+	bool isnull;
+	int page = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
 
 	job->product = &mono_connect_product;
 	job->attempts = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
 	job->kind = mono_connect_step_code(SPI_getvalue(t, d, 3));
 	job->realtime = job->kind == CONNECT_REFRESH;
 	job->account_id = MemoryContextStrdup(cxt, account_id);
-	mono_job_call(job, cxt, "GET", step_path(job->kind, account_id, page,
-											 SPI_getvalue(t, d, 5)), NULL);
+	mono_job_call(job, cxt, "GET", step_path(job->kind, account_id, page, SPI_getvalue(t, d, 5)), NULL);
 	return job;
 }
 
@@ -81,9 +80,9 @@ static int
 connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs,
 			  MemoryContext cxt)
 {
-	Datum		args[2];
-	uint64		i,
-				n;
+	Datum args[2];
+	uint64 i,
+		n;
 
 	/* senders (workers other than the first) send charges only */
 	if (limit <= 0 || mono_worker_number > 0)
@@ -93,7 +92,7 @@ connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs
 	n = mono_spi_run(&claim_stmt, args, NULL, 0);
 	for (i = 0; i < n; i++)
 	{
-		MonoJob    *job = claimed_job(cxt, i);
+		MonoJob *job = claimed_job(cxt, i);
 
 		dlist_push_tail(jobs, &job->node);
 	}
@@ -104,7 +103,7 @@ connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs
 static void
 set_error(json_t *o, const char *error, int64 retry_ms)
 {
-	json_t	   *v = json_string(error);
+	json_t *v = json_string(error);
 
 	if (v == NULL)
 		v = json_string("Mono's answer could not be shown (not UTF-8)");
@@ -119,9 +118,7 @@ transport_error(MonoJob *job, json_t *o)
 {
 	const char *phase = mono_http_phase(job->http.easy, job->rc, job->http.resp.overflow);
 
-	set_error(o, psprintf("request failed while %s: %s", phase,
-						  job->http.errbuf[0] ? job->http.errbuf :
-						  curl_easy_strerror(job->rc)),
+	set_error(o, psprintf("request failed while %s: %s", phase, job->http.errbuf[0] ? job->http.errbuf : curl_easy_strerror(job->rc)),
 			  mono_backoff_ms(job->attempts));
 }
 
@@ -130,14 +127,14 @@ static void
 http_error(MonoJob *job, json_t *o, long status, json_t *root)
 {
 	const char *message = mono_json_str(root, "message");
-	char	   *error = psprintf("HTTP %ld from %s: %s", status,
-								 mono_connect_step_name(job->kind),
-								 message ? message :
-								 mono_body_excerpt(job->http.resp.data, job->http.resp.len));
+	char *error = psprintf("HTTP %ld from %s: %s", status,
+						   mono_connect_step_name(job->kind),
+						   message ? message :
+									 mono_body_excerpt(job->http.resp.data, job->http.resp.len));
 
 	if (status == 429 || status >= 500)
 	{
-		curl_off_t	retry_after = 0;
+		curl_off_t retry_after = 0;
 
 		curl_easy_getinfo(job->http.easy, CURLINFO_RETRY_AFTER, &retry_after);
 		set_error(o, error, Max(mono_backoff_ms(job->attempts), (int64) retry_after * 1000));
@@ -151,9 +148,9 @@ static void
 body_outcome(MonoJob *job, json_t *o, json_t *root)
 {
 	const char *what = job->kind == CONNECT_DETAILS ? "account details" : "transactions";
-	json_t	   *facts = NULL;
-	bool		more = false;
-	int			skipped = 0;
+	json_t *facts = NULL;
+	bool more = false;
+	int skipped = 0;
 
 	if (root != NULL && job->kind == CONNECT_DETAILS)
 		facts = mono_connect_details(root);
@@ -161,8 +158,7 @@ body_outcome(MonoJob *job, json_t *o, json_t *root)
 		facts = mono_connect_transactions(root, &more, &skipped);
 	if (facts == NULL)
 	{
-		set_error(o, psprintf("unexpected %s answer: %s", what,
-							  mono_body_excerpt(job->http.resp.data, job->http.resp.len)),
+		set_error(o, psprintf("unexpected %s answer: %s", what, mono_body_excerpt(job->http.resp.data, job->http.resp.len)),
 				  mono_backoff_ms(job->attempts));
 		return;
 	}
@@ -182,9 +178,9 @@ body_outcome(MonoJob *job, json_t *o, json_t *root)
 static void
 connect_outcome(MonoJob *job, MonoOutcomes *out)
 {
-	json_t	   *o = mono_json_object();
-	long		status = 0;
-	json_t	   *root;
+	json_t *o = mono_json_object();
+	long status = 0;
+	json_t *root;
 
 	json_object_set_new(o, "account_id", json_string(job->account_id));
 	json_object_set_new(o, "step", json_string(mono_connect_step_name(job->kind)));
@@ -214,9 +210,9 @@ connect_outcome(MonoJob *job, MonoOutcomes *out)
 void
 mono_connect_record(MonoGroupId group pg_attribute_unused(), json_t *accounts)
 {
-	Datum		arg = mono_json_jsonb(accounts);
-	bool		isnull;
-	int			due;
+	Datum arg = mono_json_jsonb(accounts);
+	bool isnull;
+	int due;
 
 	if (mono_spi_run(&record_stmt, &arg, NULL, 1) != 1)
 		elog(ERROR, "mono.record_account_outcomes() returned no row");

@@ -13,7 +13,7 @@
 
 PG_MODULE_MAGIC;
 
-void		_PG_init(void);
+void _PG_init(void);
 
 /*
  * Module load, from shared_preload_libraries only (the worker, the receiver

@@ -25,52 +25,52 @@
 /* a fund request to queue (owo_enqueue.c validates it, owo_batch.c buffers it) */
 typedef struct MonoCharge
 {
-	char	   *phone;
-	int64		amount;
-	char	   *description;
-	char	   *reference;
-	char	   *period;			/* NULL: one-time */
-	int			interval;
+	char *phone;
+	int64 amount;
+	char *description;
+	char *reference;
+	char *period; /* NULL: one-time */
+	int interval;
 	TimestampTz start_date;
-	bool		start_null;
+	bool start_null;
 	TimestampTz end_date;
-	bool		end_null;
-	char	   *currency;
-	int64		link_id;		/* 0: sent on its own */
+	bool end_null;
+	char *currency;
+	int64 link_id; /* 0: sent on its own */
 } MonoCharge;
 
 /* The Direct Charge calls the worker makes (MonoJob.kind). */
 typedef enum OwoJobKind
 {
-	OWO_CHARGE,					/* POST /owo/v1/fund-requests */
-	OWO_LINK,					/* POST /owo/v1/beneficiaries/link */
-	OWO_UNLINK,					/* POST /owo/v1/beneficiaries/unlink */
-	OWO_SETTLE_CHARGE,			/* GET fund requests of the phone: find ours */
-	OWO_SETTLE_LINK,			/* GET beneficiaries of the phone */
-	OWO_SETTLE_UNLINK,			/* GET the beneficiary by id */
-	OWO_POLL_CHARGE,			/* GET a waiting fund request (by id or phone) */
-	OWO_POLL_PAYMENTS,			/* GET the payments of a fund request */
-	OWO_POLL_LINK,				/* GET a link's phone's list */
+	OWO_CHARGE,		   /* POST /owo/v1/fund-requests */
+	OWO_LINK,		   /* POST /owo/v1/beneficiaries/link */
+	OWO_UNLINK,		   /* POST /owo/v1/beneficiaries/unlink */
+	OWO_SETTLE_CHARGE, /* GET fund requests of the phone: find ours */
+	OWO_SETTLE_LINK,   /* GET beneficiaries of the phone */
+	OWO_SETTLE_UNLINK, /* GET the beneficiary by id */
+	OWO_POLL_CHARGE,   /* GET a waiting fund request (by id or phone) */
+	OWO_POLL_PAYMENTS, /* GET the payments of a fund request */
+	OWO_POLL_LINK,	   /* GET a link's phone's list */
 	OWO_NUM_KINDS
 } OwoJobKind;
 
 /* What a kind of call is: a send, a settling read, or a polling read; of which table. */
 typedef enum OwoCallRole
 {
-	OWO_SEND,					/* its answer decides the row (expects sending) */
-	OWO_SETTLE,					/* reads Mono to settle an unknown row */
-	OWO_POLL					/* reads Mono as webhooks would have told */
+	OWO_SEND,	/* its answer decides the row (expects sending) */
+	OWO_SETTLE, /* reads Mono to settle an unknown row */
+	OWO_POLL	/* reads Mono as webhooks would have told */
 } OwoCallRole;
 
 typedef struct OwoKindInfo
 {
 	OwoCallRole role;
-	MonoGroupId group;			/* where its outcome goes (sends and settles) */
+	MonoGroupId group; /* where its outcome goes (sends and settles) */
 } OwoKindInfo;
 
 extern const OwoKindInfo owo_kinds[OWO_NUM_KINDS];
 
-#define MONO_PAGE_SIZE 100		/* Mono's largest Owo page */
+#define MONO_PAGE_SIZE 100 /* Mono's largest Owo page */
 
 /* owo_validate.c */
 extern char *mono_normalize_phone(const char *phone);
@@ -111,4 +111,4 @@ extern char *mono_page_path(const char *list_path, int offset);
 extern const MonoProduct mono_owo_product;
 extern void mono_owo_record(MonoGroupId group, json_t *outcomes);
 
-#endif							/* MONO_OWO_H */
+#endif /* MONO_OWO_H */

@@ -28,7 +28,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#define FLUSH_AT 10000			/* rows buffered before an early flush */
+#define FLUSH_AT 10000 /* rows buffered before an early flush */
 
 /* The columns of the batch insert, in the order of its statement's arguments. */
 typedef enum BatchColumn
@@ -48,8 +48,8 @@ typedef enum BatchColumn
 
 typedef struct PendingCharge
 {
-	MonoCharge	a;
-	int			level;			/* transaction nesting level that buffered it */
+	MonoCharge a;
+	int level; /* transaction nesting level that buffered it */
 } PendingCharge;
 
 static MemoryContext pending_cxt = NULL;
@@ -64,8 +64,9 @@ static MonoStatement used_stmt = {
 	" (SELECT r FROM pg_catalog.unnest($1) r GROUP BY r"
 	"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1)"
 	" LIMIT 1",
-	1, {TEXTARRAYOID}, true
-};
+	1,
+	{TEXTARRAYOID},
+	true};
 static MonoStatement insert_stmt = {
 	"insert the buffered fund requests",
 	"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
@@ -74,10 +75,10 @@ static MonoStatement insert_stmt = {
 	"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
 	"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
 	"  pg_catalog.unnest($9), pg_catalog.unnest($10))",
-	NCOLS, {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID}
-};
+	NCOLS,
+	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+	 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+	 TIMESTAMPTZARRAYOID}};
 static MonoStatement schedule_stmt = {
 	"plan the instalments of new recurring requests",
 	"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
@@ -86,8 +87,8 @@ static MonoStatement schedule_stmt = {
 	" FROM mono.fund_requests f"
 	" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"
 	"  AND f.type::text OPERATOR(pg_catalog.=) 'recurring'",
-	1, {TEXTARRAYOID}
-};
+	1,
+	{TEXTARRAYOID}};
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -141,15 +142,15 @@ static Datum
 column_array(List *batch, BatchColumn col)
 {
 	static const Oid types[NCOLS] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+									 TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	ArrayBuildState *st = initArrayResult(types[col], CurrentMemoryContext, false);
-	ListCell   *lc;
+	ListCell *lc;
 
 	foreach(lc, batch)
 	{
 		MonoCharge *a = &((PendingCharge *) lfirst(lc))->a;
-		Datum		d = (Datum) 0;
-		bool		isnull = false;
+		Datum d = (Datum) 0;
+		bool isnull = false;
 
 		switch (col)
 		{
@@ -159,11 +160,22 @@ column_array(List *batch, BatchColumn col)
 			case COL_CURRENCY: d = CStringGetTextDatum(a->currency); break;
 			case COL_DESCRIPTION: d = CStringGetTextDatum(a->description); break;
 			case COL_TYPE: d = CStringGetTextDatum(a->period ? "recurring" : "onetime"); break;
-			case COL_PERIOD: isnull = a->period == NULL;
-				d = isnull ? 0 : CStringGetTextDatum(a->period); break;
-			case COL_INTERVAL: isnull = a->period == NULL; d = Int32GetDatum(a->interval); break;
-			case COL_START_DATE: isnull = a->start_null; d = TimestampTzGetDatum(a->start_date); break;
-			case COL_END_DATE: isnull = a->end_null; d = TimestampTzGetDatum(a->end_date); break;
+			case COL_PERIOD:
+				isnull = a->period == NULL;
+				d = isnull ? 0 : CStringGetTextDatum(a->period);
+				break;
+			case COL_INTERVAL:
+				isnull = a->period == NULL;
+				d = Int32GetDatum(a->interval);
+				break;
+			case COL_START_DATE:
+				isnull = a->start_null;
+				d = TimestampTzGetDatum(a->start_date);
+				break;
+			case COL_END_DATE:
+				isnull = a->end_null;
+				d = TimestampTzGetDatum(a->end_date);
+				break;
 			case NCOLS: break;
 		}
 		st = accumArrayResult(st, d, isnull, types[col], CurrentMemoryContext);
@@ -187,7 +199,7 @@ mono_plan_schedules(Datum references)
 static bool
 has_recurring(List *batch)
 {
-	ListCell   *lc;
+	ListCell *lc;
 
 	foreach(lc, batch)
 		if (((PendingCharge *) lfirst(lc))->a.period != NULL)
@@ -199,7 +211,7 @@ has_recurring(List *batch)
 static void
 insert_batch(List *batch)
 {
-	Datum		cols[NCOLS];
+	Datum cols[NCOLS];
 	BatchColumn c;
 
 	for (c = 0; c < NCOLS; c++)
@@ -215,8 +227,8 @@ insert_batch(List *batch)
 static Oid
 mono_owner(void)
 {
-	HeapTuple	tup;
-	Oid			owner;
+	HeapTuple tup;
+	Oid owner;
 
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(get_namespace_oid("mono", false)));
 	if (!HeapTupleIsValid(tup))
@@ -234,18 +246,17 @@ mono_owner(void)
 void
 mono_flush_charges(void)
 {
-	List	   *batch = pending;
-	Oid			save_user;
-	int			save_sec;
-	bool		pushed;
-	int			save_nestlevel;
+	List *batch = pending;
+	Oid save_user;
+	int save_sec;
+	bool pushed;
+	int save_nestlevel;
 
 	if (batch == NIL)
 		return;
-	pending = NIL;				/* detach first: the insert must not see it */
+	pending = NIL; /* detach first: the insert must not see it */
 	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(mono_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	SetUserIdAndSecContext(mono_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	/* the caller's search_path must not reach code run as the owner */
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
@@ -276,8 +287,8 @@ mono_flush_charges(void)
 void
 mono_discard_charges(int level)
 {
-	List	   *kept = NIL;
-	ListCell   *lc;
+	List *kept = NIL;
+	ListCell *lc;
 	MemoryContext old;
 
 	if (pending == NIL)

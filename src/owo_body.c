@@ -11,7 +11,6 @@
 
 #include "mb/pg_wchar.h"
 
-
 PG_FUNCTION_INFO_V1(mono_user_status);
 
 /* Map Mono's user status spellings to ours ("pending_activiation" is Mono's typo). */
@@ -32,7 +31,7 @@ mono_user_status_name(const char *status)
 static json_t *
 text_field(HeapTuple tuple, TupleDesc desc, const char *column)
 {
-	char	   *value = SPI_getvalue(tuple, desc, SPI_fnumber(desc, column));
+	char *value = SPI_getvalue(tuple, desc, SPI_fnumber(desc, column));
 
 	if (value == NULL)
 		return json_null();
@@ -50,8 +49,8 @@ put(json_t *obj, const char *key, json_t *value)
 static json_t *
 int_field(HeapTuple tuple, TupleDesc desc, const char *column)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, SPI_fnumber(desc, column), &isnull);
+	bool isnull;
+	Datum d = SPI_getbinval(tuple, desc, SPI_fnumber(desc, column), &isnull);
 
 	if (isnull)
 		return json_null();
@@ -64,7 +63,7 @@ int_field(HeapTuple tuple, TupleDesc desc, const char *column)
 static char *
 finish_body(json_t *body, bool ok)
 {
-	char	   *text = ok ? mono_json_text(body) : NULL;
+	char *text = ok ? mono_json_text(body) : NULL;
 
 	json_decref(body);
 	return text;
@@ -80,10 +79,10 @@ finish_body(json_t *body, bool ok)
 char *
 mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone)
 {
-	json_t	   *body = mono_json_object();
-	char	   *type = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "type"));
-	char	   *description = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "description"));
-	bool		ok;
+	json_t *body = mono_json_object();
+	char *type = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "type"));
+	char *description = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "description"));
+	bool ok;
 
 	ok = description != NULL && pg_mbstrlen(description) <= 255;
 	if (ok && with_phone)
@@ -95,7 +94,7 @@ mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone)
 		put(body, "currency", text_field(tuple, desc, "currency"));
 	if (ok && type && strcmp(type, "recurring") == 0)
 	{
-		json_t	   *schedule = mono_json_object();
+		json_t *schedule = mono_json_object();
 
 		ok = put(schedule, "period", text_field(tuple, desc, "period")) &&
 			put(schedule, "interval", int_field(tuple, desc, "interval")) &&
@@ -116,10 +115,10 @@ mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone)
 char *
 mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body)
 {
-	json_t	   *body = mono_json_object();
-	json_t	   *account = mono_json_object();
-	char	   *name = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "account_name"));
-	bool		ok;
+	json_t *body = mono_json_object();
+	json_t *account = mono_json_object();
+	char *name = SPI_getvalue(tuple, desc, SPI_fnumber(desc, "account_name"));
+	bool ok;
 
 	ok = name != NULL && pg_mbstrlen(name) <= 100 &&
 		put(body, "phone", text_field(tuple, desc, "phone"));
@@ -153,13 +152,13 @@ Datum
 mono_user_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *phone = mono_normalize_phone(PG_ARGISNULL(0) ? NULL :
-											 text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	MonoAnswer	answer;
-	bool		exists = false;
-	char	   *status = "not_found";
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	char *phone = mono_normalize_phone(PG_ARGISNULL(0) ? NULL :
+														 text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	MonoAnswer answer;
+	bool exists = false;
+	char *status = "not_found";
+	Datum values[3];
+	bool nulls[3] = {false, false, false};
 
 	mono_require_secret_key();
 	InitMaterializedSRF(fcinfo, 0);
@@ -169,8 +168,8 @@ mono_user_status(PG_FUNCTION_ARGS)
 		mono_raise_http_error(answer.status, answer.body, answer.len);
 	if (answer.status == 200)
 	{
-		json_t	   *root = mono_json_parse(answer.body, answer.len, "the user status");
-		json_t	   *data = mono_json_data(root);
+		json_t *root = mono_json_parse(answer.body, answer.len, "the user status");
+		json_t *data = mono_json_data(root);
 		const char *s = mono_json_str(data, "status");
 
 		exists = json_is_true(json_object_get(data, "exists"));

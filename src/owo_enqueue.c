@@ -36,36 +36,43 @@ typedef enum EnqueueStatement
 
 static MonoStatement statements[NUM_STATEMENTS] = {
 	[REFERENCE_USED] = {"look up a reference",
-		"SELECT 1 FROM mono.fund_requests WHERE reference = $1",
-	1, {TEXTOID}, true},
+						"SELECT 1 FROM mono.fund_requests WHERE reference = $1",
+						1,
+						{TEXTOID},
+						true},
 	[INSERT_CHARGE] = {"insert a fund request",
-		"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
-		" description, type, period, \"interval\", start_date, end_date, link_id)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
-		11, {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+					   "INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
+					   " description, type, period, \"interval\", start_date, end_date, link_id)"
+					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+					   11,
+					   {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+						TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
 	[LIVE_LINK] = {"look up the phone's live link",
-		"SELECT * FROM mono.beneficiaries"
-		" WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')",
-	1, {TEXTOID}, true},
+				   "SELECT * FROM mono.beneficiaries"
+				   " WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')",
+				   1,
+				   {TEXTOID},
+				   true},
 	[INSERT_LINK] = {"insert a link",
-		"INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
-		" account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
+					 "INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
+					 " account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+					 5,
+					 {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
 	[QUEUE_UNLINK] = {"queue an unlink",
-		"WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
-		"  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
-		"  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
-		"  bvn = CASE WHEN status = 'linked' THEN bvn END,"
-		"  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
-		"  WHERE phone = $1 AND (status = 'linked'"
-		"   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
-		"  RETURNING *),"
-		" f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
-		"  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
-		"  AND status = 'queued')"
-		" SELECT * FROM b",
-	1, {TEXTOID}},
+					  "WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
+					  "  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
+					  "  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
+					  "  bvn = CASE WHEN status = 'linked' THEN bvn END,"
+					  "  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
+					  "  WHERE phone = $1 AND (status = 'linked'"
+					  "   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
+					  "  RETURNING *),"
+					  " f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
+					  "  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
+					  "  AND status = 'queued')"
+					  " SELECT * FROM b",
+					  1,
+					  {TEXTOID}},
 };
 
 /* Raise "x must not be null" with a hint. */
@@ -112,7 +119,7 @@ mono_validate_charge(MonoCharge *a)
 static void
 check_reference_unused(const char *reference)
 {
-	Datum		values[1] = {CStringGetTextDatum(reference)};
+	Datum values[1] = {CStringGetTextDatum(reference)};
 
 	if (mono_spi_run(&statements[REFERENCE_USED], values, NULL, 1) > 0)
 		ereport(ERROR,
@@ -126,9 +133,9 @@ check_reference_unused(const char *reference)
 static HeapTuple
 insert_charge(MonoCharge *a, bool want_row)
 {
-	Datum		v[11];
-	char		n[11];
-	int			i;
+	Datum v[11];
+	char n[11];
+	int i;
 
 	for (i = 0; i < 11; i++)
 		n[i] = ' ';
@@ -152,7 +159,7 @@ insert_charge(MonoCharge *a, bool want_row)
 	if (a->period != NULL)
 	{
 		SPITupleTable *inserted = SPI_tuptable;
-		Datum		ref = v[0];
+		Datum ref = v[0];
 
 		mono_plan_schedules(PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false,
 															TYPALIGN_INT)));
@@ -187,9 +194,9 @@ text_arg(FunctionCallInfo fcinfo, int n)
 Datum
 mono_charge(PG_FUNCTION_ARGS)
 {
-	MonoCharge	a;
-	HeapTuple	row;
-	Datum		result;
+	MonoCharge a;
+	HeapTuple row;
+	Datum result;
 
 	mono_require_writable("mono_charge()");
 	memset(&a, 0, sizeof(a));
@@ -218,12 +225,11 @@ mono_charge(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-
 /* Refuse a second live link for a phone. */
 static void
 check_no_live_link(const char *phone)
 {
-	Datum		values[1] = {CStringGetTextDatum(phone)};
+	Datum values[1] = {CStringGetTextDatum(phone)};
 
 	if (mono_spi_run(&statements[LIVE_LINK], values, NULL, 1) > 0)
 		ereport(ERROR,
@@ -237,8 +243,8 @@ check_no_live_link(const char *phone)
 static HeapTuple
 insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
 {
-	Datum		v[5];
-	char		n[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum v[5];
+	char n[5] = {' ', ' ', ' ', ' ', ' '};
 
 	v[0] = CStringGetTextDatum(phone);
 	v[1] = CStringGetTextDatum(name);
@@ -260,7 +266,7 @@ insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
 static void
 first_charge_args(FunctionCallInfo fcinfo, MonoCharge *a)
 {
-	bool		full = PG_NARGS() >= 12;
+	bool full = PG_NARGS() >= 12;
 
 	memset(a, 0, sizeof(*a));
 	a->amount = PG_GETARG_INT64(5);
@@ -286,8 +292,8 @@ first_charge_args(FunctionCallInfo fcinfo, MonoCharge *a)
 static void
 check_first_charge_args(FunctionCallInfo fcinfo)
 {
-	bool		schedule = false;
-	int			i;
+	bool schedule = false;
+	int i;
 
 	for (i = 7; i < PG_NARGS(); i++)
 		if (i != 8 && !PG_ARGISNULL(i))
@@ -316,14 +322,14 @@ check_first_charge_args(FunctionCallInfo fcinfo)
 Datum
 mono_link_beneficiary(PG_FUNCTION_ARGS)
 {
-	char	   *phone;
-	char	   *name = text_arg(fcinfo, 1);
-	char	   *nip = text_arg(fcinfo, 2);
-	char	   *nuban = text_arg(fcinfo, 3);
-	char	   *bvn = text_arg(fcinfo, 4);
-	HeapTuple	row;
-	TupleDesc	desc;
-	Datum		result;
+	char *phone;
+	char *name = text_arg(fcinfo, 1);
+	char *nip = text_arg(fcinfo, 2);
+	char *nuban = text_arg(fcinfo, 3);
+	char *bvn = text_arg(fcinfo, 4);
+	HeapTuple row;
+	TupleDesc desc;
+	Datum result;
 
 	mono_require_writable("mono_link_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
@@ -341,8 +347,8 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
 	if (!PG_ARGISNULL(5))
 	{
-		MonoCharge	a;
-		bool		isnull;
+		MonoCharge a;
+		bool isnull;
 
 		first_charge_args(fcinfo, &a);
 		a.phone = phone;
@@ -354,7 +360,6 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-
 /*
  * Queue the unlink of the phone's link: a linked one gets an unlink to
  * send; one never sent (queued, no attempt yet) simply ends unlinked, with
@@ -363,7 +368,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 static bool
 queue_unlink(const char *phone)
 {
-	Datum		arg = CStringGetTextDatum(phone);
+	Datum arg = CStringGetTextDatum(phone);
 
 	return mono_spi_run(&statements[QUEUE_UNLINK], &arg, NULL, 1) > 0;
 }
@@ -372,9 +377,9 @@ queue_unlink(const char *phone)
 static void
 require_unlinkable(const char *phone)
 {
-	Datum		arg = CStringGetTextDatum(phone);
-	char	   *status;
-	char	   *action;
+	Datum arg = CStringGetTextDatum(phone);
+	char *status;
+	char *action;
 
 	if (mono_spi_run(&statements[LIVE_LINK], &arg, NULL, 1) == 0)
 		ereport(ERROR,
@@ -399,8 +404,8 @@ require_unlinkable(const char *phone)
 Datum
 mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 {
-	char	   *phone;
-	Datum		result;
+	char *phone;
+	Datum result;
 
 	mono_require_writable("mono_unlink_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
@@ -442,8 +447,8 @@ typedef enum KeyType
 static const struct
 {
 	const char *name;
-	KeyType		type;
-}			trigger_keys[NKEYS] = {
+	KeyType type;
+} trigger_keys[NKEYS] = {
 	[KEY_PHONE] = {"phone", KEY_TEXT},
 	[KEY_AMOUNT] = {"amount", KEY_INTEGER},
 	[KEY_DESCRIPTION] = {"description", KEY_TEXT},
@@ -459,9 +464,9 @@ static const struct
 static void
 map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i,
-				k;
+	TupleDesc desc = RelationGetDescr(rel);
+	int i,
+		k;
 
 	memset(attnums, 0, sizeof(int) * NKEYS);
 	for (i = 0; i < trig->tgnargs; i++)
@@ -504,7 +509,7 @@ map_trigger_args(Trigger *trig, Relation rel, int *attnums)
 static bool
 type_in(Oid type, const Oid *ok, int n)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < n; i++)
 		if (type == ok[i])
@@ -519,24 +524,25 @@ trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, TriggerKey key, Datum
 	static const Oid texts[] = {TEXTOID, VARCHAROID, BPCHAROID};
 	static const Oid ints[] = {INT2OID, INT4OID, INT8OID};
 	static const Oid times[] = {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID};
-	Oid			type = SPI_gettypeid(desc, attnum);
-	bool		isnull;
-	Datum		d;
-	bool		ok;
+	Oid type = SPI_gettypeid(desc, attnum);
+	bool isnull;
+	Datum d;
+	bool ok;
 
-	KeyType		want = trigger_keys[key].type;
+	KeyType want = trigger_keys[key].type;
 
 	ok = want == KEY_INTEGER ? type_in(type, ints, 3) :
-		want == KEY_TIME ? type_in(type, times, 3) : type_in(type, texts, 3);
+		want == KEY_TIME	 ? type_in(type, times, 3) :
+							   type_in(type, texts, 3);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("mono_charge_trigger: column \"%s\" has type %s, which cannot be the %s",
 						SPI_fname(desc, attnum), format_type_be(type), trigger_keys[key].name),
 				 errhint("Map %s to a column of type %s.", trigger_keys[key].name,
-						 want == KEY_INTEGER ? "smallint, integer or bigint" :
-						 want == KEY_TIME ? "timestamptz, timestamp or date" :
-						 "text or varchar")));
+						 want == KEY_INTEGER  ? "smallint, integer or bigint" :
+							 want == KEY_TIME ? "timestamptz, timestamp or date" :
+												"text or varchar")));
 	d = SPI_getbinval(tuple, desc, attnum, &isnull);
 	if (isnull)
 		return false;
@@ -558,9 +564,9 @@ trigger_value(HeapTuple tuple, TupleDesc desc, int attnum, TriggerKey key, Datum
 static void
 charge_from_row(HeapTuple tuple, TupleDesc desc, int *attnums, MonoCharge *a)
 {
-	Datum		d[NKEYS];
-	bool		have[NKEYS];
-	int			k;
+	Datum d[NKEYS];
+	bool have[NKEYS];
+	int k;
 
 	for (k = 0; k < (int) NKEYS; k++)
 		have[k] = attnums[k] && trigger_value(tuple, desc, attnums[k], k, &d[k]);
@@ -597,8 +603,8 @@ Datum
 mono_charge_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	int			attnums[NKEYS];
-	MonoCharge	a;
+	int attnums[NKEYS];
+	MonoCharge a;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,

@@ -52,7 +52,7 @@ const OwoKindInfo owo_kinds[OWO_NUM_KINDS] = {
 static json_t *
 new_outcome(MonoJob *job, json_t *array, const char *verdict)
 {
-	json_t	   *o = mono_json_object();
+	json_t *o = mono_json_object();
 
 	json_object_set_new(o, "id", json_integer(job->id));
 	json_object_set_new(o, "verdict", json_string(verdict));
@@ -79,7 +79,7 @@ array_for(MonoJob *job, MonoOutcomes *out)
 static void
 retry(MonoJob *job, json_t *array, const char *error, int64 min_delay_ms)
 {
-	json_t	   *o = new_outcome(job, array, "retry");
+	json_t *o = new_outcome(job, array, "retry");
 
 	mono_set_last_error(error);
 	set_str(o, "last_error", error);
@@ -91,7 +91,7 @@ retry(MonoJob *job, json_t *array, const char *error, int64 min_delay_ms)
 static void
 mark_unknown(MonoJob *job, json_t *array, const char *error)
 {
-	json_t	   *o = new_outcome(job, array, "ambiguous");
+	json_t *o = new_outcome(job, array, "ambiguous");
 
 	mono_set_last_error(error);
 	set_str(o, "last_error", error);
@@ -102,8 +102,7 @@ mark_unknown(MonoJob *job, json_t *array, const char *error)
 static bool
 mentions_reference(const char *text, const char *reference)
 {
-	return text != NULL && (strcasestr(text, "reference") != NULL ||
-							(reference != NULL && strstr(text, reference) != NULL));
+	return text != NULL && (strcasestr(text, "reference") != NULL || (reference != NULL && strstr(text, reference) != NULL));
 }
 
 /*
@@ -114,9 +113,9 @@ mentions_reference(const char *text, const char *reference)
 static bool
 names_reference(long status, json_t *root, const char *reference)
 {
-	json_t	   *errors = json_object_get(root, "errors");
-	size_t		i;
-	json_t	   *e;
+	json_t *errors = json_object_get(root, "errors");
+	size_t i;
+	json_t *e;
 
 	if (status == 409)
 		return true;
@@ -139,17 +138,17 @@ names_reference(long status, json_t *root, const char *reference)
 static void
 mark_refused(MonoJob *job, json_t *array, long status, json_t *root)
 {
-	json_t	   *o = new_outcome(job, array, "refused");
-	char	   *trace_id = NULL;
-	char	   *fields = NULL;
-	char	   *message = mono_error_summary(root, &trace_id, &fields);
+	json_t *o = new_outcome(job, array, "refused");
+	char *trace_id = NULL;
+	char *fields = NULL;
+	char *message = mono_error_summary(root, &trace_id, &fields);
 
 	mono_set_last_error(psprintf("HTTP %ld: %s", status, message));
 	json_object_set_new(o, "http_status", json_integer(status));
 	set_str(o, "trace_id", trace_id);
 	json_object_set_new(o, "last_error",
 						fields ? json_sprintf("%s (%s)", message, fields) :
-						json_string(message));
+								 json_string(message));
 	if (json_is_array(json_object_get(root, "errors")))
 		json_object_set(o, "error_details", json_object_get(root, "errors"));
 }
@@ -158,7 +157,7 @@ mark_refused(MonoJob *job, json_t *array, long status, json_t *root)
 static void
 send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 {
-	json_t	   *o;
+	json_t *o;
 
 	if (status >= 200 && status < 300)
 	{
@@ -168,26 +167,25 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 	}
 	else if (job->kind != OWO_UNLINK && names_reference(status, root, job->reference))
 	{
-		char	   *trace_id = NULL;
-		char	   *fields = NULL;
-		char	   *message = mono_error_summary(root, &trace_id, &fields);
+		char *trace_id = NULL;
+		char *fields = NULL;
+		char *message = mono_error_summary(root, &trace_id, &fields);
 
 		o = new_outcome(job, array, "reference_named");
 		json_object_set_new(o, "http_status", json_integer(status));
 		set_str(o, "trace_id", trace_id);
-		json_object_set_new(o, "last_error", json_sprintf(
-			"HTTP %ld naming the reference (%s%s%s): settled by reading Mono's state",
-			status, message, fields ? ": " : "", fields ? fields : ""));
+		json_object_set_new(o, "last_error", json_sprintf("HTTP %ld naming the reference (%s%s%s): settled by reading Mono's state", status, message, fields ? ": " : "", fields ? fields : ""));
 		if (json_is_array(json_object_get(root, "errors")))
 			json_object_set(o, "error_details", json_object_get(root, "errors"));
 		json_object_set_new(o, "retry_ms", json_integer(0));
 	}
 	else if (status == 429 || status >= 500)
 	{
-		int64		retry_after = 0;
-		char	   *message = psprintf("HTTP %ld: %s", status,
-									   mono_json_str(root, "message") ?
-									   mono_json_str(root, "message") : "no message");
+		int64 retry_after = 0;
+		char *message = psprintf("HTTP %ld: %s", status,
+								 mono_json_str(root, "message") ?
+									 mono_json_str(root, "message") :
+									 "no message");
 
 		curl_easy_getinfo(job->http.easy, CURLINFO_RETRY_AFTER, &retry_after);
 		retry(job, array, message, retry_after * 1000);
@@ -212,7 +210,7 @@ str_is(json_t *obj, const char *key, const char *value)
 static bool
 charge_is_ours(MonoJob *job, json_t *item)
 {
-	json_int_t	amount;
+	json_int_t amount;
 
 	return str_is(item, "reference", job->reference) && str_is(item, "phone", job->phone) &&
 		mono_json_int(json_object_get(item, "amount"), &amount) && amount == job->amount &&
@@ -228,8 +226,8 @@ charge_is_ours(MonoJob *job, json_t *item)
 static json_t *
 find_in_list(MonoJob *job, json_t *list, bool *foreign)
 {
-	size_t		i;
-	json_t	   *item;
+	size_t i;
+	json_t *item;
 
 	*foreign = false;
 	json_array_foreach(list, i, item)
@@ -251,12 +249,10 @@ find_in_list(MonoJob *job, json_t *list, bool *foreign)
 static bool
 listed(json_t *list, const char *mono_id)
 {
-	size_t		i;
-	json_t	   *item;
+	size_t i;
+	json_t *item;
 
-	json_array_foreach(list, i, item)
-		if (str_is(item, "id", mono_id))
-		return true;
+	json_array_foreach(list, i, item) if (str_is(item, "id", mono_id)) return true;
 	return false;
 }
 
@@ -266,15 +262,14 @@ settle_unlink(MonoJob *job, json_t *array, long status, json_t *root)
 {
 	const char *s = status == 200 ? mono_json_str(mono_json_data(root), "status") : NULL;
 
-	new_outcome(job, array, (status == 404 || (s && strcmp(s, "unlinked") == 0)) ?
-				"gone" : "present");
+	new_outcome(job, array, (status == 404 || (s && strcmp(s, "unlinked") == 0)) ? "gone" : "present");
 }
 
 /* A settling read that stopped at mono_pay.list_pages: go on from there soon. */
 static void
 settle_more(MonoJob *job, json_t *array)
 {
-	json_t	   *o = new_outcome(job, array, "partial");
+	json_t *o = new_outcome(job, array, "partial");
 
 	json_object_set_new(o, "read_offset", json_integer(job->more ? job->offset : 0));
 }
@@ -283,9 +278,9 @@ settle_more(MonoJob *job, json_t *array)
 static void
 settle_charge(MonoJob *job, json_t *array)
 {
-	bool		foreign;
-	json_t	   *found = find_in_list(job, job->items, &foreign);
-	json_t	   *o;
+	bool foreign;
+	json_t *found = find_in_list(job, job->items, &foreign);
+	json_t *o;
 
 	if (found != NULL)
 	{
@@ -315,9 +310,9 @@ settle_charge(MonoJob *job, json_t *array)
 static void
 settle_link(MonoJob *job, json_t *array)
 {
-	bool		foreign;
-	json_t	   *found = find_in_list(job, job->items, &foreign);
-	json_t	   *o;
+	bool foreign;
+	json_t *found = find_in_list(job, job->items, &foreign);
+	json_t *o;
 
 	if (found != NULL)
 	{
@@ -335,7 +330,7 @@ settle_link(MonoJob *job, json_t *array)
 static void
 settle_later(MonoJob *job, json_t *array, const char *error)
 {
-	json_t	   *o = new_outcome(job, array, "read_failed");
+	json_t *o = new_outcome(job, array, "read_failed");
 
 	set_str(o, "last_error", error);
 }
@@ -344,7 +339,7 @@ settle_later(MonoJob *job, json_t *array, const char *error)
 static void
 add_event(json_t *events, const char *event, json_t *data)
 {
-	json_t	   *e = mono_json_object();
+	json_t *e = mono_json_object();
 
 	json_object_set_new(e, "event", json_string(event));
 	json_object_set(e, "data", data);
@@ -355,16 +350,15 @@ add_event(json_t *events, const char *event, json_t *data)
 static void
 add_offset_event(json_t *events, MonoJob *job, const char *column)
 {
-	json_t	   *d = mono_json_object();
-	int			next = job->more ? job->offset : 0;
+	json_t *d = mono_json_object();
+	int next = job->more ? job->offset : 0;
 
 	if (next == job->first_offset)
 	{
 		json_decref(d);
 		return;
 	}
-	json_object_set_new(d, "table", json_string(job->kind == OWO_POLL_LINK ?
-												"beneficiaries" : "fund_requests"));
+	json_object_set_new(d, "table", json_string(job->kind == OWO_POLL_LINK ? "beneficiaries" : "fund_requests"));
 	json_object_set_new(d, "column", json_string(column));
 	json_object_set_new(d, "id", json_integer(job->id));
 	json_object_set_new(d, "offset", json_integer(next));
@@ -382,7 +376,7 @@ fund_request_events(json_t *events, json_t *obj)
 		add_event(events, "owo.fundrequest.created", obj);
 	if (status != NULL)
 	{
-		char	   *event = psprintf("owo.fundrequest.%s", status);
+		char *event = psprintf("owo.fundrequest.%s", status);
 
 		add_event(events, event, obj);
 	}
@@ -398,9 +392,9 @@ static bool
 storable_payment(json_t *item)
 {
 	const char *id = mono_json_str(item, "id");
-	json_t	   *at = json_object_get(item, "processed_at");
-	json_int_t	amount;
-	char	   *iso;
+	json_t *at = json_object_get(item, "processed_at");
+	json_int_t amount;
+	char *iso;
 
 	if (id == NULL || id[0] == '\0' ||
 		!mono_json_int(json_object_get(item, "amount"), &amount) || amount < 0)
@@ -424,8 +418,8 @@ storable_payment(json_t *item)
 static void
 poll_link(MonoJob *job, json_t *events)
 {
-	bool		foreign;
-	json_t	   *found;
+	bool foreign;
+	json_t *found;
 
 	add_offset_event(events, job, "list_offset");
 	if (job->linked)
@@ -433,7 +427,7 @@ poll_link(MonoJob *job, json_t *events)
 		if (job->mono_id != NULL && !job->more && job->first_offset == 0 &&
 			!listed(job->items, job->mono_id))
 		{
-			json_t	   *d = mono_json_object();
+			json_t *d = mono_json_object();
 
 			json_object_set_new(d, "id", json_string(job->mono_id));
 			json_object_set_new(d, "phone", json_string(job->phone));
@@ -445,7 +439,7 @@ poll_link(MonoJob *job, json_t *events)
 	found = find_in_list(job, job->items, &foreign);
 	if (found != NULL)
 	{
-		json_t	   *d = json_deep_copy(found);
+		json_t *d = json_deep_copy(found);
 
 		json_object_set_new(d, "phone", json_string(job->phone));
 		add_event(events, "owo.beneficiary.linked", d);
@@ -460,15 +454,14 @@ poll_link(MonoJob *job, json_t *events)
 static void
 foreign_event(MonoJob *job, json_t *events)
 {
-	size_t		i;
-	json_t	   *item;
+	size_t i;
+	json_t *item;
 
-	json_array_foreach(job->items, i, item)
-		if (str_is(item, "reference", job->reference))
-		{
-			add_event(events, "owo.fundrequest.created", item);
-			return;
-		}
+	json_array_foreach(job->items, i, item) if (str_is(item, "reference", job->reference))
+	{
+		add_event(events, "owo.fundrequest.created", item);
+		return;
+	}
 }
 
 /*
@@ -479,10 +472,10 @@ foreign_event(MonoJob *job, json_t *events)
 static void
 list_outcome(MonoJob *job, MonoOutcomes *out)
 {
-	size_t		i;
-	json_t	   *item;
-	bool		foreign;
-	json_t	   *events = out->group[GROUP_EVENTS];
+	size_t i;
+	json_t *item;
+	bool foreign;
+	json_t *events = out->group[GROUP_EVENTS];
 
 	switch (job->kind)
 	{
@@ -522,9 +515,9 @@ list_outcome(MonoJob *job, MonoOutcomes *out)
 static void
 poll_outcome(MonoJob *job, json_t *events)
 {
-	long		status = 0;
-	json_t	   *root;
-	json_t	   *data;
+	long status = 0;
+	json_t *root;
+	json_t *data;
 
 	if (job->rc != CURLE_OK)
 		return;
@@ -550,7 +543,7 @@ mono_page_path(const char *list_path, int offset)
 static bool
 page_has_more(json_t *root, size_t n)
 {
-	json_t	   *has_more = json_object_get(json_object_get(root, "pagination"), "has_more");
+	json_t *has_more = json_object_get(json_object_get(root, "pagination"), "has_more");
 
 	if (n == 0)
 		return false;
@@ -568,10 +561,10 @@ page_has_more(json_t *root, size_t n)
 bool
 mono_owo_next_page(MonoJob *job, MemoryContext cxt)
 {
-	long		status = 0;
-	json_t	   *root = NULL;
-	json_t	   *data;
-	bool		more;
+	long status = 0;
+	json_t *root = NULL;
+	json_t *data;
+	bool more;
 
 	if (job->list_path == NULL)
 		return false;
@@ -618,10 +611,10 @@ mono_owo_next_page(MonoJob *job, MemoryContext cxt)
 void
 mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 {
-	json_t	   *array = array_for(job, out);
-	bool		settle = owo_kinds[job->kind].role == OWO_SETTLE;
-	long		status = 0;
-	json_t	   *root;
+	json_t *array = array_for(job, out);
+	bool settle = owo_kinds[job->kind].role == OWO_SETTLE;
+	long status = 0;
+	json_t *root;
 
 	if (job->list_path != NULL && !job->list_failed)
 	{
@@ -639,9 +632,9 @@ mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 	if (job->rc != CURLE_OK)
 	{
 		const char *phase = mono_http_phase(job->http.easy, job->rc, job->http.resp.overflow);
-		char	   *error = psprintf("request failed while %s: %s", phase,
-									 job->http.errbuf[0] ? job->http.errbuf :
-									 curl_easy_strerror(job->rc));
+		char *error = psprintf("request failed while %s: %s", phase,
+							   job->http.errbuf[0] ? job->http.errbuf :
+													 curl_easy_strerror(job->rc));
 
 		if (settle)
 			settle_later(job, array, error);
@@ -655,7 +648,7 @@ mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 	root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
 	if (root == NULL && (status < 400 || status == 409))
 	{
-		char	   *error = psprintf("HTTP %ld with a body that is not JSON", status);
+		char *error = psprintf("HTTP %ld with a body that is not JSON", status);
 
 		if (settle)
 			settle_later(job, array, error);

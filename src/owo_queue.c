@@ -59,11 +59,11 @@ run(OwoStatement which, Datum *args)
 static MonoJob *
 new_job(MemoryContext cxt, OwoJobKind kind, int i)
 {
-	MonoJob    *job = MemoryContextAllocZero(cxt, sizeof(MonoJob));
-	bool		isnull;
+	MonoJob *job = MemoryContextAllocZero(cxt, sizeof(MonoJob));
+	bool isnull;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	int			col;
-	TupleDesc	d = SPI_tuptable->tupdesc;
+	int col;
+	TupleDesc d = SPI_tuptable->tupdesc;
 
 	job->product = &mono_owo_product;
 	job->kind = kind;
@@ -89,8 +89,8 @@ static void
 set_list_call(MonoJob *job, MemoryContext cxt, char *list_path, int i,
 			  const char *offset_column)
 {
-	bool		isnull;
-	Datum		v = mono_spi_value(i, SPI_fnumber(SPI_tuptable->tupdesc, offset_column), &isnull);
+	bool isnull;
+	Datum v = mono_spi_value(i, SPI_fnumber(SPI_tuptable->tupdesc, offset_column), &isnull);
 
 	job->first_offset = isnull ? 0 : Max(DatumGetInt32(v), 0);
 	job->offset = job->first_offset;
@@ -102,7 +102,7 @@ set_list_call(MonoJob *job, MemoryContext cxt, char *list_path, int i,
 static void
 fail_unbuildable(OwoStatement which, const char *table, int64 id)
 {
-	Datum		arg = Int64GetDatum(id);
+	Datum arg = Int64GetDatum(id);
 
 	mono_spi_run(&statements[which], &arg, NULL, 0);
 	mono_set_last_error(psprintf("row " INT64_FORMAT " of mono.%s could not be sent: it cannot make a request body",
@@ -113,17 +113,17 @@ fail_unbuildable(OwoStatement which, const char *table, int64 id)
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum		args[3] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number),
-	BoolGetDatum(mono_one_prompt_per_phone)};
-	uint64		n = run(CLAIM_CHARGES, args);
+	Datum args[3] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number),
+					 BoolGetDatum(mono_one_prompt_per_phone)};
+	uint64 n = run(CLAIM_CHARGES, args);
 	SPITupleTable *tt = SPI_tuptable;
-	uint64		i;
+	uint64 i;
 
 	for (i = 0; i < n; i++)
 	{
-		char	   *body = mono_charge_body(tt->vals[i], tt->tupdesc, true);
-		MonoJob    *job;
-		bool		isnull;
+		char *body = mono_charge_body(tt->vals[i], tt->tupdesc, true);
+		MonoJob *job;
+		bool isnull;
 
 		SPI_tuptable = tt;
 		if (body == NULL)
@@ -146,11 +146,11 @@ claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 static char *
 claim_first_charge(int64 link_id, bool *ok)
 {
-	Datum		arg = Int64GetDatum(link_id);
+	Datum arg = Int64GetDatum(link_id);
 	SPITupleTable *saved = SPI_tuptable;
-	uint64		saved_n = SPI_processed;
-	char	   *body = NULL;
-	uint64		n = mono_spi_run(&statements[CLAIM_FIRST_CHARGE], &arg, NULL, 1);
+	uint64 saved_n = SPI_processed;
+	char *body = NULL;
+	uint64 n = mono_spi_run(&statements[CLAIM_FIRST_CHARGE], &arg, NULL, 1);
 
 	if (n > 0)
 		body = mono_charge_body(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
@@ -164,15 +164,15 @@ claim_first_charge(int64 link_id, bool *ok)
 static int
 claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum		args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
-	uint64		n = run(CLAIM_LINKS, args);
+	Datum args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
+	uint64 n = run(CLAIM_LINKS, args);
 	SPITupleTable *tt = SPI_tuptable;
-	uint64		i;
+	uint64 i;
 
 	for (i = 0; i < n; i++)
 	{
-		bool		unlink;
-		MonoJob    *job;
+		bool unlink;
+		MonoJob *job;
 
 		SPI_tuptable = tt;
 		unlink = strcmp(mono_spi_text(i, "action"), "unlink") == 0;
@@ -182,9 +182,9 @@ claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 						  psprintf("{\"id\":\"%s\"}", job->mono_id ? job->mono_id : ""));
 		else
 		{
-			bool		ok;
-			char	   *first = claim_first_charge(job->id, &ok);
-			char	   *body = ok ? mono_link_body(tt->vals[i], tt->tupdesc, first) : NULL;
+			bool ok;
+			char *first = claim_first_charge(job->id, &ok);
+			char *body = ok ? mono_link_body(tt->vals[i], tt->tupdesc, first) : NULL;
 
 			if (body == NULL)
 			{
@@ -202,15 +202,15 @@ claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 static int
 claim_unknown(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum		args[2] = {Int32GetDatum(limit),
-	Int64GetDatum((int64) mono_request_timeout + mono_backoff_ms(6))};
-	uint64		i;
-	uint64		n = run(CLAIM_UNKNOWN_CHARGES, args);
-	uint64		links;
+	Datum args[2] = {Int32GetDatum(limit),
+					 Int64GetDatum((int64) mono_request_timeout + mono_backoff_ms(6))};
+	uint64 i;
+	uint64 n = run(CLAIM_UNKNOWN_CHARGES, args);
+	uint64 links;
 
 	for (i = 0; i < n; i++)
 	{
-		MonoJob    *job = new_job(cxt, OWO_SETTLE_CHARGE, i);
+		MonoJob *job = new_job(cxt, OWO_SETTLE_CHARGE, i);
 
 		set_list_call(job, cxt, psprintf("/owo/v1/fund-requests?phone=%s", job->phone),
 					  i, "list_offset");
@@ -222,12 +222,11 @@ claim_unknown(int limit, dlist_head *jobs, MemoryContext cxt)
 	links = run(CLAIM_UNKNOWN_LINKS, args);
 	for (i = 0; i < links; i++)
 	{
-		bool		unlink = strcmp(mono_spi_text(i, "action"), "unlink") == 0;
-		MonoJob    *job = new_job(cxt, unlink ? OWO_SETTLE_UNLINK : OWO_SETTLE_LINK, i);
+		bool unlink = strcmp(mono_spi_text(i, "action"), "unlink") == 0;
+		MonoJob *job = new_job(cxt, unlink ? OWO_SETTLE_UNLINK : OWO_SETTLE_LINK, i);
 
 		if (unlink)
-			mono_job_call(job, cxt, "GET", psprintf("/owo/v1/beneficiaries/%s",
-													mono_url_escape(job->mono_id ? job->mono_id : "")), NULL);
+			mono_job_call(job, cxt, "GET", psprintf("/owo/v1/beneficiaries/%s", mono_url_escape(job->mono_id ? job->mono_id : "")), NULL);
 		else
 			set_list_call(job, cxt, psprintf("/owo/v1/beneficiaries?phone=%s", job->phone),
 						  i, "list_offset");
@@ -241,7 +240,7 @@ static void
 poll_job(MemoryContext cxt, OwoJobKind kind, int i, char *path, dlist_head *jobs,
 		 const char *offset_column)
 {
-	MonoJob    *job = new_job(cxt, kind, i);
+	MonoJob *job = new_job(cxt, kind, i);
 
 	if (offset_column != NULL)
 		set_list_call(job, cxt, path, i, offset_column);
@@ -259,10 +258,10 @@ poll_job(MemoryContext cxt, OwoJobKind kind, int i, char *path, dlist_head *jobs
 static void
 claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum		args[3] = {Int32GetDatum(budget / 2 + 1), Int64GetDatum(mono_poll_base),
-	Int64GetDatum(mono_poll_max)};
-	uint64		i;
-	uint64		n = run(CLAIM_POLL_LINKS, args);
+	Datum args[3] = {Int32GetDatum(budget / 2 + 1), Int64GetDatum(mono_poll_base),
+					 Int64GetDatum(mono_poll_max)};
+	uint64 i;
+	uint64 n = run(CLAIM_POLL_LINKS, args);
 
 	for (i = 0; i < n; i++)
 		poll_job(cxt, OWO_POLL_LINK, i,
@@ -272,7 +271,7 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 	n = run(CLAIM_POLL_CHARGES, args);
 	for (i = 0; i < n; i++)
 	{
-		char	   *mono_id = mono_spi_text(i, "mono_id");
+		char *mono_id = mono_spi_text(i, "mono_id");
 
 		if (mono_id == NULL)
 		{
@@ -299,7 +298,7 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 static int
 owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 {
-	int			n = 0;
+	int n = 0;
 
 	if (mono_worker_number > 0)
 		return limit > 0 ? claim_charges(limit, jobs, cxt) : 0;
@@ -322,10 +321,10 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 static void
 owo_recover(void)
 {
-	Datum		args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(mono_workers)};
-	bool		isnull;
-	int64		charges,
-				links;
+	Datum args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(mono_workers)};
+	bool isnull;
+	int64 charges,
+		links;
 
 	mono_spi_run(&statements[RECOVER_SENDS], args, NULL, 1);
 	charges = DatumGetInt64(mono_spi_value(0, 1, &isnull));
@@ -340,10 +339,11 @@ owo_recover(void)
 void
 mono_owo_record(MonoGroupId group, json_t *outcomes)
 {
-	Datum		args[2] = {mono_json_jsonb(outcomes), Int64GetDatum(mono_poll_base)};
+	Datum args[2] = {mono_json_jsonb(outcomes), Int64GetDatum(mono_poll_base)};
 
-	mono_spi_run(&statements[group == GROUP_CHARGES ? RECORD_CHARGES :
-							 group == GROUP_LINKS ? RECORD_LINKS : RECORD_EVENTS],
+	mono_spi_run(&statements[group == GROUP_CHARGES	  ? RECORD_CHARGES :
+								 group == GROUP_LINKS ? RECORD_LINKS :
+														RECORD_EVENTS],
 				 args, NULL, 0);
 }
 

@@ -9,20 +9,17 @@
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
 
-
-
 /* Does the string consist of exactly len ASCII digits? */
 static bool
 all_digits(const char *s, int len)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < len; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
 	return s[len] == '\0';
 }
-
 
 #define shown(v) mono_shown(v)
 
@@ -34,8 +31,8 @@ all_digits(const char *s, int len)
 char *
 mono_normalize_phone(const char *phone)
 {
-	char		digits[32];
-	int			n = 0;
+	char digits[32];
+	int n = 0;
 	const char *p;
 
 	if (phone == NULL)
@@ -64,16 +61,16 @@ bad:
 			 errmsg("invalid phone number \"%s\"", shown(phone)),
 			 errdetail("A phone is 234 followed by 10 digits."),
 			 errhint("Use the forms 2348012345678, +2348012345678 or 08012345678.")));
-	return NULL;				/* not reached */
+	return NULL; /* not reached */
 }
 
 /* A reference is 8 to 32 ASCII letters or digits. */
 void
 mono_check_reference(const char *reference)
 {
-	size_t		len = strlen(reference);
-	size_t		i;
-	bool		ok = len >= 8 && len <= 32;
+	size_t len = strlen(reference);
+	size_t i;
+	bool ok = len >= 8 && len <= 32;
 
 	for (i = 0; ok && i < len; i++)
 		ok = (reference[i] >= 'a' && reference[i] <= 'z') ||
@@ -99,7 +96,6 @@ mono_check_amount(int64 amount)
 				 errhint("Pass the amount in kobo, e.g. 150000 for NGN 1,500.00.")));
 }
 
-
 /* The longest description Mono shows in WhatsApp, in characters. */
 #define MONO_DESCRIPTION_MAX 255
 
@@ -107,7 +103,7 @@ mono_check_amount(int64 amount)
 void
 mono_check_description(const char *description)
 {
-	int			chars = pg_mbstrlen(description);
+	int chars = pg_mbstrlen(description);
 
 	if (chars > MONO_DESCRIPTION_MAX)
 		ereport(ERROR,
@@ -201,7 +197,7 @@ mono_check_currency(const char *currency)
 void
 mono_check_digits(const char *what, const char *value, int len, const char *hint)
 {
-	bool		secret = strcmp(what, "bvn") == 0;
+	bool secret = strcmp(what, "bvn") == 0;
 
 	if (value == NULL)
 		ereport(ERROR,
@@ -212,7 +208,7 @@ mono_check_digits(const char *what, const char *value, int len, const char *hint
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 secret ? errmsg("invalid %s", what) :
-				 errmsg("invalid %s \"%s\"", what, shown(value)),
+						  errmsg("invalid %s \"%s\"", what, shown(value)),
 				 errdetail("The %s must be exactly %d digits.", what, len),
 				 errhint("%s", hint)));
 }
@@ -221,7 +217,7 @@ mono_check_digits(const char *what, const char *value, int len, const char *hint
 void
 mono_check_account_name(const char *name)
 {
-	int			chars;
+	int chars;
 
 	if (name == NULL)
 		ereport(ERROR,
@@ -248,8 +244,8 @@ mono_generate_reference(void)
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char raw[22];
-	char	   *ref = palloc(25);
-	int			i;
+	char *ref = palloc(25);
+	int i;
 
 	if (!pg_strong_random(raw, sizeof(raw)))
 		ereport(ERROR,
@@ -270,10 +266,10 @@ PG_FUNCTION_INFO_V1(mono_is_reference);
 Datum
 mono_is_phone(PG_FUNCTION_ARGS)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
+	text *t = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
+	int len = VARSIZE_ANY_EXHDR(t);
+	int i;
 
 	if (len != 13 || strncmp(s, "234", 3) != 0)
 		PG_RETURN_BOOL(false);
@@ -287,10 +283,10 @@ mono_is_phone(PG_FUNCTION_ARGS)
 Datum
 mono_is_reference(PG_FUNCTION_ARGS)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
+	text *t = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
+	int len = VARSIZE_ANY_EXHDR(t);
+	int i;
 
 	if (len < 8 || len > 32)
 		PG_RETURN_BOOL(false);

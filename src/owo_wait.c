@@ -18,15 +18,15 @@ static MonoStatement fetch_stmt = {
 	"read the awaited fund request",
 	"SELECT f, f.xmin, f.status IN ('queued', 'sending')"
 	" FROM mono.fund_requests f WHERE f.reference = $1",
-	1, {TEXTOID}
-};
+	1,
+	{TEXTOID}};
 
 /* Fetch (row, xmin, still-in-outbox) of a fund request; false when absent. */
 static bool
 fetch_request(const char *reference, Datum *row, TransactionId *xmin, bool *pending)
 {
-	Datum		arg = CStringGetTextDatum(reference);
-	bool		isnull;
+	Datum arg = CStringGetTextDatum(reference);
+	bool isnull;
 
 	if (mono_spi_run(&fetch_stmt, &arg, NULL, 1) == 0)
 		return false;
@@ -42,7 +42,7 @@ fetch_request(const char *reference, Datum *row, TransactionId *xmin, bool *pend
 static TimestampTz
 deadline_after(Interval *timeout)
 {
-	double		usecs = (double) timeout->time +
+	double usecs = (double) timeout->time +
 		((double) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY;
 
 	if (usecs > (double) (PG_INT64_MAX / 4))
@@ -68,13 +68,13 @@ refuse_same_transaction(const char *reference)
 Datum
 mono_wait(PG_FUNCTION_ARGS)
 {
-	char	   *reference;
+	char *reference;
 	TimestampTz deadline;
-	Datum		row;
+	Datum row;
 	TransactionId xmin;
-	bool		pending;
-	long		sleep_ms = 1;
-	Interval   *timeout;
+	bool pending;
+	long sleep_ms = 1;
+	Interval *timeout;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -112,4 +112,3 @@ mono_wait(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(row);
 }
-

@@ -19,28 +19,28 @@
 /* What the receiver counts: answers by kind, and refusals by reason. */
 typedef enum ReceiverCount
 {
-	RC_CONNECTIONS,				/* connections accepted */
-	RC_APPLIED,					/* 200 applied */
-	RC_DUPLICATE,				/* 200 duplicate */
-	RC_IGNORED,					/* 200 ignored */
-	RC_UNAUTHORIZED,			/* 401: wrong or missing mono-webhook-secret */
-	RC_TOO_LARGE,				/* 413: body past mono_pay.webhook_max_size */
-	RC_NOT_JSON,				/* 400: not JSON, or not an event */
-	RC_METHOD,					/* 405: not POST */
-	RC_NOT_FOUND,				/* 404: another path */
-	RC_UNAVAILABLE,				/* 503: the database could not take it */
-	RC_CONNECTION_LIMIT,		/* closed at accept: too many connections */
-	RC_TIMEOUT,					/* closed: request not read in time */
-	RC_HEADER_TOO_LARGE,		/* 431: headers past webhook_max_header_size */
+	RC_CONNECTIONS,		 /* connections accepted */
+	RC_APPLIED,			 /* 200 applied */
+	RC_DUPLICATE,		 /* 200 duplicate */
+	RC_IGNORED,			 /* 200 ignored */
+	RC_UNAUTHORIZED,	 /* 401: wrong or missing mono-webhook-secret */
+	RC_TOO_LARGE,		 /* 413: body past mono_pay.webhook_max_size */
+	RC_NOT_JSON,		 /* 400: not JSON, or not an event */
+	RC_METHOD,			 /* 405: not POST */
+	RC_NOT_FOUND,		 /* 404: another path */
+	RC_UNAVAILABLE,		 /* 503: the database could not take it */
+	RC_CONNECTION_LIMIT, /* closed at accept: too many connections */
+	RC_TIMEOUT,			 /* closed: request not read in time */
+	RC_HEADER_TOO_LARGE, /* 431: headers past webhook_max_header_size */
 	RC_NCOUNTS
 } ReceiverCount;
 
 typedef struct ReceiverShared
 {
-	slock_t		mutex;
-	pid_t		pids[MONO_MAX_RECEIVERS];	/* of each process; 0 when not running */
-	bool		tls;
-	pg_atomic_uint32 open;		/* connections open now */
+	slock_t mutex;
+	pid_t pids[MONO_MAX_RECEIVERS]; /* of each process; 0 when not running */
+	bool tls;
+	pg_atomic_uint32 open; /* connections open now */
 	pg_atomic_uint64 counts[RC_NCOUNTS];
 } ReceiverShared;
 
@@ -51,7 +51,7 @@ typedef enum MonoSecretCheck
 {
 	MONO_SECRET_MATCH,
 	MONO_SECRET_MISMATCH,
-	MONO_SECRET_UNSET			/* the product's secret is not set */
+	MONO_SECRET_UNSET /* the product's secret is not set */
 } MonoSecretCheck;
 
 extern const char *mono_webhook_secret_for(const char *event, const char **setting);
@@ -73,4 +73,4 @@ mono_receiver_count(ReceiverCount what)
 /* webhook_server.c */
 PGDLLEXPORT void mono_receiver_main(Datum main_arg);
 
-#endif							/* MONO_WEBHOOK_H */
+#endif /* MONO_WEBHOOK_H */

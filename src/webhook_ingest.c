@@ -33,14 +33,13 @@
 
 PG_FUNCTION_INFO_V1(mono_handle_webhook);
 
-
 /* Compare two strings in time that depends only on their lengths. */
 static bool
 secrets_equal(const char *a, const char *b)
 {
-	size_t		la = strlen(a);
-	size_t		lb = strlen(b);
-	size_t		i;
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+	size_t i;
 	unsigned char diff = (la != lb);
 
 	for (i = 0; i < la; i++)
@@ -52,10 +51,10 @@ secrets_equal(const char *a, const char *b)
 static char *
 sha256_hex(const char *data, size_t len)
 {
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	uint8 digest[PG_SHA256_DIGEST_LENGTH];
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	char	   *out = palloc(7 + 2 * PG_SHA256_DIGEST_LENGTH + 1);
-	int			i;
+	char *out = palloc(7 + 2 * PG_SHA256_DIGEST_LENGTH + 1);
+	int i;
 
 	if (pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
@@ -93,13 +92,12 @@ mono_webhook_secret_for(const char *event, const char **setting)
 static bool
 secret_matches(const char *secret, const char *configured)
 {
-	bool		hashed;
+	bool hashed;
 
 	if (secret == NULL || configured[0] == '\0')
 		return false;
 	hashed = strncmp(secret, "sha256:", 7) == 0;
-	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) :
-						 configured);
+	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) : configured);
 }
 
 /*
@@ -117,8 +115,8 @@ mono_webhook_check_secret(const char *given, const char *event)
 	const char *setting;
 	const char *configured = mono_webhook_secret_for(event, &setting);
 	const char *connect = mono_connect_webhook_secret ? mono_connect_webhook_secret : "";
-	bool		a,
-				b;
+	bool a,
+		b;
 
 	if (event != NULL)
 	{
@@ -156,7 +154,7 @@ static void
 verify_any_secret(const char *secret)
 {
 	MonoSecretCheck check = mono_webhook_check_secret(secret, NULL);
-	bool		connect = mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0';
+	bool connect = mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0';
 
 	if (check == MONO_SECRET_UNSET)
 		ereport(ERROR,
@@ -165,7 +163,7 @@ verify_any_secret(const char *secret)
 				 errhint("A superuser sets it to the webhook secret of Mono's dashboard, in postgresql.conf, and reloads.")));
 	if (check != MONO_SECRET_MATCH)
 		refuse_secret(connect ? "mono_pay.webhook_secret or mono_pay.connect_webhook_secret" :
-					  "mono_pay.webhook_secret");
+								"mono_pay.webhook_secret");
 }
 
 /* Once the event is known: reject the call unless its own app's secret matches. */
@@ -189,22 +187,22 @@ verify_event_secret(const char *event, const char *secret)
 /* What read_event gathers while PostgreSQL's JSON parser walks the body. */
 typedef struct EventScan
 {
-	int			depth;			/* object/array nesting of the parser */
-	int			objects;		/* objects opened so far: each one's number */
-	int			stack[64];		/* number of the object open at each depth */
-	const char *field;			/* the top-level key being read, or NULL */
-	char	   *event;
-	char	   *event_id;
-	char	  **keys;			/* "<object number>:<key>" of every member */
-	int			nkeys;
-	int			maxkeys;
+	int depth;		   /* object/array nesting of the parser */
+	int objects;	   /* objects opened so far: each one's number */
+	int stack[64];	   /* number of the object open at each depth */
+	const char *field; /* the top-level key being read, or NULL */
+	char *event;
+	char *event_id;
+	char **keys; /* "<object number>:<key>" of every member */
+	int nkeys;
+	int maxkeys;
 } EventScan;
 
 /* Parser callback: an object opens. */
 static JSON_ACTION_RESULT
 scan_object_start(void *state)
 {
-	EventScan  *sc = state;
+	EventScan *sc = state;
 
 	sc->depth++;
 	sc->objects++;
@@ -225,7 +223,7 @@ scan_close(void *state)
 static JSON_ACTION_RESULT
 scan_array_start(void *state)
 {
-	EventScan  *sc = state;
+	EventScan *sc = state;
 
 	sc->depth++;
 	if (sc->depth < (int) lengthof(sc->stack))
@@ -237,14 +235,14 @@ scan_array_start(void *state)
 static JSON_ACTION_RESULT
 scan_field(void *state, char *fname, bool isnull pg_attribute_unused())
 {
-	EventScan  *sc = state;
-	int			obj = sc->depth < (int) lengthof(sc->stack) ? sc->stack[sc->depth] : -1;
+	EventScan *sc = state;
+	int obj = sc->depth < (int) lengthof(sc->stack) ? sc->stack[sc->depth] : -1;
 
 	if (sc->nkeys == sc->maxkeys)
 	{
 		sc->maxkeys = Max(16, sc->maxkeys * 2);
 		sc->keys = sc->keys ? repalloc(sc->keys, sizeof(char *) * sc->maxkeys) :
-			palloc(sizeof(char *) * sc->maxkeys);
+							  palloc(sizeof(char *) * sc->maxkeys);
 	}
 	sc->keys[sc->nkeys++] = psprintf("%d:%s", obj, fname);
 	sc->field = sc->depth == 1 ? fname : NULL;
@@ -255,7 +253,7 @@ scan_field(void *state, char *fname, bool isnull pg_attribute_unused())
 static JSON_ACTION_RESULT
 scan_scalar(void *state, char *token, JsonTokenType type)
 {
-	EventScan  *sc = state;
+	EventScan *sc = state;
 
 	if (sc->depth == 1 && sc->field != NULL && type == JSON_TOKEN_STRING)
 	{
@@ -278,7 +276,7 @@ compare_keys(const void *a, const void *b)
 static char *
 repeated_key(char **keys, int n)
 {
-	int			i;
+	int i;
 
 	if (n < 2)
 		return NULL;
@@ -308,11 +306,11 @@ refuse_body(const char *detail)
 static void
 read_event(char *body, size_t len, char **event, char **event_id)
 {
-	EventScan	sc;
+	EventScan sc;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
 	JsonLexContext *lex;
-	char	   *twice;
+	char *twice;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&sem, 0, sizeof(sem));
@@ -347,20 +345,20 @@ read_event(char *body, size_t len, char **event, char **event_id)
 static MonoStatement ingest_raw = {
 	"store and apply a webhook",
 	"SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)",
-	4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
-};
+	4,
+	{TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
 static MonoStatement ingest_parsed = {
 	"store and apply a webhook (the 0.1.0 call)",
 	"SELECT mono.ingest_webhook($1, $2, $3::jsonb)",
-	3, {TEXTOID, TEXTOID, TEXTOID}
-};
+	3,
+	{TEXTOID, TEXTOID, TEXTOID}};
 static MonoStatement *ingest = NULL;
 
 /* The ingest statement this database has (looked up once per session). */
 static MonoStatement *
 find_ingest(void)
 {
-	bool		isnull;
+	bool isnull;
 
 	mono_spi_query("look up mono.ingest_webhook",
 				   "SELECT pg_catalog.to_regprocedure('mono.ingest_webhook(text, text, jsonb, text)') IS NOT NULL",
@@ -388,9 +386,9 @@ mono_webhook_read_event(char *body, size_t len, char **event, char **event_id)
 Datum
 mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 {
-	Datum		args[4];
-	bool		isnull;
-	Datum		result;
+	Datum args[4];
+	bool isnull;
+	Datum result;
 
 	SPI_connect();
 	if (ingest == NULL)
@@ -398,7 +396,7 @@ mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(body);
-	args[3] = args[2];			/* the raw body: the same text, stored as it came */
+	args[3] = args[2]; /* the raw body: the same text, stored as it came */
 	if (mono_spi_run(ingest, args, NULL, 1) != 1)
 		elog(ERROR, "mono.ingest_webhook() returned no row");
 	result = mono_spi_value(0, 1, &isnull);
@@ -414,12 +412,12 @@ mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 Datum
 mono_handle_webhook(PG_FUNCTION_ARGS)
 {
-	char	   *secret = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	text	   *body_text;
-	char	   *body;
-	size_t		len;
-	char	   *event;
-	char	   *event_id;
+	char *secret = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	text *body_text;
+	char *body;
+	size_t len;
+	char *event;
+	char *event_id;
 
 	verify_any_secret(secret);
 	mono_require_writable("mono_handle_webhook()");

@@ -32,8 +32,8 @@ receiver_shmem_request(void)
 static void
 receiver_shmem_startup(void)
 {
-	bool		found;
-	int			i;
+	bool found;
+	int i;
 
 	if (prev_shmem_startup)
 		prev_shmem_startup();
@@ -54,7 +54,7 @@ receiver_shmem_startup(void)
 static void
 register_receivers(void)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < mono_webhook_receivers; i++)
 		mono_register_worker(i, "mono_receiver_main",
@@ -79,13 +79,13 @@ Datum
 mono_receiver_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[7 + RC_NCOUNTS];
-	bool		n[7 + RC_NCOUNTS];
+	Datum v[7 + RC_NCOUNTS];
+	bool n[7 + RC_NCOUNTS];
 	ReceiverShared *rs = mono_receiver_shared;
-	pid_t		pid = 0;
-	int			running = 0;
-	bool		tls = false;
-	int			i;
+	pid_t pid = 0;
+	int running = 0;
+	bool tls = false;
+	int i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(n, 0, sizeof(n));
@@ -95,7 +95,7 @@ mono_receiver_status(PG_FUNCTION_ARGS)
 		for (i = MONO_MAX_RECEIVERS - 1; i >= 0; i--)
 			if (rs->pids[i] != 0)
 			{
-				pid = rs->pids[i];	/* the lowest-numbered one's */
+				pid = rs->pids[i]; /* the lowest-numbered one's */
 				running++;
 			}
 		tls = rs->tls;

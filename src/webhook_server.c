@@ -48,40 +48,48 @@
 /* One open connection. */
 typedef struct Conn
 {
-	dlist_node	node;
+	dlist_node node;
 	struct MHD_Connection *mhd;
-	TimestampTz deadline;		/* the next request must be read by then */
-	int			requests;		/* requests answered so far */
-	bool		in_request;		/* headers of a request were read */
-	bool		suspended;		/* waiting for the WAL flush */
-	bool		closed_by_us;	/* its deadline passed */
+	TimestampTz deadline; /* the next request must be read by then */
+	int requests;		  /* requests answered so far */
+	bool in_request;	  /* headers of a request were read */
+	bool suspended;		  /* waiting for the WAL flush */
+	bool closed_by_us;	  /* its deadline passed */
 } Conn;
 
 /* One request being read or answered. */
 typedef struct Req
 {
-	Conn	   *conn;
-	char	   *body;			/* malloc'd, up to cap bytes */
-	size_t		len;
-	size_t		cap;			/* webhook_max_size when the request began */
-	bool		too_large;
-	int			status;			/* 0 until decided */
+	Conn *conn;
+	char *body; /* malloc'd, up to cap bytes */
+	size_t len;
+	size_t cap; /* webhook_max_size when the request began */
+	bool too_large;
+	int status; /* 0 until decided */
 	struct MHD_Response *answer;
 } Req;
 
 /* The canned answers (MHD responses are reference counted and reusable). */
 typedef enum Answer
 {
-	ANS_APPLIED, ANS_DUPLICATE, ANS_IGNORED, ANS_401, ANS_413, ANS_400,
-	ANS_405, ANS_404, ANS_503, ANS_N
+	ANS_APPLIED,
+	ANS_DUPLICATE,
+	ANS_IGNORED,
+	ANS_401,
+	ANS_413,
+	ANS_400,
+	ANS_405,
+	ANS_404,
+	ANS_503,
+	ANS_N
 } Answer;
 
 static const struct
 {
-	int			status;
+	int status;
 	ReceiverCount count;
 	const char *body;
-}			answers[ANS_N] = {
+} answers[ANS_N] = {
 	{200, RC_APPLIED, "{\"result\":\"applied\"}\n"},
 	{200, RC_DUPLICATE, "{\"result\":\"duplicate\"}\n"},
 	{200, RC_IGNORED, "{\"result\":\"ignored\"}\n"},
@@ -96,15 +104,15 @@ static const struct
 static struct MHD_Response *responses[ANS_N];
 static struct MHD_Daemon *daemon_handle = NULL;
 static dlist_head conns = DLIST_STATIC_INIT(conns);
-static struct MHD_Connection **pending = NULL;	/* suspended until the flush */
-static int	npending = 0;
+static struct MHD_Connection **pending = NULL; /* suspended until the flush */
+static int npending = 0;
 static XLogRecPtr pending_lsn = InvalidXLogRecPtr;
-static char *commit_setting = NULL;	/* synchronous_commit a 200 waits for */
+static char *commit_setting = NULL; /* synchronous_commit a 200 waits for */
 static MemoryContext request_cxt = NULL;
 static bool secret_unset_warned = false;
 static char *tls_cert_pem = NULL;
 static char *tls_key_pem = NULL;
-static int	receiver_number = 0;	/* of this process, 0 .. webhook_receivers - 1 */
+static int receiver_number = 0; /* of this process, 0 .. webhook_receivers - 1 */
 static uint32 my_open = 0;		/* connections this process holds open */
 
 /* ---- answers ---------------------------------------------------------- */
@@ -113,7 +121,7 @@ static uint32 my_open = 0;		/* connections this process holds open */
 static void
 make_answers(void)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < ANS_N; i++)
 	{
@@ -195,7 +203,7 @@ read_body(Req *req, char **event, char **event_id)
 static Answer
 ingest_failed(ErrorData *edata)
 {
-	bool		bad_input = ERRCODE_TO_CATEGORY(edata->sqlerrcode) ==
+	bool bad_input = ERRCODE_TO_CATEGORY(edata->sqlerrcode) ==
 		ERRCODE_DATA_EXCEPTION;
 
 	ereport(bad_input ? LOG : WARNING,
@@ -224,10 +232,11 @@ ingest(const char *event_id, const char *event, const char *body)
 	enable_timeout_after(STATEMENT_TIMEOUT, INGEST_STATEMENT_TIMEOUT_MS);
 	PG_TRY();
 	{
-		char	   *result = TextDatumGetCString(mono_webhook_ingest(event_id, event, body));
+		char *result = TextDatumGetCString(mono_webhook_ingest(event_id, event, body));
 
-		a = strcmp(result, "applied") == 0 ? ANS_APPLIED :
-			strcmp(result, "duplicate") == 0 ? ANS_DUPLICATE : ANS_IGNORED;
+		a = strcmp(result, "applied") == 0	 ? ANS_APPLIED :
+			strcmp(result, "duplicate") == 0 ? ANS_DUPLICATE :
+											   ANS_IGNORED;
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -236,7 +245,7 @@ ingest(const char *event_id, const char *event, const char *body)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData *edata;
 
 		MemoryContextSwitchTo(cxt);
 		disable_timeout(STATEMENT_TIMEOUT, false);
@@ -256,10 +265,10 @@ ingest(const char *event_id, const char *event, const char *body)
 static Answer
 judge_body(struct MHD_Connection *connection, Req *req)
 {
-	char	   *event = NULL;
-	char	   *event_id = NULL;
-	bool		parsed;
-	Answer		a;
+	char *event = NULL;
+	char *event_id = NULL;
+	bool parsed;
+	Answer a;
 
 	if (req->too_large)
 		return ANS_413;
@@ -288,7 +297,7 @@ static Answer
 judge_headers(struct MHD_Connection *connection, const char *url, const char *method)
 {
 	const char *length;
-	Answer		a;
+	Answer a;
 
 	if (strcmp(url, mono_webhook_path) != 0)
 		return ANS_404;
@@ -343,12 +352,12 @@ static enum MHD_Result
 handle_request(struct MHD_Connection *connection, const char *url, const char *method,
 			   const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	Req		   *req = *con_cls;
-	Answer		a;
+	Req *req = *con_cls;
+	Answer a;
 
 	if (req == NULL)
 	{
-		Conn	   *conn = conn_of(connection);
+		Conn *conn = conn_of(connection);
 
 		if (conn != NULL)
 			conn->in_request = true;
@@ -357,7 +366,7 @@ handle_request(struct MHD_Connection *connection, const char *url, const char *m
 		if ((req = calloc(1, sizeof(Req))) == NULL)
 			return MHD_NO;
 		req->conn = conn;
-		req->cap = (size_t) mono_webhook_max_size;	/* a reload may change it */
+		req->cap = (size_t) mono_webhook_max_size; /* a reload may change it */
 		*con_cls = req;
 		return MHD_YES;
 	}
@@ -367,7 +376,7 @@ handle_request(struct MHD_Connection *connection, const char *url, const char *m
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (req->answer != NULL)	/* resumed after the flush */
+	if (req->answer != NULL) /* resumed after the flush */
 		return MHD_queue_response(connection, req->status, req->answer);
 	a = judge_body(connection, req);
 	if (a <= ANS_IGNORED)
@@ -401,8 +410,8 @@ static void
 on_completed(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
 			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	Req		   *req = *con_cls;
-	Conn	   *conn = conn_of(connection);
+	Req *req = *con_cls;
+	Conn *conn = conn_of(connection);
 
 	if (conn != NULL)
 	{
@@ -412,7 +421,7 @@ on_completed(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
 		conn->requests++;
 		conn->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													 mono_webhook_idle_timeout * 1000 +
-													 mono_webhook_read_timeout);
+														 mono_webhook_read_timeout);
 	}
 	if (req != NULL)
 	{
@@ -442,7 +451,7 @@ static void
 on_connection(void *cls pg_attribute_unused(), struct MHD_Connection *connection,
 			  void **socket_context, enum MHD_ConnectionNotificationCode code)
 {
-	Conn	   *conn = *socket_context;
+	Conn *conn = *socket_context;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
 	{
@@ -476,11 +485,11 @@ static void
 sweep_connections(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	dlist_iter	it;
+	dlist_iter it;
 
 	dlist_foreach(it, &conns)
 	{
-		Conn	   *conn = dlist_container(Conn, node, it.cur);
+		Conn *conn = dlist_container(Conn, node, it.cur);
 		const union MHD_ConnectionInfo *info;
 
 		if (conn->suspended || conn->closed_by_us || now < conn->deadline)
@@ -501,7 +510,7 @@ static void on_log(void *cls, const char *fmt, va_list ap) pg_attribute_printf(2
 static void
 on_log(void *cls pg_attribute_unused(), const char *fmt, va_list ap)
 {
-	char		msg[512];
+	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (strstr(msg, "431") != NULL || strstr(msg, "too large") != NULL ||
@@ -520,7 +529,7 @@ on_log(void *cls pg_attribute_unused(), const char *fmt, va_list ap)
 static bool
 receiver_flush(void)
 {
-	int			i;
+	int i;
 
 	if (npending == 0)
 		return false;
@@ -538,7 +547,7 @@ receiver_flush(void)
 	}
 	for (i = 0; i < npending; i++)
 	{
-		Conn	   *conn = NULL;
+		Conn *conn = NULL;
 		const union MHD_ConnectionInfo *info =
 			MHD_get_connection_info(pending[i], MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
@@ -559,8 +568,8 @@ static char *
 read_pem(const char *path, bool is_key)
 {
 	struct stat st;
-	FILE	   *f;
-	char	   *buf;
+	FILE *f;
+	char *buf;
 
 	if (stat(path, &st) != 0 || (f = fopen(path, "r")) == NULL)
 		ereport(ERROR,
@@ -586,12 +595,12 @@ read_pem(const char *path, bool is_key)
 static struct addrinfo *
 listen_address(void)
 {
-	char	   *spec = pstrdup(mono_webhook_listen);
-	char	   *colon = strrchr(spec, ':');
-	char	   *host = spec;
+	char *spec = pstrdup(mono_webhook_listen);
+	char *colon = strrchr(spec, ':');
+	char *host = spec;
 	struct addrinfo hints;
 	struct addrinfo *res = NULL;
-	int			rc;
+	int rc;
 
 	*colon = '\0';
 	if (host[0] == '[')
@@ -622,16 +631,16 @@ static struct MHD_OptionItem *
 optional_options(bool tls)
 {
 	static struct MHD_OptionItem opts[4];
-	int			n = 0;
+	int n = 0;
 
 	if (mono_webhook_receivers > 1)
-		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
 	if (tls)
 	{
-		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem};
-		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem};
 	}
-	opts[n] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
+	opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	return opts;
 }
 
@@ -640,7 +649,7 @@ static void
 start_server(void)
 {
 	struct addrinfo *ai = listen_address();
-	bool		tls = mono_webhook_tls_cert[0] != '\0' || mono_webhook_tls_key[0] != '\0';
+	bool tls = mono_webhook_tls_cert[0] != '\0' || mono_webhook_tls_key[0] != '\0';
 	unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 		(ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
 
@@ -712,14 +721,14 @@ set_session(void)
 static void
 wait_for_work(WaitEventSet *set)
 {
-	WaitEvent	ev;
+	WaitEvent ev;
 #if MHD_VERSION >= 0x00097701
-	int64_t		mhd_ms = MHD_get_timeout_i(daemon_handle);
+	int64_t mhd_ms = MHD_get_timeout_i(daemon_handle);
 #else
 	MHD_UNSIGNED_LONG_LONG t;
-	int64		mhd_ms = MHD_get_timeout(daemon_handle, &t) == MHD_YES ? (int64) t : -1;
+	int64 mhd_ms = MHD_get_timeout(daemon_handle, &t) == MHD_YES ? (int64) t : -1;
 #endif
-	long		timeout = (mhd_ms >= 0 && mhd_ms < SWEEP_MS) ? (long) mhd_ms : SWEEP_MS;
+	long timeout = (mhd_ms >= 0 && mhd_ms < SWEEP_MS) ? (long) mhd_ms : SWEEP_MS;
 
 	if (npending > 0)
 		timeout = 0;

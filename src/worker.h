@@ -20,8 +20,8 @@ PGDLLEXPORT void mono_worker_main(Datum main_arg);
 
 /* worker_queue.c */
 extern void mono_queue_recover(void);
-extern int	mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
-								dlist_head *jobs, MemoryContext cxt);
+extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
+							   dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
 
@@ -29,7 +29,7 @@ extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
 extern void mono_dispatch_init(void);
 extern void mono_dispatch_add(MonoJob *job);
 extern bool mono_dispatch_wait(long timeout_ms);
-extern int	mono_dispatch_collect(dlist_head *done);
-extern int	mono_dispatch_in_flight(void);
+extern int mono_dispatch_collect(dlist_head *done);
+extern int mono_dispatch_in_flight(void);
 
-#endif							/* MONO_WORKER_H */
+#endif /* MONO_WORKER_H */

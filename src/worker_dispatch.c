@@ -18,11 +18,11 @@
 #include "utils/wait_event.h"
 
 static CURLM *multi = NULL;
-static int	curl_epfd = -1;
-static long timer_ms = -1;		/* curl's requested timeout, -1: none */
+static int curl_epfd = -1;
+static long timer_ms = -1; /* curl's requested timeout, -1: none */
 static TimestampTz timer_set_at = 0;
 static WaitEventSet *wait_set = NULL;
-static int	in_flight = 0;
+static int in_flight = 0;
 
 /* curl tells us which sockets to watch; mirror that in our epoll set. */
 static int
@@ -101,15 +101,15 @@ static void
 drive_sockets(void)
 {
 	struct epoll_event evs[64];
-	int			n,
-				i,
-				running;
+	int n,
+		i,
+		running;
 
 	while ((n = epoll_wait(curl_epfd, evs, lengthof(evs), 0)) > 0)
 	{
 		for (i = 0; i < n; i++)
 		{
-			int			flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+			int flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
 				((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
 				((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
 
@@ -124,7 +124,7 @@ drive_sockets(void)
 static long
 timer_remaining(void)
 {
-	long		elapsed;
+	long elapsed;
 
 	if (timer_ms < 0)
 		return -1;
@@ -139,12 +139,12 @@ timer_remaining(void)
 bool
 mono_dispatch_wait(long timeout_ms)
 {
-	WaitEvent	events[3];
-	long		curl_left = timer_remaining();
-	int			n,
-				i,
-				running;
-	bool		latch = false;
+	WaitEvent events[3];
+	long curl_left = timer_remaining();
+	int n,
+		i,
+		running;
+	bool latch = false;
 
 	if (curl_left >= 0 && (timeout_ms < 0 || curl_left < timeout_ms))
 		timeout_ms = curl_left;
@@ -173,13 +173,13 @@ mono_dispatch_wait(long timeout_ms)
 int
 mono_dispatch_collect(dlist_head *done)
 {
-	CURLMsg    *msg;
-	int			left,
-				n = 0;
+	CURLMsg *msg;
+	int left,
+		n = 0;
 
 	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
 	{
-		MonoJob    *job = NULL;
+		MonoJob *job = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;

@@ -29,7 +29,7 @@
 
 static MemoryContext job_cxt = NULL;
 static MonoHttp http_pool[HTTP_POOL_SIZE];
-static int	http_pooled = 0;
+static int http_pooled = 0;
 
 static MonoWorkerSlot *my_slot = NULL;
 
@@ -81,9 +81,9 @@ reload_if_asked(void)
 static void
 wait_for_extension(void)
 {
-	char	   *version;
-	char	   *warned = NULL;
-	char		state[128];
+	char *version;
+	char *warned = NULL;
+	char state[128];
 
 	while ((version = mono_extension_version()) == NULL ||
 		   strcmp(version, MONO_PAY_VERSION) != 0)
@@ -121,7 +121,7 @@ wait_for_extension(void)
 	pfree(version);
 }
 
-static bool connected = false;	/* to mono_pay.database_name */
+static bool connected = false; /* to mono_pay.database_name */
 
 /* A worker that could not connect (its database was dropped) looks for it again next time. */
 static void
@@ -143,10 +143,10 @@ forget_database(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 static bool
 database_exists(void)
 {
-	Relation	rel;
+	Relation rel;
 	SysScanDesc scan;
 	ScanKeyData key;
-	bool		exists;
+	bool exists;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -172,7 +172,7 @@ wait_for_database(void)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	while (!database_exists())
 	{
-		bool		warn;
+		bool warn;
 
 		SpinLockAcquire(&mono_shared->mutex);
 		warn = !mono_shared->database_warned;
@@ -198,7 +198,7 @@ wait_for_database(void)
 static void
 connect_to_database(void)
 {
-	bool		seen;
+	bool seen;
 
 	SpinLockAcquire(&mono_shared->mutex);
 	seen = mono_shared->database_seen;
@@ -261,7 +261,7 @@ start_jobs(dlist_head *jobs)
 
 	dlist_foreach_modify(it, jobs)
 	{
-		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+		MonoJob *job = dlist_container(MonoJob, node, it.cur);
 
 		dlist_delete(&job->node);
 		attach_http(job);
@@ -273,15 +273,15 @@ start_jobs(dlist_head *jobs)
 static int
 collect_outcomes(MonoOutcomes *out)
 {
-	dlist_head	done;
+	dlist_head done;
 	dlist_mutable_iter it;
-	int			n = 0;
+	int n = 0;
 
 	dlist_init(&done);
 	mono_dispatch_collect(&done);
 	dlist_foreach_modify(it, &done)
 	{
-		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+		MonoJob *job = dlist_container(MonoJob, node, it.cur);
 
 		dlist_delete(&job->node);
 		/* an Owo list read goes on with its next page at once */
@@ -312,8 +312,8 @@ report_progress(int finished)
  * oldest claim first.
  */
 static dlist_head held = DLIST_STATIC_INIT(held);
-static int	held_count = 0;
-static int	held_polls = 0;		/* checks since jobs were last released */
+static int held_count = 0;
+static int held_polls = 0; /* checks since jobs were last released */
 
 /*
  * Start the held jobs whose claim a standby of mono_pay.standby_names has
@@ -325,23 +325,23 @@ static int	held_polls = 0;		/* checks since jobs were last released */
 static long
 release_held(void)
 {
-	char		why[256];
-	bool		standby_connected;
-	XLogRecPtr	flushed;
-	XLogRecPtr	oldest;
-	dlist_head	ready;
+	char why[256];
+	bool standby_connected;
+	XLogRecPtr flushed;
+	XLogRecPtr oldest;
+	dlist_head ready;
 	dlist_mutable_iter it;
 
 	if (dlist_is_empty(&held))
 		return -1;
 	standby_connected = true;
-	flushed = PG_UINT64_MAX;	/* mono_pay.standby_names emptied (a reload): nothing waits */
+	flushed = PG_UINT64_MAX; /* mono_pay.standby_names emptied (a reload): nothing waits */
 	if (mono_ha_waits_for_standby())
 		flushed = mono_ha_flushed(&standby_connected);
 	dlist_init(&ready);
 	dlist_foreach_modify(it, &held)
 	{
-		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+		MonoJob *job = dlist_container(MonoJob, node, it.cur);
 
 		if (job->claim_lsn > flushed)
 			break;
@@ -350,7 +350,7 @@ release_held(void)
 		held_count--;
 	}
 	if (!dlist_is_empty(&ready))
-		held_polls = 0;			/* progress: poll closely again */
+		held_polls = 0; /* progress: poll closely again */
 	start_jobs(&ready);
 	if (dlist_is_empty(&held))
 	{
@@ -387,7 +387,7 @@ start_or_hold(dlist_head *jobs)
 	}
 	dlist_foreach_modify(it, jobs)
 	{
-		MonoJob    *job = dlist_container(MonoJob, node, it.cur);
+		MonoJob *job = dlist_container(MonoJob, node, it.cur);
 
 		/* the claim's commit record: every row it claimed is before it */
 		job->claim_lsn = XactLastCommitEnd;
@@ -408,12 +408,12 @@ static bool
 exchange(bool want_claim, bool sweep)
 {
 	MonoOutcomes out;
-	int			g;
-	dlist_head	jobs;
-	int			room = 0;
-	int			finished;
-	int			claimed;
-	bool		holding = !dlist_is_empty(&held);
+	int g;
+	dlist_head jobs;
+	int room = 0;
+	int finished;
+	int claimed;
+	bool holding = !dlist_is_empty(&held);
 
 	for (g = 0; g < NUM_GROUPS; g++)
 		out.group[g] = json_array();
@@ -423,7 +423,8 @@ exchange(bool want_claim, bool sweep)
 	dlist_init(&jobs);
 	claimed = mono_queue_exchange(&out, sweep, room,
 								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
-								  mono_poll_budget : 0,
+									  mono_poll_budget :
+									  0,
 								  &jobs, job_cxt);
 	for (g = 0; g < NUM_GROUPS; g++)
 		json_decref(out.group[g]);
@@ -435,7 +436,7 @@ exchange(bool want_claim, bool sweep)
 	if (mono_worker_number == 0 && want_claim && (room <= 0 || claimed == room))
 		mono_wake_senders();
 	if (room <= 0)
-		return want_claim;		/* the pipe is full: claim as soon as it drains */
+		return want_claim; /* the pipe is full: claim as soon as it drains */
 	return claimed == room;
 }
 
@@ -448,7 +449,7 @@ exchange(bool want_claim, bool sweep)
 static bool
 ready_to_work(void)
 {
-	char		why[256];
+	char why[256];
 
 	if (DefaultXactReadOnly)
 	{
@@ -478,7 +479,7 @@ maintain(void)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData *edata;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
@@ -515,17 +516,17 @@ run(void)
 	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay loop",
 												   ALLOCSET_DEFAULT_SIZES);
 	TimestampTz next_sweep = 0;
-	bool		want_claim = true;
-	bool		ready = false;
-	bool		recovered = false;
+	bool want_claim = true;
+	bool ready = false;
+	bool recovered = false;
 
 	mono_set_state("running");
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
-		bool		sweep = now >= next_sweep;
-		long		sleep_ms;
-		long		hold_ms;
+		bool sweep = now >= next_sweep;
+		long sleep_ms;
+		long hold_ms;
 
 		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
@@ -533,11 +534,11 @@ run(void)
 		/* read-only is checked every turn (a reload may have just set it) */
 		if (sweep || !ready || DefaultXactReadOnly)
 		{
-			bool		was_ready = ready;
+			bool was_ready = ready;
 
 			ready = ready_to_work();
 			if (ready && !was_ready)
-				sweep = true;	/* the state says running again at once */
+				sweep = true; /* the state says running again at once */
 		}
 		if (!ready)
 		{
@@ -564,7 +565,7 @@ run(void)
 		want_claim = exchange(want_claim, sweep);
 		hold_ms = release_held();
 		sleep_ms = (want_claim && mono_dispatch_in_flight() + held_count < mono_max_in_flight) ? 0 :
-			(long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
+																								 (long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
 		if (hold_ms >= 0)
 			sleep_ms = Min(sleep_ms, hold_ms);
 		if (mono_dispatch_wait(sleep_ms))
@@ -615,7 +616,7 @@ mono_worker_main(Datum main_arg)
 void
 mono_worker_init(void)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < mono_workers; i++)
 		mono_register_worker(i, "mono_worker_main",

@@ -21,17 +21,17 @@ static const MonoProduct *const products[] = {&mono_owo_product, &mono_connect_p
 /* What to do with an outcome that cannot be recorded at all. */
 typedef enum SetAside
 {
-	SET_ASIDE_ROW,				/* a row after a call: unrecordable, settled by a read */
-	SET_ASIDE_EVENT,			/* a polled event: kept aside as rejected */
-	SET_ASIDE_DROP				/* reported and dropped (a log row; a Connect lease lapses) */
+	SET_ASIDE_ROW,	 /* a row after a call: unrecordable, settled by a read */
+	SET_ASIDE_EVENT, /* a polled event: kept aside as rejected */
+	SET_ASIDE_DROP	 /* reported and dropped (a log row; a Connect lease lapses) */
 } SetAside;
 
 /* One group of outcomes: its name, who records it, and its set-aside policy. */
 typedef struct MonoGroup
 {
 	const char *name;
-	void		(*record) (MonoGroupId group, json_t *outcomes);
-	SetAside	set_aside;
+	void (*record)(MonoGroupId group, json_t *outcomes);
+	SetAside set_aside;
 } MonoGroup;
 
 static void record_log(MonoGroupId group, json_t *rows);
@@ -47,14 +47,14 @@ static const MonoGroup groups[NUM_GROUPS] = {
 static MonoStatement log_stmt = {
 	"record HTTP log rows",
 	"SELECT mono.record_http_log(p_rows => $1)",
-	1, {JSONBOID}
-};
+	1,
+	{JSONBOID}};
 
 static MonoStatement maintain_stmt = {
 	"maintain schedules and the approval window",
 	"SELECT mono.maintain()",
-	0, {InvalidOid}
-};
+	0,
+	{InvalidOid}};
 
 /* Outcomes whose rows another transaction held: tried again at the next sweep. */
 static json_t *carried[NUM_GROUPS];
@@ -63,7 +63,7 @@ static json_t *carried[NUM_GROUPS];
 void
 mono_queue_recover(void)
 {
-	int			i;
+	int i;
 
 	mono_tx_begin("mono_pay: recovering interrupted sends");
 	for (i = 0; i < (int) lengthof(products); i++)
@@ -76,7 +76,7 @@ mono_queue_recover(void)
 static void
 record_log(MonoGroupId group pg_attribute_unused(), json_t *rows)
 {
-	Datum		arg = mono_json_jsonb(rows);
+	Datum arg = mono_json_jsonb(rows);
 
 	mono_spi_run(&log_stmt, &arg, NULL, 0);
 }
@@ -160,7 +160,7 @@ passing_error(ErrorData *e)
 static json_t *
 stand_in(MonoGroupId g, json_t *o, const char *why)
 {
-	json_t	   *u;
+	json_t *u;
 
 	if (groups[g].set_aside == SET_ASIDE_ROW)
 	{
@@ -185,10 +185,10 @@ stand_in(MonoGroupId g, json_t *o, const char *why)
 static void
 set_aside(MonoGroupId g, json_t *o, ErrorData *e)
 {
-	char	   *why = psprintf("mono_pay could not record this: %s", e->message);
-	json_t	   *u = stand_in(g, o, why);
-	json_t	   *one = json_array();
-	ErrorData  *again;
+	char *why = psprintf("mono_pay could not record this: %s", e->message);
+	json_t *u = stand_in(g, o, why);
+	json_t *one = json_array();
+	ErrorData *again;
 
 	mono_set_last_error(psprintf("%s: %s", groups[g].name, why));
 	ereport(WARNING,
@@ -207,13 +207,13 @@ set_aside(MonoGroupId g, json_t *o, ErrorData *e)
 static void
 record_one_by_one(MonoGroupId g, json_t *outcomes)
 {
-	size_t		i;
-	json_t	   *o;
-	ErrorData  *e;
+	size_t i;
+	json_t *o;
+	ErrorData *e;
 
 	json_array_foreach(outcomes, i, o)
 	{
-		json_t	   *one = json_array();
+		json_t *one = json_array();
 
 		json_array_append(one, o);
 		if (!try_record(g, one, &e))
@@ -242,7 +242,7 @@ static void
 record_all(MonoOutcomes *out)
 {
 	MonoGroupId g;
-	ErrorData  *e;
+	ErrorData *e;
 
 	for (g = 0; g < NUM_GROUPS; g++)
 		if (json_array_size(out->group[g]) > 0 && !try_record(g, out->group[g], &e))
@@ -280,8 +280,8 @@ has_outcomes(MonoOutcomes *out)
 static int
 claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 {
-	int			n = 0;
-	int			i;
+	int n = 0;
+	int i;
 
 	for (i = 0; i < (int) lengthof(products); i++)
 		n += products[i]->claim(limit - n, poll_budget, jobs, cxt);
@@ -297,7 +297,7 @@ int
 mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 					dlist_head *jobs, MemoryContext cxt)
 {
-	int			n;
+	int n;
 
 	if (sweep)
 		take_carried(out);

@@ -16,8 +16,8 @@ PG_FUNCTION_INFO_V1(mono_worker_status);
 static void
 count_queue(int64 *counts)
 {
-	int			i;
-	bool		isnull;
+	int i;
+	bool isnull;
 
 	/* before ALTER EXTENSION UPDATE gives the database mono.outbox_counts(), zeros */
 	mono_spi_query("look up mono.outbox_counts",
@@ -40,8 +40,8 @@ static int
 sum_workers(MonoShared *copy)
 {
 	MonoWorkerSlot *w = &copy->workers[0];
-	int			running = w->latch != NULL ? 1 : 0;
-	int			i;
+	int running = w->latch != NULL ? 1 : 0;
+	int i;
 
 	for (i = 1; i < MONO_MAX_WORKERS; i++)
 	{
@@ -64,7 +64,7 @@ sum_workers(MonoShared *copy)
 static void
 describe_node(MonoShared *copy)
 {
-	char	   *db = get_database_name(MyDatabaseId);
+	char *db = get_database_name(MyDatabaseId);
 
 	if (RecoveryInProgress())
 		strlcpy(copy->state, "not running: this node is a standby; the worker starts when it is promoted",
@@ -83,13 +83,13 @@ Datum
 mono_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		v[14];
-	bool		n[14];
-	int64		counts[4];
-	MonoShared	copy;
+	Datum v[14];
+	bool n[14];
+	int64 counts[4];
+	MonoShared copy;
 	MonoWorkerSlot *w = &copy.workers[0];
-	int			running;
-	int			i;
+	int running;
+	int i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(n, 0, sizeof(n));

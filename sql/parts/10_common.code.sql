@@ -102,27 +102,30 @@ $$;
 
 -- Deleting a referenced row: refused while referenced (as NO ACTION was);
 -- a fund request's instalments and an account's transactions go with it
--- (as ON DELETE CASCADE did).
+-- (as ON DELETE CASCADE did). One function for four tables: the row's key
+-- is read through to_jsonb(OLD), whose fields every table has.
 CREATE OR REPLACE FUNCTION mono.on_referenced_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     v_by text;
+    v_old jsonb := to_jsonb(OLD);
+    v_id bigint := (v_old ->> 'id')::bigint;
 BEGIN
     IF TG_TABLE_NAME = 'fund_requests' THEN
-        DELETE FROM mono.schedule WHERE fund_request_id = OLD.id;
-        IF EXISTS (SELECT 1 FROM mono.payments WHERE fund_request_id = OLD.id) THEN
+        DELETE FROM mono.schedule WHERE fund_request_id = v_id;
+        IF EXISTS (SELECT 1 FROM mono.payments WHERE fund_request_id = v_id) THEN
             v_by := 'mono.payments';
         END IF;
     ELSIF TG_TABLE_NAME = 'beneficiaries' THEN
-        IF EXISTS (SELECT 1 FROM mono.fund_requests WHERE link_id = OLD.id) THEN
+        IF EXISTS (SELECT 1 FROM mono.fund_requests WHERE link_id = v_id) THEN
             v_by := 'mono.fund_requests';
         END IF;
     ELSIF TG_TABLE_NAME = 'payments' THEN
-        IF EXISTS (SELECT 1 FROM mono.schedule WHERE payment_id = OLD.id) THEN
+        IF EXISTS (SELECT 1 FROM mono.schedule WHERE payment_id = v_id) THEN
             v_by := 'mono.schedule';
         END IF;
     ELSIF TG_TABLE_NAME = 'accounts' THEN
-        DELETE FROM mono.transactions WHERE account_id = OLD.account_id;
+        DELETE FROM mono.transactions WHERE account_id = v_old ->> 'account_id';
     END IF;
     IF v_by IS NOT NULL THEN
         RAISE EXCEPTION 'update or delete on table "%" violates a reference from %', TG_TABLE_NAME, v_by

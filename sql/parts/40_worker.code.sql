@@ -95,19 +95,24 @@ SELECT 'event', e.mono_ref, e.body -> 'data' ->> 'reference',
   FROM mono.webhook_events e
  WHERE e.outcome = 'unmatched';
 
--- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one appears.
+-- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one
+-- appears. One function for two tables: their fields through to_jsonb(NEW).
 CREATE OR REPLACE FUNCTION mono.notify_orphan() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_new jsonb := to_jsonb(NEW);
 BEGIN
     IF TG_TABLE_NAME = 'payments' THEN
         PERFORM pg_notify('mono_pay', json_build_object(
-            'table', 'orphans', 'kind', 'payment', 'id', NEW.id, 'mono_id', NEW.mono_id,
-            'reference', left(NEW.reference, 64), 'status', 'unmatched')::text);
+            'table', 'orphans', 'kind', 'payment', 'id', (v_new ->> 'id')::bigint,
+            'mono_id', v_new ->> 'mono_id', 'reference', left(v_new ->> 'reference', 64),
+            'status', 'unmatched')::text);
     ELSE
         PERFORM pg_notify('mono_pay', json_build_object(
-            'table', 'orphans', 'kind', 'event', 'id', NEW.id, 'mono_id', left(NEW.mono_ref, 64),
-            'reference', left(NEW.body -> 'data' ->> 'reference', 64), 'event', left(NEW.event, 64),
-            'status', 'unmatched')::text);
+            'table', 'orphans', 'kind', 'event', 'id', (v_new ->> 'id')::bigint,
+            'mono_id', left(v_new ->> 'mono_ref', 64),
+            'reference', left(v_new -> 'body' -> 'data' ->> 'reference', 64),
+            'event', left(v_new ->> 'event', 64), 'status', 'unmatched')::text);
     END IF;
     RETURN NULL;
 END;
