@@ -2,8 +2,8 @@
  * owo_outcome.c
  *		What a finished Direct Charge call says, as a verdict for SQL: the
  *		status it makes is decided by mono.charge_verdict() and
- *		mono.link_verdict() (the outbox's state machine, in the install
- *		script), never here. The verdicts:
+ *		mono.link_verdict() (the state machine of
+ *		sql/parts/20_owo_state.code.sql), never here. The verdicts:
  *
  *		2xx with a JSON body	accepted
  *		409, or 400 naming		reference_named: perhaps an earlier send of this

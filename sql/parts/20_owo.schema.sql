@@ -122,7 +122,7 @@ ALTER SEQUENCE mono.fund_requests_id_seq CACHE 64;
 CREATE INDEX fund_requests_due ON mono.fund_requests (next_attempt_at)
     WHERE status IN ('queued', 'unknown') AND link_id IS NULL;
 -- the claim sends a phone's requests one after another (mono.phone_is_free(),
--- 25_owo_outbox.code.sql)
+-- 20_owo_state.code.sql)
 CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
     WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
 CREATE INDEX fund_requests_link ON mono.fund_requests (link_id)
