@@ -9,6 +9,8 @@
 
 #include "access/xact.h"
 #include "pgstat.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 
 /* Is an SPI result code a failure? */
@@ -80,13 +82,25 @@ mono_tx_begin(const char *activity)
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 
-/* Commit the short transaction of mono_tx_begin(). */
+/*
+ * Commit the short transaction of mono_tx_begin(), with no lock_timeout: a
+ * commit that sends NOTIFY takes the notification queue's lock, which every
+ * other such commit (the other workers', applications') holds across its
+ * WAL flush; on a busy disk that wait passed the worker's 100 ms, the
+ * commit failed and the process exited with its sends in flight.
+ */
 void
 mono_tx_commit(void)
 {
+	int saved = LockTimeout;
+	char value[32];
+
 	SPI_finish();
 	PopActiveSnapshot();
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	CommitTransactionCommand();
+	snprintf(value, sizeof(value), "%d", saved);
+	SetConfigOption("lock_timeout", value, PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
