@@ -505,6 +505,23 @@ idle_turn(void)
 }
 
 /*
+ * How long the loop may sleep: not at all while it wants to claim and the
+ * pipe has room; else until the next sweep, or the next check of the
+ * claims held for a standby (hold_ms; -1: none held).
+ */
+static long
+sleep_for(bool want_claim, TimestampTz next_sweep, long hold_ms)
+{
+	long sleep_ms = 0;
+
+	if (!want_claim || mono_dispatch_in_flight() + held_count >= mono_max_in_flight)
+		sleep_ms = (long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
+	if (hold_ms >= 0)
+		sleep_ms = Min(sleep_ms, hold_ms);
+	return sleep_ms;
+}
+
+/*
  * The loop: claim when woken, when the last claim was full or when the
  * sweep is due; record what finished; sleep on the latch, curl's sockets
  * and timer at once. Interrupted sends are marked once the worker may
@@ -525,7 +542,6 @@ run(void)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 		bool sweep = now >= next_sweep;
-		long sleep_ms;
 		long hold_ms;
 
 		MemoryContextSwitchTo(loop_cxt);
@@ -564,11 +580,7 @@ run(void)
 			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
 		want_claim = exchange(want_claim, sweep);
 		hold_ms = release_held();
-		sleep_ms = (want_claim && mono_dispatch_in_flight() + held_count < mono_max_in_flight) ? 0 :
-																								 (long) Max((next_sweep - GetCurrentTimestamp()) / 1000, 0);
-		if (hold_ms >= 0)
-			sleep_ms = Min(sleep_ms, hold_ms);
-		if (mono_dispatch_wait(sleep_ms))
+		if (mono_dispatch_wait(sleep_for(want_claim, next_sweep, hold_ms)))
 			want_claim = true;
 		MemoryContextReset(loop_cxt);
 	}
