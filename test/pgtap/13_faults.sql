@@ -177,7 +177,8 @@ ALTER SYSTEM SET mono_pay.api_url = 'http://127.0.0.1:1';
 SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 SELECT mono_charge('2348011111111', 5000, 'While Mono is unreachable', 'FAULTREFUSED01') AS ignored \gset
-SELECT ok(mono_test.wait_until($$(SELECT attempts >= 2 FROM mono.fund_requests
+-- (attempts counts a claim: wait until that attempt's outcome is recorded too)
+SELECT ok(mono_test.wait_until($$(SELECT attempts >= 2 AND status <> 'sending' FROM mono.fund_requests
                                    WHERE reference = 'FAULTREFUSED01')$$),
           'a refused connection is retried');
 SELECT results_eq($$SELECT status::text, last_error LIKE 'request failed while connecting%' FROM mono.fund_requests
