@@ -89,7 +89,7 @@ retry(MonoJob *job, json_t *array, const char *error, int64 min_delay_ms)
 
 /* The request may have reached Mono but we cannot tell: settle by a read. */
 static void
-mark_unknown(MonoJob *job, json_t *array, const char *error)
+mark_ambiguous(MonoJob *job, json_t *array, const char *error)
 {
 	json_t *o = new_outcome(job, array, "ambiguous");
 
@@ -639,7 +639,7 @@ mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 		if (settle)
 			settle_later(job, array, error);
 		else if (mono_http_reached_server(job->http.easy, job->rc))
-			mark_unknown(job, array, error);
+			mark_ambiguous(job, array, error);
 		else
 			retry(job, array, error, 0);
 		return;
@@ -653,7 +653,7 @@ mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 		if (settle)
 			settle_later(job, array, error);
 		else
-			mark_unknown(job, array, error);
+			mark_ambiguous(job, array, error);
 		return;
 	}
 	if (root == NULL)
