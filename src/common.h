@@ -32,7 +32,7 @@
  *		common_retry.c	backoff of retries and reads
  *		common_job.c	a job's HTTP call and its mono.http_log row
  *		common_ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
- *		common_notify.c	NOTIFY mono_pay for status changes
+ *		common_notify.c	NOTIFY mono_pay: sent at commit, or handed to the worker
  *
  * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
@@ -116,6 +116,7 @@ extern int mono_webhook_max_header_size;
 extern int mono_webhook_read_timeout;
 extern int mono_webhook_idle_timeout;
 extern int mono_webhook_receivers;
+extern bool mono_notify_by_worker;
 
 extern void mono_settings_init(void);
 
@@ -129,6 +130,7 @@ typedef struct MonoWorkerSlot
 	int in_flight;
 	uint64 sent_total;
 	TimestampTz config_loaded_at; /* its last read of its settings */
+	Oid database;				  /* the database it works in */
 } MonoWorkerSlot;
 
 typedef struct MonoShared
@@ -150,8 +152,15 @@ extern void mono_register_worker(int number, const char *function, const char *n
 								 const char *type, int restart_s);
 extern void mono_wake_at_commit(void);
 extern void mono_wake_senders(void);
+extern void mono_wake_worker(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
+
+/* common_notify.c: NOTIFY mono_pay, sent at commit or handed to the worker */
+extern void mono_notify_init(void);
+extern void mono_notify(const char *payload);
+extern void mono_notify_in_own_commit(void);
+extern void mono_notify_flush(void);
 
 /* common_spi.c: statements prepared once, every result checked */
 #define MONO_STATEMENT_ARGS 12

@@ -54,6 +54,8 @@ int mono_webhook_max_header_size = 16384;
 int mono_webhook_read_timeout = 10000;
 int mono_webhook_idle_timeout = 30;
 int mono_webhook_receivers = 1;
+/* notifications */
+bool mono_notify_by_worker = false;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -311,6 +313,11 @@ static const MonoSetting settings[] = {
 	 .description = "Time a client has to send a whole request (headers and body) to the receiver."},
 	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
 	 .description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
+	/* notifications */
+	{BOOL("notify_by_worker", mono_notify_by_worker, false, PGC_SIGHUP),
+	 .description = "Whether transactions hand their NOTIFY mono_pay to the first worker, which sends them just after they commit.",
+	 .detail = "Off: each transaction sends its own, and PostgreSQL lets one notifying "
+			   "transaction at a time through its commit's WAL flush."},
 	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
 	 .flags = GUC_UNIT_S,
 	 .description = "Time the receiver keeps a silent connection open."},

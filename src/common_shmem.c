@@ -77,6 +77,13 @@ mono_wake_senders(void)
 	wake_range(1, MONO_MAX_WORKERS - 1);
 }
 
+/* Wake the first worker now (notifications wait for it). */
+void
+mono_wake_worker(void)
+{
+	wake_range(0, 0);
+}
+
 /*
  * At commit of a transaction that queued work, wake the first worker (one
  * process, so that a lone charge is not raced for by all of them); it wakes

@@ -40,6 +40,7 @@ unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	SpinLockAcquire(&mono_shared->mutex);
 	my_slot->latch = NULL;
 	my_slot->pid = 0;
+	my_slot->database = InvalidOid;
 	my_slot->in_flight = 0;
 	if (mono_worker_number == 0)
 		strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
@@ -54,6 +55,7 @@ publish(void)
 	SpinLockAcquire(&mono_shared->mutex);
 	my_slot->latch = MyLatch;
 	my_slot->pid = MyProcPid;
+	my_slot->database = MyDatabaseId;
 	my_slot->config_loaded_at = GetCurrentTimestamp();
 	SpinLockRelease(&mono_shared->mutex);
 	on_shmem_exit(unpublish, (Datum) 0);
@@ -547,6 +549,9 @@ run(void)
 		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
+		/* notifications handed over by committed transactions, whatever the state */
+		if (mono_worker_number == 0)
+			mono_notify_flush();
 		/* read-only is checked every turn (a reload may have just set it) */
 		if (sweep || !ready || DefaultXactReadOnly)
 		{
@@ -605,6 +610,7 @@ mono_worker_main(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname(mono_worker_number == 0 ? "mono_pay worker" : "mono_pay sender");
+	mono_notify_in_own_commit();
 	publish();
 	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
 									ALLOCSET_DEFAULT_SIZES);

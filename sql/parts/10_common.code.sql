@@ -12,6 +12,13 @@ CREATE OR REPLACE FUNCTION mono.notify_status() RETURNS trigger
 AS 'MODULE_PATHNAME', 'mono_notify_status'
 LANGUAGE C;
 
+-- NOTIFY mono_pay with p_payload, for the SQL triggers: sent by the same
+-- road as mono.notify_status()'s (in this commit, or handed to the worker
+-- when mono_pay.notify_by_worker is on), so that their order holds.
+CREATE OR REPLACE FUNCTION mono.notify(p_payload text) RETURNS void
+AS 'MODULE_PATHNAME', 'mono_notify_sql'
+LANGUAGE C STRICT;
+
 -- An ISO 8601 time of a Mono payload, whatever the session's TimeZone and
 -- DateStyle; anything else raises 22007 naming the field (C, src/connect_parse.c).
 CREATE OR REPLACE FUNCTION mono.iso_timestamp(p_value text, p_field text) RETURNS timestamptz

@@ -27,7 +27,7 @@ CREATE OR REPLACE TRIGGER notify_update AFTER UPDATE OF fund_request_id ON mono.
 CREATE OR REPLACE FUNCTION mono.notify_instalment() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('mono_pay', json_build_object(
+    PERFORM mono.notify(json_build_object(
         'table', 'schedule', 'id', NEW.fund_request_id, 'seq', NEW.seq,
         'reference', (SELECT reference FROM mono.fund_requests WHERE id = NEW.fund_request_id),
         'status', NEW.status)::text);

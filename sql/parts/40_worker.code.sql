@@ -103,12 +103,12 @@ DECLARE
     v_new jsonb := to_jsonb(NEW);
 BEGIN
     IF TG_TABLE_NAME = 'payments' THEN
-        PERFORM pg_notify('mono_pay', json_build_object(
+        PERFORM mono.notify(json_build_object(
             'table', 'orphans', 'kind', 'payment', 'id', (v_new ->> 'id')::bigint,
             'mono_id', v_new ->> 'mono_id', 'reference', left(v_new ->> 'reference', 64),
             'status', 'unmatched')::text);
     ELSE
-        PERFORM pg_notify('mono_pay', json_build_object(
+        PERFORM mono.notify(json_build_object(
             'table', 'orphans', 'kind', 'event', 'id', (v_new ->> 'id')::bigint,
             'mono_id', left(v_new ->> 'mono_ref', 64),
             'reference', left(v_new -> 'body' -> 'data' ->> 'reference', 64),
