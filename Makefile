@@ -49,6 +49,9 @@ CODE_PARTS = $(sort $(wildcard sql/parts/*.code.sql))
 UPGRADE_FROM = $(patsubst sql/upgrade/%--$(EXTVERSION).sql,%,$(wildcard sql/upgrade/*--$(EXTVERSION).sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
 	$(foreach v,$(UPGRADE_FROM),sql/$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+# the upgrade scripts of earlier releases, frozen as they were released
+# (each was built from that release's parts)
+DATA = $(wildcard sql/released/*.sql)
 
 # PostgreSQL's headers are system headers, so -Wextra judges our code only
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
@@ -74,14 +77,14 @@ include $(PGXS)
 # a mono_pay worker never claims
 ISOLATION_TESTDB = contrib_regression
 
-# test/upgrade/mono_pay--0.1.0.sql is the released 0.1.0 install script,
-# frozen: a fixture of the upgrade tests, not installed by `make install`
-# (PostgreSQL keeps only the newest install script and the upgrade
-# scripts). The upgrade tests need it in the server's extension directory.
+# test/upgrade/mono_pay--0.1.0.sql and --0.2.0.sql are the released install
+# scripts, frozen: fixtures of the upgrade tests, not installed by `make
+# install` (PostgreSQL keeps only the newest install script and the upgrade
+# scripts). The upgrade tests need them in the server's extension directory.
 installcheck: install-upgrade-fixture
 .PHONY: install-upgrade-fixture
 install-upgrade-fixture:
-	$(INSTALL_DATA) test/upgrade/$(EXTENSION)--0.1.0.sql '$(DESTDIR)$(datadir)/extension/'
+	$(INSTALL_DATA) $(wildcard test/upgrade/$(EXTENSION)--*.sql) '$(DESTDIR)$(datadir)/extension/'
 
 # (the folder too: a part added or removed changes its time)
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/parts $(SCHEMA_PARTS) $(CODE_PARTS)

@@ -1,4 +1,4 @@
--- mono_pay 0.2.0: Mono Direct Charge and Connect inside PostgreSQL
+-- mono_pay 0.3.0: Mono Direct Charge and Connect inside PostgreSQL
 \echo Use "CREATE EXTENSION mono_pay" to load this file. \quit
 
 -- This install script is made by the Makefile from sql/parts/: first the
@@ -7,7 +7,7 @@
 -- functions, views, triggers, privileges; every statement may run again,
 -- CREATE OR REPLACE), each kind in the order of the layers: 10 common,
 -- 20 Direct Charge ("owo"), 30 Connect, 40 worker-facing, 50 webhooks,
--- 90 privileges. The upgrade script from 0.1.0 is sql/upgrade/0.1.0--0.2.0.sql
+-- 90 privileges. The upgrade script from 0.2.0 is sql/upgrade/0.2.0--0.3.0.sql (0.1.0 -> 0.2.0 is frozen in sql/released/)
 -- (what changed in the schema) followed by the same CODE parts.
 --
 -- Value rules are domains (checked when a value is stored, not again on

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test/e2e/80_upgrade.sh: 0.1.0 → 0.2.0 the way a user upgrades. A
+# test/e2e/80_upgrade.sh: 0.1.0 → 0.2.0 → 0.3.0 the way a user upgrades. A
 # database runs 0.1.0 (the install script of the last release,
 # test/upgrade/mono_pay--0.1.0.sql) with links,
 # one-time and recurring requests, payments, schedules, webhooks and
@@ -9,7 +9,7 @@
 #     library never runs its SQL against the older objects), sending nothing;
 #   - ALTER EXTENSION mono_pay UPDATE keeps every row of every mono table
 #     (each row's old columns and values are all still there);
-#   - the upgraded schema is the one a fresh 0.2.0 install makes (tables,
+#   - the upgraded schema is the one a fresh 0.3.0 install makes (tables,
 #     columns, constraints, indexes, triggers, functions, views, grants;
 #     the upgrade's new domain rules are NOT VALID: old rows that break
 #     them are kept, not refused);
@@ -25,7 +25,7 @@ plan 12
 make -s -C "$MONO_ROOT" install-upgrade-fixture PG_CONFIG="$PG_CONFIG" >/dev/null
 
 up=mono_upgrade80
-# the fresh 0.2.0 install to compare with: the run's own database (mono_pay
+# the fresh 0.3.0 install to compare with: the run's own database (mono_pay
 # is created only in mono_pay.database_name; 0.1.0 had no such rule)
 fresh=$PGDATABASE
 t7_fresh
@@ -79,16 +79,16 @@ t7_sql "CREATE TABLE public.before80 (tab text, row_data jsonb);
 sent0=$(sim total)
 t7_sql "ALTER SYSTEM SET mono_pay.database_name = '$up'" >/dev/null
 cluster_restart
-ok "PGDATABASE=$up wait_for \"SELECT state LIKE 'waiting for ALTER EXTENSION mono_pay UPDATE (0.1.0 installed, library 0.2.0)%' FROM mono_worker_status()\" 30" \
+ok "PGDATABASE=$up wait_for \"SELECT state LIKE 'waiting for ALTER EXTENSION mono_pay UPDATE (0.1.0 installed, library 0.3.0)%' FROM mono_worker_status()\" 30" \
 	"the worker waits for ALTER EXTENSION UPDATE, and says so"
 sleep 2
 is "$(sim total)" "$sent0" "and sends nothing meanwhile"
-ok "grep -q 'extension \"mono_pay\" 0.1.0 is installed in database \"$up\", the library is 0.2.0' '$MONO_TMP/postgres.log'" \
+ok "grep -q 'extension \"mono_pay\" 0.1.0 is installed in database \"$up\", the library is 0.3.0' '$MONO_TMP/postgres.log'" \
 	"one warning tells the operator"
 
 # ---- the upgrade
 ok "t7_sql 'ALTER EXTENSION mono_pay UPDATE' -d $up" "ALTER EXTENSION mono_pay UPDATE succeeds"
-is "$(t7_sql "SELECT extversion FROM pg_extension WHERE extname = 'mono_pay'" -d $up)" 0.2.0 "the database is at 0.2.0"
+is "$(t7_sql "SELECT extversion FROM pg_extension WHERE extname = 'mono_pay'" -d $up)" 0.3.0 "the database is at 0.3.0"
 lost=$(t7_sql "DO \$\$ DECLARE t text; n bigint; k bigint; bad text := ''; BEGIN
           FOR t IN SELECT DISTINCT tab FROM public.before80 LOOP
             EXECUTE format('SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM mono.%I x WHERE to_jsonb(x) @> b.row_data))
@@ -142,7 +142,7 @@ schema_diff=$(diff "$MONO_TMP/schema80.fresh" "$MONO_TMP/schema80.upgraded" || t
 $schema_diff"
 lines=$(wc -l <"$MONO_TMP/schema80.fresh")
 same=$([ -z "$schema_diff" ] && echo yes || echo no)
-ok "[ $lines -gt 300 ] && [ $same = yes ]" "the upgraded schema is a fresh 0.2.0 install's ($lines catalog lines compared)"
+ok "[ $lines -gt 300 ] && [ $same = yes ]" "the upgraded schema is a fresh 0.3.0 install's ($lines catalog lines compared)"
 
 # ---- the worker carries on
 ok "PGDATABASE=$up wait_for \"SELECT count(*) = 1 FROM mono.fund_requests WHERE reference = 'UPG80ONE1' AND status = 'awaiting_authorization'\" 30" \

@@ -1,5 +1,5 @@
 -- 06_upgrade: ALTER EXTENSION mono_pay UPDATE from 0.1.0 (the last release)
--- to 0.2.0 gives the schema a fresh CREATE EXTENSION gives: the same
+-- to 0.3.0 (through the released 0.1.0 -> 0.2.0 script) gives the schema a fresh CREATE EXTENSION gives: the same
 -- columns (types, defaults, NOT NULL), functions (arguments, results,
 -- bodies, settings), views, triggers and indexes in schema mono and the
 -- extension's functions. The fresh install is this run's database (mono_pay
@@ -18,7 +18,7 @@ CREATE DATABASE mono_upgrade_old;
 \c mono_upgrade_old
 SET client_min_messages = warning;
 CREATE EXTENSION mono_pay VERSION '0.1.0';
-ALTER EXTENSION mono_pay UPDATE TO '0.2.0';
+ALTER EXTENSION mono_pay UPDATE TO '0.3.0';
 SELECT extversion AS old_version FROM pg_extension WHERE extname = 'mono_pay' \gset
 SELECT json_object_agg(kind, lines)::text AS old_schema FROM (:describe) s \gset
 \c mono_test
@@ -26,7 +26,7 @@ SELECT json_object_agg(kind, lines)::text AS new_schema FROM (:describe) s \gset
 -- (pgTAP keeps its plan per session: planned after the last \c)
 SELECT plan(6);
 
-SELECT is(:'old_version'::text, '0.2.0', 'ALTER EXTENSION ... UPDATE TO ''0.2.0'' reaches 0.2.0');
+SELECT is(:'old_version'::text, '0.3.0', 'ALTER EXTENSION ... UPDATE TO ''0.3.0'' reaches 0.3.0 (through the released 0.1.0 -> 0.2.0)');
 CREATE TEMP TABLE described AS
 SELECT o.key AS kind, o.value AS upgraded, n.value AS fresh
   FROM json_each_text(:'old_schema'::json) o

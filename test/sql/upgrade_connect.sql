@@ -1,12 +1,12 @@
 --
 -- The upgrade from 0.1.0 gives the Connect fidelity changes (issue 11) the
--- same definitions as a fresh 0.2.0 install: every function and column of
+-- same definitions as a fresh 0.3.0 install: every function and column of
 -- schema mono is compared (an upgraded install, then a fresh one).
 --
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS mono_pay CASCADE;
 CREATE EXTENSION mono_pay VERSION '0.1.0';
-ALTER EXTENSION mono_pay UPDATE TO '0.2.0';
+ALTER EXTENSION mono_pay UPDATE TO '0.3.0';
 RESET client_min_messages;
 
 CREATE TEMP TABLE upgraded AS
