@@ -32,7 +32,7 @@
  *		common_retry.c	backoff of retries and reads
  *		common_job.c	a job's HTTP call and its mono.http_log row
  *		common_ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
- *		common_notify.c	NOTIFY mono_pay: sent at commit, or handed to the worker
+ *		common_notify.c	NOTIFY mono_pay, sent at commit
  *
  * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
@@ -72,6 +72,12 @@
 #include "compat.h"
 
 #define MONO_MAX_WORKERS 8
+/* what were settings until 0.3.0 (CHANGELOG.md says why each is fixed) */
+#define MONO_MAX_RESPONSE_SIZE (1024 * 1024)	/* largest response body from Mono */
+#define MONO_POLL_BUDGET 100	/* reconciliation reads (GET) per sweep */
+#define MONO_LIST_PAGES 10		/* pages of 100 items one read of an Owo list fetches */
+#define MONO_BATCH_SIZE 500		/* rows claimed or recorded per statement */
+#define MONO_CONNECT_TIMEOUT_MS 5000	/* TCP and TLS connect to Mono */
 #define MONO_MAX_RECEIVERS 8
 
 /* common_settings.c: every mono_pay.* setting */
@@ -83,20 +89,14 @@ extern char *mono_connect_webhook_secret;
 extern char *mono_database_name;
 extern char *mono_ca_bundle;
 extern bool mono_enabled;
-extern int mono_workers;
 extern int mono_max_in_flight;
-extern int mono_batch_size;
 extern int mono_poll_interval;
-extern int mono_connect_timeout;
 extern int mono_request_timeout;
 extern int mono_max_attempts;
 extern int mono_retry_base;
 extern int mono_retry_max;
-extern int mono_max_response_size;
-extern int mono_poll_budget;
 extern int mono_poll_base;
 extern int mono_poll_max;
-extern int mono_list_pages;
 extern bool mono_one_prompt_per_phone;
 extern char *mono_schedule_grace;
 extern char *mono_approval_window;
@@ -105,7 +105,6 @@ extern char *mono_http_log_retention;
 extern int mono_account_refresh_interval;
 extern bool mono_track_webhook_accounts;
 extern char *mono_standby_names;
-extern bool mono_allow_drop_with_work;
 extern int mono_webhook_max_size;
 extern char *mono_webhook_listen;
 extern char *mono_webhook_path;
@@ -116,7 +115,6 @@ extern int mono_webhook_max_header_size;
 extern int mono_webhook_read_timeout;
 extern int mono_webhook_idle_timeout;
 extern int mono_webhook_receivers;
-extern bool mono_notify_by_worker;
 
 extern void mono_settings_init(void);
 
@@ -156,11 +154,8 @@ extern void mono_wake_worker(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
 
-/* common_notify.c: NOTIFY mono_pay, sent at commit or handed to the worker */
-extern void mono_notify_init(void);
+/* common_notify.c: NOTIFY mono_pay, sent at commit */
 extern void mono_notify(const char *payload);
-extern void mono_notify_in_own_commit(void);
-extern void mono_notify_flush(void);
 
 /* common_spi.c: statements prepared once, every result checked */
 #define MONO_STATEMENT_ARGS 12
@@ -301,7 +296,7 @@ typedef struct MonoJob
 	int64 amount; /* a charge's amount */
 	char *type;	  /* a charge's type (onetime, recurring) */
 	bool linked;  /* a polled link is linked (else it waits) */
-	/* an Owo list read page by page (limit 100, offset), bounded by mono_pay.list_pages */
+	/* an Owo list read page by page (limit 100, offset), bounded by MONO_LIST_PAGES */
 	char *list_path;  /* the list's path and query without limit/offset */
 	int first_offset; /* where this read started */
 	int offset;		  /* the page being read */

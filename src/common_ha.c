@@ -196,7 +196,8 @@ drops_mono_pay(Node *stmt)
 
 /*
  * DROP EXTENSION mono_pay would discard the outbox: refuse it while rows
- * are queued, sending or unknown, unless mono_pay.allow_drop_with_work.
+ * are queued, sending or unknown (the superuser who means it deletes them
+ * first).
  */
 static void
 check_drop(Node *stmt)
@@ -204,7 +205,7 @@ check_drop(Node *stmt)
 	int64 pending = 0;
 	bool isnull;
 
-	if (!drops_mono_pay(stmt) || mono_allow_drop_with_work)
+	if (!drops_mono_pay(stmt))
 		return;
 	SPI_connect();
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'"
@@ -226,7 +227,7 @@ check_drop(Node *stmt)
 				 errmsg("cannot drop extension mono_pay: " INT64_FORMAT " links or fund requests are queued, sending or unknown",
 						pending),
 				 errdetail("Dropping it would discard them silently, and Mono may hold charges this database would no longer know."),
-				 errhint("Wait until mono_worker_status() shows no queued, sending or unknown rows, or SET mono_pay.allow_drop_with_work = on to discard them.")));
+				 errhint("Wait until mono_worker_status() shows no queued, sending or unknown rows, or delete those rows of mono.fund_requests and mono.beneficiaries to discard them.")));
 }
 
 /* Check DROP EXTENSION before PostgreSQL runs it. */

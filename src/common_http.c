@@ -21,7 +21,7 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	MonoBuf *buf = (MonoBuf *) userdata;
 	size_t n = size * nmemb;
 
-	if (buf->len + n > (size_t) mono_max_response_size)
+	if (buf->len + n > (size_t) MONO_MAX_RESPONSE_SIZE)
 	{
 		buf->overflow = true;
 		return 0;
@@ -162,7 +162,7 @@ mono_http_prepare(MonoHttp *http, const char *method, const char *path,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (mono_ca_bundle && mono_ca_bundle[0])
 		curl_easy_setopt(e, CURLOPT_CAINFO, mono_ca_bundle);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) mono_connect_timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) MONO_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) mono_request_timeout);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_body);
@@ -225,7 +225,7 @@ mono_http_phase(CURL *easy, CURLcode rc, bool overflow)
 	char *url = NULL;
 
 	if (overflow)
-		return "reading the response (larger than mono_pay.max_response_size)";
+		return "reading the response (larger than 1 MB)";
 	curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect);
 	curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
 	curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
@@ -299,7 +299,7 @@ raise_transport_error(MonoHttp *http, CURLcode rc)
 			 errmsg("Mono API request failed while %s", phase),
 			 errdetail("libcurl: %s.", http->errbuf[0] ? http->errbuf : curl_easy_strerror(rc)),
 			 errhint(rc == CURLE_OPERATION_TIMEDOUT ?
-						 "Raise mono_pay.connect_timeout or mono_pay.request_timeout, or check Mono's status." :
+						 "Raise mono_pay.request_timeout, or check Mono's status." :
 						 "Check mono_pay.api_url and the network path to Mono.")));
 }
 

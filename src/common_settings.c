@@ -18,20 +18,14 @@ char *mono_database_name = NULL;
 char *mono_ca_bundle = NULL;
 /* the worker */
 bool mono_enabled = true;
-int mono_workers = 1;
 int mono_max_in_flight = 64;
-int mono_batch_size = 500;
 int mono_poll_interval = 1000;
-int mono_connect_timeout = 5000;
 int mono_request_timeout = 30000;
 int mono_max_attempts = 10;
 int mono_retry_base = 1000;
 int mono_retry_max = 300000;
-int mono_max_response_size = 1048576;
-int mono_poll_budget = 100;
 int mono_poll_base = 60000;
 int mono_poll_max = 21600000;
-int mono_list_pages = 10;
 bool mono_one_prompt_per_phone = true;
 char *mono_schedule_grace = NULL;
 char *mono_approval_window = NULL;
@@ -42,7 +36,6 @@ int mono_account_refresh_interval = 3600;
 bool mono_track_webhook_accounts = false;
 /* high availability */
 char *mono_standby_names = NULL;
-bool mono_allow_drop_with_work = false;
 /* webhooks and the receiver */
 int mono_webhook_max_size = 262144;
 char *mono_webhook_listen = NULL;
@@ -54,8 +47,6 @@ int mono_webhook_max_header_size = 16384;
 int mono_webhook_read_timeout = 10000;
 int mono_webhook_idle_timeout = 30;
 int mono_webhook_receivers = 1;
-/* notifications */
-bool mono_notify_by_worker = false;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -230,16 +221,10 @@ static const MonoSetting settings[] = {
 	/* the worker */
 	{BOOL("enabled", mono_enabled, true, PGC_SIGHUP),
 	 .description = "Whether the background worker sends queued work."},
-	{INT("workers", mono_workers, 1, 1, MONO_MAX_WORKERS, PGC_POSTMASTER),
-	 .description = "Worker processes: the first does everything, the others also send charges."},
 	{INT("max_in_flight", mono_max_in_flight, 64, 1, 1024, PGC_SIGHUP),
 	 .description = "Maximum concurrent requests of each worker process."},
-	{INT("batch_size", mono_batch_size, 500, 1, 10000, PGC_SIGHUP),
-	 .description = "Maximum rows the worker claims or records per statement."},
 	{INT("poll_interval", mono_poll_interval, 1000, 10, 3600000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
 	 .description = "Time between the worker's sweeps for due work."},
-	{INT("connect_timeout", mono_connect_timeout, 5000, 1, 600000, PGC_USERSET), .flags = GUC_UNIT_MS,
-	 .description = "Time allowed to connect to Mono (TCP and TLS)."},
 	{INT("request_timeout", mono_request_timeout, 30000, 1, 3600000, PGC_USERSET), .flags = GUC_UNIT_MS,
 	 .description = "Time allowed for a whole request to Mono."},
 	{INT("max_attempts", mono_max_attempts, 10, 1, 1000, PGC_SIGHUP),
@@ -248,21 +233,14 @@ static const MonoSetting settings[] = {
 	 .description = "First retry delay; doubles on each attempt."},
 	{INT("retry_max", mono_retry_max, 300000, 1, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
 	 .description = "Longest retry delay."},
-	{INT("max_response_size", mono_max_response_size, 1048576, 1024, 1073741823, PGC_SUSET),
-	 .flags = GUC_UNIT_BYTE,
-	 .description = "Largest response body accepted from Mono."},
 	/* polling, schedules, the log of calls */
 	{INT("webhook_max_size", mono_webhook_max_size, 262144, 1024, 16777216, PGC_SUSET),
 	 .flags = GUC_UNIT_BYTE,
 	 .description = "Largest webhook body mono_handle_webhook accepts."},
-	{INT("poll_budget", mono_poll_budget, 100, 0, 10000, PGC_SIGHUP),
-	 .description = "Most reconciliation reads (GET) the worker makes per sweep."},
 	{INT("poll_base", mono_poll_base, 60000, 10, 86400000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
 	 .description = "First delay before reading back a request that waits on Mono; doubles with each read."},
 	{INT("poll_max", mono_poll_max, 21600000, 10, 604800000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
 	 .description = "Longest delay between two reads of the same request."},
-	{INT("list_pages", mono_list_pages, 10, 1, 1000, PGC_SIGHUP),
-	 .description = "Most pages of 100 items one read of an Owo list fetches; the next read goes on from there."},
 	{BOOL("one_prompt_per_phone", mono_one_prompt_per_phone, true, PGC_SIGHUP),
 	 .description = "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it)."},
 	{STRING("schedule_grace", mono_schedule_grace, "1 day", PGC_SIGHUP), .check = check_interval,
@@ -290,8 +268,6 @@ static const MonoSetting settings[] = {
 	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
 	 .description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
 	 .detail = "Empty: a single node, nothing waits."},
-	{BOOL("allow_drop_with_work", mono_allow_drop_with_work, false, PGC_SUSET),
-	 .description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
 	/* the webhook receiver */
 	{STRING("webhook_listen", mono_webhook_listen, "", PGC_POSTMASTER), .check = check_listen,
 	 .description = "Address and port the webhook receiver listens on (empty: no receiver).",
@@ -313,11 +289,6 @@ static const MonoSetting settings[] = {
 	 .description = "Time a client has to send a whole request (headers and body) to the receiver."},
 	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
 	 .description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
-	/* notifications */
-	{BOOL("notify_by_worker", mono_notify_by_worker, false, PGC_SIGHUP),
-	 .description = "Whether transactions hand their NOTIFY mono_pay to the first worker, which sends them just after they commit.",
-	 .detail = "Off: each transaction sends its own, and PostgreSQL lets one notifying "
-			   "transaction at a time through its commit's WAL flush."},
 	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
 	 .flags = GUC_UNIT_S,
 	 .description = "Time the receiver keeps a silent connection open."},

@@ -35,7 +35,6 @@ _PG_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialise libcurl")));
 	mono_shmem_init();
-	mono_notify_init();
 	/* the flush first: the DROP guard's hook runs before it, and wraps it */
 	mono_batch_init();
 	mono_ha_init();

@@ -24,7 +24,7 @@
  *		Settling reads of an unknown row: found (a charge by its reference,
  *		phone, amount and type, with Mono's status; a link by its phone),
  *		foreign (Mono holds our reference for a request that is not ours),
- *		partial (stopped at mono_pay.list_pages), absent (not in the whole
+ *		partial (stopped at MONO_LIST_PAGES pages), absent (not in the whole
  *		list), read_failed; an unlink's read: gone or present.
  *
  *		Polling reads become the events Mono's webhooks would have carried,
@@ -265,7 +265,7 @@ settle_unlink(MonoJob *job, json_t *array, long status, json_t *root)
 	new_outcome(job, array, (status == 404 || (s && strcmp(s, "unlinked") == 0)) ? "gone" : "present");
 }
 
-/* A settling read that stopped at mono_pay.list_pages: go on from there soon. */
+/* A settling read that stopped at MONO_LIST_PAGES pages: go on from there soon. */
 static void
 settle_more(MonoJob *job, json_t *array)
 {
@@ -555,7 +555,7 @@ page_has_more(json_t *root, size_t n)
 /*
  * A page of a list read has finished: keep its items. True when the next
  * page is to be read now (the job has its path); false when the read is
- * over: at the list's end, at mono_pay.list_pages (more set), or failed
+ * over: at the list's end, at MONO_LIST_PAGES pages (more set), or failed
  * (list_failed set: the outcome is the failure's).
  */
 bool
@@ -588,7 +588,7 @@ mono_owo_next_page(MonoJob *job, MemoryContext cxt)
 	json_decref(root);
 	if (!more)
 		return false;
-	if (job->pages >= mono_list_pages)
+	if (job->pages >= MONO_LIST_PAGES)
 	{
 		job->more = true;
 		return false;

@@ -321,7 +321,7 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 static void
 owo_recover(void)
 {
-	Datum args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(mono_workers)};
+	Datum args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(1)};
 	bool isnull;
 	int64 charges,
 		links;

@@ -421,11 +421,11 @@ exchange(bool want_claim, bool sweep)
 		out.group[g] = json_array();
 	finished = collect_outcomes(&out);
 	if (want_claim && mono_enabled)
-		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, mono_batch_size);
+		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, MONO_BATCH_SIZE);
 	dlist_init(&jobs);
 	claimed = mono_queue_exchange(&out, sweep, room,
 								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
-									  mono_poll_budget :
+									  MONO_POLL_BUDGET :
 									  0,
 								  &jobs, job_cxt);
 	for (g = 0; g < NUM_GROUPS; g++)
@@ -549,9 +549,6 @@ run(void)
 		MemoryContextSwitchTo(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
-		/* notifications handed over by committed transactions, whatever the state */
-		if (mono_worker_number == 0)
-			mono_notify_flush();
 		/* read-only is checked every turn (a reload may have just set it) */
 		if (sweep || !ready || DefaultXactReadOnly)
 		{
@@ -610,7 +607,6 @@ mono_worker_main(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname(mono_worker_number == 0 ? "mono_pay worker" : "mono_pay sender");
-	mono_notify_in_own_commit();
 	publish();
 	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
 									ALLOCSET_DEFAULT_SIZES);
@@ -628,16 +624,11 @@ mono_worker_main(Datum main_arg)
 }
 
 /*
- * Register the background workers (restarted a second after they stop):
- * "mono_pay worker", and mono_pay.workers - 1 "mono_pay sender"s.
+ * Register the background worker, "mono_pay worker" (restarted a second
+ * after it stops).
  */
 void
 mono_worker_init(void)
 {
-	int i;
-
-	for (i = 0; i < mono_workers; i++)
-		mono_register_worker(i, "mono_worker_main",
-							 i == 0 ? "mono_pay worker" : psprintf("mono_pay sender %d", i),
-							 i == 0 ? "mono_pay worker" : "mono_pay sender", 1);
+	mono_register_worker(0, "mono_worker_main", "mono_pay worker", "mono_pay worker", 1);
 }

@@ -9,7 +9,7 @@
 -- rows the previous turn of the same client claimed with the verdict
 -- Mono's 202 answer gets (accepted), and claims :batch more.
 -- Variables (pgbench -D): outcomes ('[]' at first), batch (free slots: at
--- most min(mono_pay.max_in_flight, mono_pay.batch_size)), worker (claimed_by),
+-- most min(mono_pay.max_in_flight, 500)), worker (claimed_by),
 -- one_prompt (mono_pay.one_prompt_per_phone), poll_base (mono_pay.poll_base
 -- in ms). Run with -M prepared: the worker's plans are prepared once too.
 BEGIN;

@@ -12,9 +12,8 @@ CREATE OR REPLACE FUNCTION mono.notify_status() RETURNS trigger
 AS 'MODULE_PATHNAME', 'mono_notify_status'
 LANGUAGE C;
 
--- NOTIFY mono_pay with p_payload, for the SQL triggers: sent by the same
--- road as mono.notify_status()'s (in this commit, or handed to the worker
--- when mono_pay.notify_by_worker is on), so that their order holds.
+-- NOTIFY mono_pay with p_payload, for the SQL triggers: sent in this
+-- commit, like mono.notify_status()'s.
 CREATE OR REPLACE FUNCTION mono.notify(p_payload text) RETURNS void
 AS 'MODULE_PATHNAME', 'mono_notify_sql'
 LANGUAGE C STRICT;

@@ -7,7 +7,7 @@
 --      is never POSTed twice; an unlink made in WhatsApp is seen; an object
 --      Mono holds under our reference with another amount is not adopted
 --   2. a phone with more than 100 requests, and a schedule past 100
---      payments, are read page by page (over sweeps: list_pages = 1)
+--      payments, are read page by page (100 a page)
 --   5. a phone's second request waits until the customer acted on the
 --      first (mono_pay.one_prompt_per_phone, on by default); other phones
 --      pass by
@@ -24,7 +24,6 @@
 ALTER SYSTEM SET mono_pay.one_prompt_per_phone = on;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
-ALTER SYSTEM SET mono_pay.list_pages = 1;
 SELECT mono_test.reload() AS reloaded \gset
 SET TimeZone = 'UTC';
 
@@ -138,7 +137,7 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'active' FROM mono.fund_reques
 \set ignored `for i in $(seq 1 130); do "$MONO_TEST_LIB"/sim post fund-requests/DAILY2REF0001/debit '{"status":"successful"}' >/dev/null; done`
 SELECT ok(mono_test.wait_until($$(SELECT count(*) = 130 FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id
                                    WHERE f.reference = 'DAILY2REF0001')$$, '20 seconds'),
-          'all 130 payments are stored, read 100 a page over two reads (mono_pay.list_pages = 1)');
+          'all 130 payments are stored, read 100 a page');
 
 ------------------------------------------------------------------------
 -- 6. a pause in WhatsApp (no webhook): mono_status, no missed alert

@@ -1,4 +1,4 @@
--- 06_upgrade: ALTER EXTENSION mono_pay UPDATE from 0.1.0 (the last release)
+-- 07_upgrade: ALTER EXTENSION mono_pay UPDATE from 0.1.0 (the last release)
 -- to 0.3.0 (through the released 0.1.0 -> 0.2.0 script) gives the schema a fresh CREATE EXTENSION gives: the same
 -- columns (types, defaults, NOT NULL), functions (arguments, results,
 -- bodies, settings), views, triggers and indexes in schema mono and the
