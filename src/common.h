@@ -73,11 +73,11 @@
 
 #define MONO_MAX_WORKERS 8
 /* what were settings until 0.3.0 (CHANGELOG.md says why each is fixed) */
-#define MONO_MAX_RESPONSE_SIZE (1024 * 1024)	/* largest response body from Mono */
-#define MONO_POLL_BUDGET 100	/* reconciliation reads (GET) per sweep */
-#define MONO_LIST_PAGES 10		/* pages of 100 items one read of an Owo list fetches */
-#define MONO_BATCH_SIZE 500		/* rows claimed or recorded per statement */
-#define MONO_CONNECT_TIMEOUT_MS 5000	/* TCP and TLS connect to Mono */
+#define MONO_MAX_RESPONSE_SIZE (1024 * 1024) /* largest response body from Mono */
+#define MONO_POLL_BUDGET 100				 /* reconciliation reads (GET) per sweep */
+#define MONO_LIST_PAGES 10					 /* pages of 100 items one read of an Owo list fetches */
+#define MONO_BATCH_SIZE 500					 /* rows claimed or recorded per statement */
+#define MONO_CONNECT_TIMEOUT_MS 5000		 /* TCP and TLS connect to Mono */
 #define MONO_MAX_RECEIVERS 8
 
 /* common_settings.c: every mono_pay.* setting */
