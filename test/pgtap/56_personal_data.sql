@@ -50,10 +50,12 @@ SELECT results_eq($$SELECT body #>> '{data,account,BVN}', body #>> '{data,accoun
 ALTER SYSTEM SET mono_pay.http_log = on;
 SELECT mono_test.reload() AS reloaded \gset
 SELECT mono_link_beneficiary('2348073100001', 'Ada Obi', '000013', '0123456789') AS ignored \gset
-SELECT mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.beneficiaries)$$) AS sent \gset
+SELECT mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.beneficiaries
+                                WHERE phone = '2348073100001')$$) AS sent \gset
 -- its polling read (by the phone's list) made due now, not a minute later
-UPDATE mono.beneficiaries SET next_poll_at = now();
-SELECT ok(mono_test.wait_until($$(SELECT count(*) > 0 FROM mono.http_log WHERE path LIKE '%phone=%')$$, '20 seconds'),
+UPDATE mono.beneficiaries SET next_poll_at = now() WHERE phone = '2348073100001';
+SELECT ok(mono_test.wait_until($$(SELECT count(*) > 0 FROM mono.http_log
+                                   WHERE path LIKE '/owo/v1/beneficiaries?phone=%0001&%')$$, '20 seconds'),
           'the link''s polling read names the phone, and is logged in mono.http_log');
 SELECT is((SELECT count(*)::int FROM mono.http_log WHERE path LIKE '%2348073100001%'), 0,
           'no path in mono.http_log holds the full phone');
