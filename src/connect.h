@@ -25,6 +25,14 @@
 /* transactions asked for per page */
 #define CONNECT_PAGE_SIZE 100
 
+/*
+ * Connect accounts claimed per turn of the worker's loop, at most: bounds
+ * the calls (real-time refreshes included) a backlog of due accounts (after
+ * an outage, a bulk insert, many FAILED accounts recovering) starts at once,
+ * within mono_pay.max_in_flight, leaving room for charges.
+ */
+#define CONNECT_CLAIM_MAX 16
+
 /* account ids: [A-Za-z0-9_-], 1 to 64 characters */
 #define CONNECT_ID_MAX 64
 

@@ -4,9 +4,11 @@
  *		mono_inflow() and mono_outflow(); and two small helpers for the SQL
  *		side (mono.backoff(), mono.wake_worker()).
  *
- * Like mono_user_status(), these call Mono while the caller waits
+ * Like mono_user_status(), these read from Mono while the caller waits
  * (interruptible by cancel and statement_timeout), then store what came
- * back. Anything unexpected raises an error before a row is written.
+ * back. Anything unexpected raises an error before a row is written. A
+ * real-time refresh (billed by Mono) is not a read: mono_account_sync()
+ * only records the request, for the worker after COMMIT.
  */
 #include "connect.h"
 
@@ -49,9 +51,9 @@ static MonoStatement statements[NUM_STATEMENTS] = {
 	[RECORD_SYNC] = {"record a sync",
 					 "SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
 					 " 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
-					 " 'refresh', $3::jsonb)), 'sync')",
+					 " 'refresh_requested', $3)), 'sync')",
 					 3,
-					 {TEXTOID, TEXTOID, TEXTOID}},
+					 {TEXTOID, TEXTOID, BOOLOID}},
 	[ACCOUNT_ROW] = {"read the account's row",
 					 "SELECT a FROM mono.accounts a WHERE a.account_id = $1",
 					 1,
@@ -127,11 +129,11 @@ account_id_arg(FunctionCallInfo fcinfo)
 	return id;
 }
 
-/* GET path now (a real-time call keeps its refresh headers); an error unless 2xx. */
+/* GET path now (never a real-time refresh: see mono_account_sync()); an error unless 2xx. */
 static void
-connect_get(const char *path, bool realtime, MonoAnswer *answer)
+connect_get(const char *path, MonoAnswer *answer)
 {
-	mono_http_get(path, realtime, realtime ? mono_connect_refresh : NULL, answer);
+	mono_http_get(path, false, NULL, answer);
 	if (answer->status < 200 || answer->status >= 300)
 		mono_raise_http_error(answer->status, answer->body, answer->len);
 }
@@ -168,7 +170,7 @@ sync_details(const char *id)
 	json_t *facts;
 	char *result;
 
-	connect_get(psprintf("/v2/accounts/%s", mono_url_escape(id)), false, &answer);
+	connect_get(psprintf("/v2/accounts/%s", mono_url_escape(id)), &answer);
 	root = mono_json_parse(answer.body, answer.len, "the account details");
 	facts = mono_connect_details(root);
 	json_decref(root);
@@ -185,46 +187,38 @@ sync_details(const char *id)
 }
 
 /*
- * Start a real-time refresh unless Mono is still linking the account
- * (mono.may_refresh(): FAILED, UNAVAILABLE and PARTIAL accounts leave
- * those states by a sync); its facts as JSON text, or NULL (with a NOTICE)
- * when not started. What may be read afterwards stays with the data_status
- * rules.
+ * May a real-time refresh be asked for (mono.may_refresh(): not while Mono
+ * is still linking the account; FAILED, UNAVAILABLE and PARTIAL accounts
+ * leave those states by a sync)? When not, a NOTICE says why. What may be
+ * read afterwards stays with the data_status rules.
  */
-static char *
-sync_refresh(const char *id, const char *details)
+static bool
+refresh_allowed(const char *id, const char *details)
 {
 	Datum args[1] = {CStringGetTextDatum(details)};
 	HeapTuple row = run1(MAY_REFRESH, args, NULL);
 	char *may = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
 	char *status = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
-	MonoAnswer answer;
-	char *refresh;
 
-	if (may == NULL || strcmp(may, "t") != 0)
-	{
-		ereport(NOTICE,
-				(errmsg("real-time refresh of account \"%s\" not started", id),
-				 errdetail("Its data_status is %s: a refresh starts once Mono has linked the account (AVAILABLE, PARTIAL, UNAVAILABLE or FAILED).",
-						   status)));
-		return NULL;
-	}
-	connect_get(psprintf("/v2/accounts/%s/transactions", mono_url_escape(id)), true, &answer);
-	refresh = mono_json_text(answer.headers);
-	json_decref(answer.headers);
-	return refresh;
+	if (may != NULL && strcmp(may, "t") == 0)
+		return true;
+	ereport(NOTICE,
+			(errmsg("real-time refresh of account \"%s\" not started", id),
+			 errdetail("Its data_status is %s: a refresh starts once Mono has linked the account (AVAILABLE, PARTIAL, UNAVAILABLE or FAILED).",
+					   status)));
+	return false;
 }
 
-/* Store the facts of a sync and return the account's row (a datum outside SPI). */
+/* Store the facts of a sync (and a refresh asked for); the account's row (a datum outside SPI). */
 static Datum
-record_sync(const char *id, const char *details, const char *refresh)
+record_sync(const char *id, const char *details, bool refresh)
 {
 	Datum args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
-					 refresh ? CStringGetTextDatum(refresh) : (Datum) 0};
+					 BoolGetDatum(refresh)};
 	HeapTuple row;
 	bool isnull;
 
-	run1(RECORD_SYNC, args, refresh ? "   " : "  n");
+	run1(RECORD_SYNC, args, NULL);
 	row = run1(ACCOUNT_ROW, args, NULL);
 	if (row == NULL)
 		elog(ERROR, "account \"%s\" vanished while it was being recorded", id);
@@ -235,8 +229,10 @@ record_sync(const char *id, const char *details, const char *refresh)
 /*
  * mono_account_sync(account_id, realtime DEFAULT false) -> mono.accounts
  * Reads GET /v2/accounts/{id} now and upserts the account (tracked); with
- * realtime, also starts a real-time refresh and records its job and
- * whether Mono found new data. The worker takes it from there (at COMMIT).
+ * realtime, also asks for a real-time refresh (refresh_requested_at). A
+ * refresh is billed by Mono, so like every mutating call it only writes
+ * the request: the worker makes it after COMMIT (woken then), and a
+ * ROLLBACK sends nothing. The worker takes everything from there.
  */
 Datum
 mono_account_sync(PG_FUNCTION_ARGS)
@@ -244,7 +240,7 @@ mono_account_sync(PG_FUNCTION_ARGS)
 	char *id = account_id_arg(fcinfo);
 	bool realtime;
 	char *details;
-	char *refresh = NULL;
+	bool refresh;
 	Datum result;
 
 	if (PG_ARGISNULL(1))
@@ -259,8 +255,7 @@ mono_account_sync(PG_FUNCTION_ARGS)
 	if (realtime)
 		check_refresh_gap(id);
 	details = sync_details(id);
-	if (realtime)
-		refresh = sync_refresh(id, details);
+	refresh = realtime && refresh_allowed(id, details);
 	result = record_sync(id, details, refresh);
 	SPI_finish();
 	mono_wake_at_commit();
@@ -342,7 +337,7 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 
 	require_connect_key();
 	InitMaterializedSRF(fcinfo, 0);
-	connect_get(psprintf("/v2/accounts/%s/%s", mono_url_escape(id), endpoint), false, &answer);
+	connect_get(psprintf("/v2/accounts/%s/%s", mono_url_escape(id), endpoint), &answer);
 	months = flows_months(id, direction, &answer, &totals);
 	store_flows(rsinfo, id, direction, months, totals);
 	return (Datum) 0;

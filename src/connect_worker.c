@@ -72,8 +72,8 @@ claimed_job(MemoryContext cxt, uint64 i)
 }
 
 /*
- * Claim up to limit due Connect accounts (inside the claim transaction) and
- * append their jobs. The lease outlasts a request: a crashed worker's
+ * Claim up to limit (at most CONNECT_CLAIM_MAX) due Connect accounts
+ * (inside the claim transaction) and append their jobs. The lease outlasts a request: a crashed worker's
  * accounts come back once it expires.
  */
 static int
@@ -87,7 +87,7 @@ connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs
 	/* senders (workers other than the first) send charges only */
 	if (limit <= 0 || mono_worker_number > 0)
 		return 0;
-	args[0] = Int32GetDatum(limit);
+	args[0] = Int32GetDatum(Min(limit, CONNECT_CLAIM_MAX));
 	args[1] = Int64GetDatum((int64) mono_request_timeout + 60000);
 	n = mono_spi_run(&claim_stmt, args, NULL, 0);
 	for (i = 0; i < n; i++)

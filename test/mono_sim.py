@@ -65,6 +65,7 @@ DEFAULT_CONFIG = {
     "realtime_repeat": "last_job",  # "429": a repeat within the limit is refused
     "connect_event_ids": False,     # true: event_id/timestamp on jobs.update and real-time account_updated
     "has_new_data_false": False,    # true: has_new_data: false when a refresh found nothing
+    "sync_moves_data_status": False,  # true: a finished sync moves data_status as Mono's table says
     # Owo, as Mono documents it (issue 11); the old behaviour behind switches
     "beneficiary_status_in_reads": False,   # True: items carry status, unlinked ones stay listed
     "active_at_approval": False,            # True: owo.fundrequest.active at approval, not at start_date
@@ -1071,6 +1072,8 @@ class Simulator:
         reauth = bool(acc.get("needs_reauth"))
         if reauth:
             status = "failed"
+        if status != "failed" and self.config["sync_moves_data_status"]:
+            self.sync_data_status(acc)
         if status != "failed" and acc["pending_new_transactions"]:
             acc["transactions"] = acc["transactions"] + acc["pending_new_transactions"]
             acc["pending_new_transactions"] = []
@@ -1091,6 +1094,20 @@ class Simulator:
         self.emit_connect_job_event("mono.events.account_updated",
                                     {"account": self.account_camel(acc), "meta": meta})
         return moved
+
+    @staticmethod
+    def sync_data_status(acc):
+        """Move data_status as Mono's sync table says (doc/mono-api.md section 4):
+        a finished sync is how FAILED, UNAVAILABLE and PARTIAL accounts leave
+        those states. They become the account's data_status_after_sync (seed
+        it, e.g. "UNAVAILABLE" for an account with no data at all), AVAILABLE
+        by default, with every item retrieved. PROCESSING and AVAILABLE stay."""
+        if str(acc.get("data_status")).upper() not in ("FAILED", "UNAVAILABLE", "PARTIAL"):
+            return
+        after = acc.get("data_status_after_sync") or "AVAILABLE"
+        acc["data_status"] = after
+        if after.upper() == "AVAILABLE":
+            acc["retrieved_data"] = ["identity", "balance", "transactions"]
 
     @staticmethod
     def asks_realtime(req):
@@ -1346,6 +1363,7 @@ class Simulator:
             "realtime_repeat": lambda v: v in REALTIME_REPEATS,
             "connect_event_ids": lambda v: isinstance(v, bool),
             "has_new_data_false": lambda v: isinstance(v, bool),
+            "sync_moves_data_status": lambda v: isinstance(v, bool),
             "beneficiary_status_in_reads": lambda v: isinstance(v, bool),
             "active_at_approval": lambda v: isinstance(v, bool),
             "webhook_retry_base_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,

@@ -1210,6 +1210,32 @@ class ConnectTest(SimCase):
         self.assertEqual(evs[1]["data"]["meta"]["sync_status"], "REAUTHORISATION_REQUIRED")
         self.assertNotIn("has_new_data", evs[1]["data"]["meta"])
 
+    def test_sync_moves_data_status(self):
+        """sync_moves_data_status: a finished sync moves FAILED, UNAVAILABLE and PARTIAL (Mono's table)."""
+        sim("POST", "/_sim/accounts", {"id": "acc_f", "data_status": "FAILED", "retrieved_data": []})
+        sim("POST", "/_sim/accounts", {"id": "acc_u", "data_status": "UNAVAILABLE", "retrieved_data": [],
+                                       "data_status_after_sync": "UNAVAILABLE"})
+        sim("POST", "/_sim/accounts", {"id": "acc_p", "data_status": "PARTIAL",
+                                       "retrieved_data": ["identity", "balance"]})
+        sim("POST", "/_sim/accounts", {"id": "acc_x", "data_status": "FAILED", "retrieved_data": []})
+        status = lambda a: call("GET", "/v2/accounts/" + a).json["data"]["meta"]
+        call("GET", "/v2/accounts/acc_x/transactions", headers={"x-realtime": "true"})
+        self.assertEqual(status("acc_x")["data_status"], "FAILED", "off (the default): nothing moves")
+        sim("POST", "/_sim/config", {"sync_moves_data_status": True})
+        for a in ("acc_f", "acc_u", "acc_p"):
+            self.assertEqual(call("GET", "/v2/accounts/%s/transactions" % a,
+                                  headers={"x-realtime": "true"}).status, 200)
+        self.assertEqual(status("acc_f"), dict(status("acc_f"), data_status="AVAILABLE",
+                                               retrieved_data=["identity", "balance", "transactions"]))
+        self.assertEqual(status("acc_u")["data_status"], "UNAVAILABLE", "data_status_after_sync wins")
+        self.assertEqual(status("acc_p")["retrieved_data"], ["identity", "balance", "transactions"])
+        self.assertEqual(events()[-1]["data"]["meta"]["data_status"], "AVAILABLE",
+                         "the sync's account_updated carries the new status")
+        sim("POST", "/_sim/config", {"realtime_job_status": "failed"})
+        sim("POST", "/_sim/accounts", {"id": "acc_y", "data_status": "FAILED", "retrieved_data": []})
+        call("GET", "/v2/accounts/acc_y/transactions", headers={"x-realtime": "true"})
+        self.assertEqual(status("acc_y")["data_status"], "FAILED", "a failed sync moves nothing")
+
     def test_realtime_processing(self):
         """realtime_job_status=processing: header says so, data lands after the answer."""
         sim("POST", "/_sim/config", {"realtime_job_status": "processing"})

@@ -84,54 +84,87 @@ LANGUAGE sql IMMUTABLE AS $$
            END
 $$;
 
--- about it (the one place the worker's schedule is decided):
+-- Is a real-time refresh of the account due now? Mono allows one per
+-- account per 5 minutes, and bills those that find new data. It is due
+--   when mono_account_sync(id, true) asked for one (refresh_requested_at),
+--     once the account may refresh (mono.may_refresh()) and Mono allows it;
+--   else, on the worker's own schedule, once per p_every (and never
+--     within 5 minutes of the last) for an account that may refresh and needs no
+--     re-authorisation: an AVAILABLE account (or a PARTIAL one with its
+--     transactions) an interval after its last refresh or full pull, and a
+--     FAILED, UNAVAILABLE or PARTIAL one an interval after its last refresh
+--     (at once when it never had one): a sync is how an account leaves those
+--     statuses (Mono's sync table, doc/mono-api.md §4).
+CREATE OR REPLACE FUNCTION mono.refresh_due(p_account mono.accounts, p_every interval) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT mono.may_refresh(p_account.data_status)
+       AND mono.realtime_allowed(p_account.last_refresh_at)
+       AND (p_account.refresh_requested_at IS NOT NULL
+            OR (p_account.sync_status IS DISTINCT FROM 'REAUTHORISATION_REQUIRED'
+                AND coalesce(p_account.last_refresh_at,
+                             CASE mono.data_status_action(p_account.data_status,
+                                                          p_account.retrieved_data, 'transactions')
+                             WHEN 'read' THEN p_account.transactions_synced_at
+                             ELSE '-infinity' END)
+                    <= now() - p_every))
+$$;
+
+-- What the worker does next for an account, and when: its next step and
+-- when it is due (the one place the worker's schedule is decided):
 --   untracked                              nothing
---   transactions: wait                     details again in min(interval, 1 min)
---   transactions: retry                    details again after mono.backoff(attempts)
---   transactions: skip                     details again after the interval
---   transactions: read, and
---     new data, never pulled, or a pull    transactions now
---       in progress
---     a refresh still running at Mono      transactions min(interval, 1 min) after
---                                            it started, unless its webhook says first
---     refresh due (interval since the last details, then refresh now
---       refresh or full pull; 5 minutes
---       since the last refresh; no
---       re-authorisation pending)
---     otherwise                            details again after the interval
+--   transactions: wait (PROCESSING)        details again after a minute
+--                                            (at most the interval), doubling
+--                                            with each read, up to the interval
+--   a refresh asked for and allowed        refresh now (not in the middle of a
+--     (mono.refresh_due())                   paged pull)
+--   transactions: read, and new data,      transactions now
+--     never pulled, or a pull in progress
+--   a refresh still running at Mono        transactions (read) or details
+--                                            min(interval, 1 min) after it
+--                                            started, unless its webhook says
+--                                            first
+--   a refresh due (mono.refresh_due())     refresh now
+--   a refresh ended since the details      details now (the balance and the
+--     were last read                         data_status it brought)
+--   transactions: retry (FAILED)           details again after mono.backoff(attempts)
+--   otherwise                              details again after the interval
 CREATE OR REPLACE FUNCTION mono.account_next_step(p_account mono.accounts, OUT step text, OUT due timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_every interval := mono.account_refresh_interval();
     v_soon interval := least(mono.account_refresh_interval(), interval '1 minute');
+    v_action text := mono.data_status_action(p_account.data_status, p_account.retrieved_data,
+                                             'transactions');
 BEGIN
     step := 'details';
     IF NOT p_account.tracked THEN
         RETURN;
-    END IF;
-    CASE mono.data_status_action(p_account.data_status, p_account.retrieved_data, 'transactions')
-    WHEN 'wait' THEN
-        due := now() + v_soon;
-    WHEN 'retry' THEN
+    ELSIF v_action = 'wait' THEN
+        due := now() + least(v_soon * power(2, least(greatest(p_account.attempts - 1, 0), 20)),
+                             greatest(v_every, v_soon));
+    ELSIF p_account.refresh_requested_at IS NOT NULL AND p_account.transactions_page = 1
+          AND mono.refresh_due(p_account, v_every) THEN
+        step := 'refresh';
+        due := now();
+    ELSIF v_action = 'read' AND (p_account.has_new_data OR p_account.transactions_synced_at IS NULL
+                                 OR p_account.transactions_page > 1) THEN
+        step := 'transactions';
+        due := now();
+    ELSIF p_account.refresh_pending
+          AND (v_action = 'read' OR coalesce(p_account.last_synced_at, '-infinity')
+                                    < p_account.last_refresh_at + v_soon) THEN
+        step := CASE WHEN v_action = 'read' THEN 'transactions' ELSE 'details' END;
+        due := greatest(now(), coalesce(p_account.last_refresh_at, now()) + v_soon);
+    ELSIF mono.refresh_due(p_account, v_every) THEN
+        step := 'refresh';
+        due := now();
+    ELSIF p_account.last_refresh_at > coalesce(p_account.last_synced_at, '-infinity') THEN
+        due := now();
+    ELSIF v_action = 'retry' THEN
         due := now() + mono.backoff(p_account.attempts);
-    WHEN 'skip' THEN
-        due := now() + v_every;
     ELSE
-        IF p_account.has_new_data OR p_account.transactions_synced_at IS NULL OR p_account.transactions_page > 1 THEN
-            step := 'transactions';
-            due := now();
-        ELSIF p_account.refresh_pending THEN
-            step := 'transactions';
-            due := greatest(now(), coalesce(p_account.last_refresh_at, now()) + v_soon);
-        ELSIF p_account.sync_status IS DISTINCT FROM 'REAUTHORISATION_REQUIRED'
-              AND coalesce(p_account.last_refresh_at, p_account.transactions_synced_at) <= now() - v_every
-              AND mono.realtime_allowed(p_account.last_refresh_at) THEN
-            step := 'refresh';
-            due := now();
-        ELSE
-            due := now() + v_every;
-        END IF;
-    END CASE;
+        due := now() + v_every;
+    END IF;
 END;
 $$;
 
@@ -156,8 +189,10 @@ $$;
 
 -- Stores account details (outcomes with account): data_status in upper
 -- case, retrieved_data in lower case, the balance only while the
--- data_status rules allow reading it. Details from a webhook older than the
--- stored ones change nothing.
+-- data_status rules allow reading it, with the time it was read
+-- (balance_updated_at: now, or the webhook's time). attempts counts the
+-- reads that found the account FAILED or PROCESSING (their backoff).
+-- Details from a webhook older than the stored ones change nothing.
 CREATE OR REPLACE FUNCTION mono.record_account_details(p_outcomes jsonb, p_from_webhook boolean) RETURNS void
 LANGUAGE sql VOLATILE AS $$
     UPDATE mono.accounts a SET
@@ -177,7 +212,7 @@ LANGUAGE sql VOLATILE AS $$
            sync_status = coalesce(upper(o.account ->> 'sync_status'), a.sync_status),
            last_synced_at = CASE WHEN p_from_webhook THEN greatest(a.last_synced_at, o.event_at)
                                  ELSE now() END,
-           attempts = CASE WHEN o.ds = 'FAILED' THEN a.attempts + 1 ELSE 0 END,
+           attempts = CASE WHEN o.ds IN ('FAILED', 'PROCESSING') THEN a.attempts + 1 ELSE 0 END,
            last_error = CASE WHEN o.account ? 'data_status' AND o.ds IS NULL
                              THEN format('Mono sent an unknown data_status %s',
                                          o.account ->> 'data_status')
@@ -192,7 +227,8 @@ LANGUAGE sql VOLATILE AS $$
      WHERE a.account_id = o.account_id
        AND (NOT p_from_webhook OR a.last_synced_at IS NULL OR o.event_at >= a.last_synced_at);
 
-    UPDATE mono.accounts a SET balance = (o.account ->> 'balance')::bigint
+    UPDATE mono.accounts a SET balance = (o.account ->> 'balance')::bigint,
+           balance_updated_at = CASE WHEN p_from_webhook THEN o.event_at ELSE now() END
       FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, account jsonb, event_at timestamptz)
      WHERE a.account_id = o.account_id
        AND (o.account ->> 'balance') ~ '^-?[0-9]{1,18}$'
@@ -205,8 +241,9 @@ $$;
 -- except that a webhook repeating what the refresh's headers said, about a
 -- job whose data has been pulled since, is no news. A job still running
 -- (x-job-status processing) leaves refresh_pending until its webhook or the
--- fallback pull settles it. A webhook about an older job than the stored
--- one changes no job field.
+-- fallback pull settles it. A refresh made answers the one asked for
+-- (refresh_requested_at). A webhook about an older job than the stored one
+-- changes no job field.
 CREATE OR REPLACE FUNCTION mono.record_account_refreshes(p_outcomes jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
     UPDATE mono.accounts a SET
@@ -224,6 +261,7 @@ LANGUAGE sql VOLATILE AS $$
            job_id = coalesce(o.refresh ->> 'job_id', a.job_id),
            job_status = coalesce(lower(o.refresh ->> 'job_status'), a.job_status),
            last_refresh_at = CASE WHEN o.called THEN now() ELSE a.last_refresh_at END,
+           refresh_requested_at = CASE WHEN o.called THEN NULL ELSE a.refresh_requested_at END,
            refresh_pending = CASE
                WHEN o.called THEN coalesce(lower(o.refresh ->> 'job_status') = 'processing', false)
                                   AND NOT a.has_new_data
@@ -302,7 +340,9 @@ $$;
 --                  with more (a further page) and skipped (unusable items)
 --   error, retry_ms  a failed call
 --   unlinked, reauthorized, check_now, event_at  (webhooks)
---   sync_status    a sync status on its own (legacy webhooks)
+--   sync_status    a sync status on its own (legacy webhooks, jobs.update)
+--   refresh_requested  mono_account_sync(id, true): a real-time refresh for
+--                  the worker to make (after COMMIT)
 -- An account first seen here gets a row; a webhook's is tracked only with
 -- mono_pay.track_webhook_accounts (a sync's always is).
 -- p_source: 'worker' (rows exist and are leased), 'sync' or 'webhook' (rows
@@ -352,6 +392,10 @@ BEGIN
     PERFORM mono.record_account_details(p_outcomes, p_source = 'webhook');
     PERFORM mono.record_account_refreshes(p_outcomes);
     PERFORM mono.record_account_transactions(p_outcomes);
+    UPDATE mono.accounts a SET refresh_requested_at = coalesce(a.refresh_requested_at, now()),
+           updated_at = now()
+      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, refresh_requested boolean)
+     WHERE a.account_id = o.account_id AND o.refresh_requested;
 
     -- unlinked at Mono: no longer tracked; re-authorised: works again
     UPDATE mono.accounts a SET unlinked = true, tracked = false, updated_at = now()
@@ -463,6 +507,22 @@ LANGUAGE sql IMMUTABLE AS $$
                                 THEN 'failed' ELSE 'finished' END END))
 $$;
 
+-- The facts of mono.accounts.jobs.update (data{account, id, name, status}):
+-- the job and its status in lower case. Mono documents finished, processing
+-- and failed; REAUTHORISATION_REQUIRED, Mono's sync_status for an account
+-- whose bank wants the customer again (any case, as status or sync_status),
+-- fails the job and is kept as the account's sync_status.
+CREATE OR REPLACE FUNCTION mono.event_job_facts(p_data jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'refresh', jsonb_strip_nulls(jsonb_build_object(
+            'job_id', p_data ->> 'id',
+            'job_status', CASE WHEN r THEN 'failed' ELSE lower(btrim(p_data ->> 'status')) END)),
+        'sync_status', CASE WHEN r THEN 'REAUTHORISATION_REQUIRED' END))
+      FROM (SELECT 'REAUTHORISATION_REQUIRED' IN (upper(btrim(p_data ->> 'status')),
+                                                   upper(btrim(p_data ->> 'sync_status'))) AS r) x
+$$;
+
 -- Applies a Mono Connect webhook event (called by mono_handle_webhook()
 -- after it verified and stored the event); returns 'applied' or 'ignored'
 -- (an event this function does not know, or one naming no usable account).
@@ -475,7 +535,10 @@ $$;
 --   mono.events.account_connected    data status, auth method, customer, ref
 --   mono.events.account_reauthorized clears REAUTHORISATION_REQUIRED; details now
 --   mono.events.account_unlinked     unlinked, no longer tracked
---   mono.accounts.jobs.update        the refresh job's status
+--   mono.accounts.jobs.update        the refresh job's status; a status (or
+--                                    sync_status) REAUTHORISATION_REQUIRED,
+--                                    any case, fails the job and shows in
+--                                    sync_status
 --   mono.events.reauthorisation_required  (legacy) sync_status
 --                                    REAUTHORISATION_REQUIRED
 --   mono.events.sync_failed          (legacy) sync_status FAILED
@@ -519,8 +582,7 @@ BEGIN
         v_facts := jsonb_build_object('sync_status', 'FAILED');
     WHEN 'mono.accounts.jobs.update' THEN
         v_account_id := mono.event_account_id(v_data -> 'account');
-        v_facts := jsonb_build_object('refresh', jsonb_strip_nulls(jsonb_build_object(
-                 'job_id', v_data ->> 'id', 'job_status', lower(v_data ->> 'status'))));
+        v_facts := mono.event_job_facts(v_data);
     ELSE
         RETURN 'ignored';
     END CASE;

@@ -46,7 +46,13 @@ CREATE TABLE mono.accounts (
     claimed_until   timestamptz,
     refresh_pending boolean NOT NULL DEFAULT false,
     transactions_page integer NOT NULL DEFAULT 1 CHECK (transactions_page >= 1),
-    transactions_since date
+    transactions_since date,
+    -- when the stored balance was read from Mono (a details read, or the
+    -- time of the webhook that carried it): how old the balance is
+    balance_updated_at timestamptz,
+    -- a real-time refresh asked for by mono_account_sync(id, true), which
+    -- the worker makes after COMMIT (NULL: none waiting)
+    refresh_requested_at timestamptz
 );
 CREATE INDEX accounts_next_sync ON mono.accounts (next_sync_at) WHERE tracked;
 

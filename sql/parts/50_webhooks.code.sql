@@ -49,30 +49,86 @@ BEGIN
 END;
 $$;
 
+-- A JSON value with every BVN masked: a member named bvn (any case) whose
+-- value is 11 digits (a string or a number) becomes the string
+-- '*******' || its last 4 digits, at any depth.
+CREATE OR REPLACE FUNCTION mono.mask_bvns(p_value jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE jsonb_typeof(p_value)
+           WHEN 'object' THEN
+                (SELECT coalesce(jsonb_object_agg(e.key,
+                            CASE WHEN lower(e.key) = 'bvn' AND (e.value #>> '{}') ~ '^[0-9]{11}$'
+                                 THEN to_jsonb('*******' || right(e.value #>> '{}', 4))
+                                 ELSE mono.mask_bvns(e.value) END), '{}')
+                   FROM jsonb_each(p_value) e)
+           WHEN 'array' THEN
+                (SELECT coalesce(jsonb_agg(mono.mask_bvns(x.v) ORDER BY x.i), '[]')
+                   FROM jsonb_array_elements(p_value) WITH ORDINALITY AS x(v, i))
+           ELSE p_value
+           END
+$$;
+
+-- An event as mono.webhook_events keeps it: no full BVN (Mono's real-time
+-- mono.events.account_updated carries one, doc/mono-api.md section 4), in
+-- body nor in raw. The secret was verified on the bytes as received before
+-- this runs, and de-duplication uses the event_id (or a hash of those bytes)
+-- computed before too: masking here changes neither. raw keeps Mono's text
+-- with the digits masked in place (a numeric BVN becomes a string, as in
+-- body); should that text not be the JSON of the masked body (an escaped
+-- key, say), raw becomes the masked body's text.
+CREATE OR REPLACE FUNCTION mono.mask_event_pii(p_body jsonb, p_raw text,
+                                               OUT body jsonb, OUT raw text)
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    body := p_body;
+    raw := p_raw;
+    IF p_body::text !~* 'bvn' THEN
+        RETURN;
+    END IF;
+    body := mono.mask_bvns(p_body);
+    IF p_raw IS NULL OR body = p_body THEN
+        RETURN;
+    END IF;
+    raw := regexp_replace(regexp_replace(p_raw,
+               '("bvn"\s*:\s*")[0-9]{7}([0-9]{4})"', '\1*******\2"', 'gi'),
+               '("bvn"\s*:\s*)[0-9]{7}([0-9]{4})(?![0-9.eE])', '\1"*******\2"', 'gi');
+    BEGIN
+        IF raw::jsonb IS DISTINCT FROM body THEN
+            raw := body::text;
+        END IF;
+    EXCEPTION WHEN invalid_text_representation THEN
+        raw := body::text;
+    END;
+END;
+$$;
+
 -- Apply a verified webhook and store it once (by event_id), with its
 -- outcome: one row written per event. Returns 'applied', 'duplicate' or
 -- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
 -- id; the row's outcome says which).
--- p_raw: the body exactly as received (mono_handle_webhook passes it).
+-- p_raw: the body as received (mono_handle_webhook passes it); body and raw
+-- are stored with any BVN masked (mono.mask_event_pii()).
 CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
                                                p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     r record;
+    m record;
 BEGIN
     IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
         RETURN 'duplicate';
     END IF;
     r := mono.apply_event_safely(p_event, p_body);
+    m := mono.mask_event_pii(p_body, p_raw);
     -- stored once, with its outcome; a delivery of the same event committed
     -- meanwhile wins the insert (applying an event twice changes nothing:
     -- every step of the state machine is idempotent)
     INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, applied_at, error,
                                      raw)
-    VALUES (p_event_id, p_event, p_body,
+    VALUES (p_event_id, p_event, m.body,
             coalesce(p_body -> 'data' ->> 'id', p_body -> 'data' ->> 'fund_request'),
-            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error, p_raw)
+            r.outcome, CASE WHEN r.outcome = 'applied' THEN now() END, r.error, m.raw)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id INTO v_id;
     IF v_id IS NULL THEN

@@ -20,8 +20,9 @@ CREATE TABLE mono.webhook_events (
     -- why a rejected event could not be applied
     error           text,
     -- the body exactly as received (body is its parsed form: jsonb
-    -- reorders keys and writes 1.50 as 1.5); NULL for events stored
-    -- before 0.2.0 and for polled reads
+    -- reorders keys and writes 1.50 as 1.5), but for a BVN, masked in
+    -- both (mono.mask_event_pii()); NULL for events stored before 0.2.0
+    -- and for polled reads
     raw             text
 );
 CREATE INDEX webhook_events_received ON mono.webhook_events (received_at);

@@ -4,3 +4,25 @@
 -- same source as a fresh install. Sections follow the issues of 0.3.0.
 \echo Use "ALTER EXTENSION mono_pay UPDATE TO '0.3.0'" to load this file. \quit
 
+
+-- issue 22b: Connect and personal data. The balance says how old it is; a
+-- real-time refresh asked for by mono_account_sync(id, true) waits for the
+-- worker (nothing leaves before COMMIT); no full BVN in webhook_events and
+-- no full phone in http_log paths (rows kept by 0.2.0 are masked here; the
+-- code parts mask new ones).
+ALTER TABLE mono.accounts ADD COLUMN balance_updated_at timestamptz,
+                          ADD COLUMN refresh_requested_at timestamptz;
+UPDATE mono.accounts SET balance_updated_at = last_synced_at WHERE balance IS NOT NULL;
+-- 0.2.0 kept Mono's real-time account_updated whole: its data.account.bvn
+-- is masked to the last 4 digits, in body and raw
+UPDATE mono.webhook_events
+   SET body = jsonb_set(body, '{data,account,bvn}',
+                        to_jsonb(repeat('*', length(body #>> '{data,account,bvn}') - 4)
+                                 || right(body #>> '{data,account,bvn}', 4))),
+       raw = regexp_replace(raw, '("bvn"\s*:\s*"?)[0-9]{7}([0-9]{4})', '\1*******\2', 'gi')
+ WHERE body #>> '{data,account,bvn}' ~ '^[0-9]{11}$';
+-- (one phone per path: every digit of its value but the last 4)
+UPDATE mono.http_log
+   SET path = (SELECT m[1] || regexp_replace(m[2], '[0-9]', '*', 'g') || m[3]
+                 FROM regexp_match(path, '^(.*[?&]phone=)([^&]*)([0-9]{4}(&.*)?)$') m)
+ WHERE path ~ '[?&]phone=[^&]*[0-9]{5}';

@@ -8,7 +8,8 @@
 #   - until ALTER EXTENSION UPDATE, the worker waits and says why (a new
 #     library never runs its SQL against the older objects), sending nothing;
 #   - ALTER EXTENSION mono_pay UPDATE keeps every row of every mono table
-#     (each row's old columns and values are all still there);
+#     (each row's old columns and values are all still there), but masks
+#     a full BVN in webhook_events and a phone in http_log paths;
 #   - the upgraded schema is the one a fresh 0.3.0 install makes (tables,
 #     columns, constraints, indexes, triggers, functions, views, grants;
 #     the upgrade's new domain rules are NOT VALID: old rows that break
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 12
+plan 13
 
 # 0.1.0's install script is a test fixture (test/upgrade/), not installed
 # by `make install`: into the cluster's extension directory with it
@@ -75,6 +76,15 @@ t7_sql "CREATE TABLE public.before80 (tab text, row_data jsonb);
             EXECUTE format('INSERT INTO public.before80 SELECT %L, to_jsonb(x) FROM mono.%I x', t, t);
           END LOOP; END \$\$" -d $up >/dev/null
 
+# personal data 0.1.0 kept whole (issue 22b): a real-time account_updated
+# with Mono's 11-digit bvn, a logged read naming a phone (after the
+# snapshot: the upgrade masks them, as it must)
+t7_sql "INSERT INTO mono.webhook_events (event_id, event, body, outcome)
+        VALUES ('sha256:up80bvn', 'mono.events.account_updated',
+                '{\"event\":\"mono.events.account_updated\",\"data\":{\"account\":{\"_id\":\"acc80up\",\"bvn\":\"22000000080\"}}}', 'applied');
+        INSERT INTO mono.http_log (method, path, http_status)
+        VALUES ('GET', '/owo/v1/beneficiaries?phone=2348080000001&limit=100&offset=0', 200)" -d $up >/dev/null
+
 # ---- the new library meets the old objects
 sent0=$(sim total)
 t7_sql "ALTER SYSTEM SET mono_pay.database_name = '$up'" >/dev/null
@@ -97,6 +107,10 @@ lost=$(t7_sql "DO \$\$ DECLARE t text; n bigint; k bigint; bad text := ''; BEGIN
           END LOOP;
           RAISE NOTICE 'lost:%', bad; END \$\$" -d $up 2>&1 | sed -n 's/.*lost://p')
 is "$lost" "" "every row of every mono table is intact (each keeps all its old columns' values)"
+is "$(t7_sql "SELECT (SELECT body #>> '{data,account,bvn}' FROM mono.webhook_events WHERE event_id = 'sha256:up80bvn')
+               || ' ' || (SELECT string_agg(path, ' ') FROM mono.http_log WHERE path LIKE '%phone=%')" -d $up)" \
+	"*******0080 /owo/v1/beneficiaries?phone=*********0001&limit=100&offset=0" \
+	"the upgrade masks the BVN 0.1.0 kept in a webhook body, and the phone in an http_log path"
 
 # ---- the same schema as a fresh install
 signature() {

@@ -21,7 +21,7 @@
 
 DELETE FROM mono.accounts WHERE account_id LIKE 'c50\_%';
 
-SELECT plan(73);
+SELECT plan(74);
 
 -- Requests the simulator received on a path: all, real-time ones, plain ones.
 CREATE FUNCTION pg_temp.calls(log jsonb, realtime boolean DEFAULT NULL) RETURNS integer
@@ -106,20 +106,19 @@ SELECT results_eq($$SELECT label, (a).balance FROM synced ORDER BY label$$,
 
 -- what the worker is told to do next
 SELECT results_eq($$SELECT label, (a).next_step FROM synced ORDER BY label$$,
-                  $$VALUES ('avail', 'transactions'), ('failed', 'details'), ('lower', 'transactions'),
-                           ('pbal', 'details'), ('proc', 'details'), ('ptx', 'transactions'),
-                           ('unavail', 'details')$$,
-                  'transactions are pulled next only where they may be read (AVAILABLE, PARTIAL with transactions)');
+                  $$VALUES ('avail', 'transactions'), ('failed', 'refresh'), ('lower', 'transactions'),
+                           ('pbal', 'refresh'), ('proc', 'details'), ('ptx', 'transactions'),
+                           ('unavail', 'refresh')$$,
+                  'transactions are pulled next only where they may be read (AVAILABLE, PARTIAL with transactions); FAILED, UNAVAILABLE and PARTIAL without them get a real-time refresh');
 SELECT ok((SELECT bool_and((a).next_sync_at <= at) FROM synced WHERE label IN ('avail', 'lower', 'ptx')),
           'and those pulls are due at once');
-SELECT ok((SELECT bool_and((a).next_sync_at >= at + interval '59 minutes') FROM synced
-            WHERE label IN ('pbal', 'unavail')),
-          'UNAVAILABLE and PARTIAL without transactions: details again after the refresh interval, nothing else');
+SELECT ok((SELECT bool_and((a).next_sync_at <= at) FROM synced
+            WHERE label IN ('pbal', 'unavail', 'failed')),
+          'FAILED, UNAVAILABLE and PARTIAL without transactions: the refresh is due at once (a sync is how they leave those states)');
 SELECT ok((SELECT (a).next_sync_at BETWEEN at AND at + interval '1 minute' FROM synced WHERE label = 'proc'),
           'PROCESSING: the details are checked again within a minute');
-SELECT ok((SELECT (a).next_sync_at BETWEEN at AND at + interval '5 minutes' AND (a).attempts = 1
-             FROM synced WHERE label = 'failed'),
-          'FAILED: the details are read again after a backoff (attempts 1)');
+SELECT ok((SELECT (a).attempts = 1 AND (a).last_refresh_at IS NULL FROM synced WHERE label = 'failed'),
+          'FAILED: attempts 1, no refresh yet');
 
 ------------------------------------------------------------------------
 -- What the worker then fetches, and what it does not
@@ -144,9 +143,9 @@ SELECT results_eq($$SELECT account_id, id, amount, type, narration, balance, dat
 \set log_avail `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_avail/transactions&limit=100'`
 \set log_lower `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_lower/transactions&limit=100'`
 \set log_ptx `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_ptx/transactions&limit=100'`
-\set n_pbal `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_pbal/transactions'`
-\set n_unavail `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_unavail/transactions'`
-\set n_failed `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_failed/transactions'`
+\set log_pbal `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_pbal/transactions&limit=100'`
+\set log_unavail `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_unavail/transactions&limit=100'`
+\set log_failed `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_failed/transactions&limit=100'`
 \set n_proc `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_proc/transactions'`
 \set n_failed_details `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_failed'`
 SELECT is(pg_temp.calls(:'log_avail', false), 1, 'AVAILABLE: one transactions call');
@@ -157,9 +156,12 @@ SELECT is(pg_temp.calls(:'log_avail', true) + pg_temp.calls(:'log_lower', true) 
 SELECT is((:'log_avail'::jsonb) -> 0 -> 'query',
           '{"paginate": "true", "limit": "100", "page": "1"}'::jsonb,
           'the first pull asks for every page from the start (no start date)');
-SELECT is(:n_pbal, 0, 'PARTIAL with balance only: no transactions call');
-SELECT is(:n_unavail, 0, 'UNAVAILABLE: no transactions call');
-SELECT is(:n_failed, 0, 'FAILED: no transactions call');
+SELECT is(pg_temp.calls(:'log_pbal', false), 0, 'PARTIAL with balance only: no transactions pull');
+SELECT is(pg_temp.calls(:'log_unavail', false), 0, 'UNAVAILABLE: no transactions pull');
+SELECT is(pg_temp.calls(:'log_failed', false), 0, 'FAILED: no transactions pull');
+SELECT is(ARRAY[pg_temp.calls(:'log_pbal', true), pg_temp.calls(:'log_unavail', true),
+                pg_temp.calls(:'log_failed', true)], ARRAY[1, 1, 1],
+          'but one real-time refresh each, started by the worker on its own');
 SELECT is(:n_proc, 0, 'PROCESSING: no transactions call');
 SELECT cmp_ok(:n_failed_details, '>=', 3, 'FAILED: the details were read again (sync + at least 2 retries)');
 
@@ -178,17 +180,19 @@ SELECT ok((SELECT bool_and(next_sync_at > now() + interval '50 minutes' AND clai
 -- Real-time refresh that finds new data: recorded, then one pull
 ------------------------------------------------------------------------
 INSERT INTO synced SELECT 'rt_new', s, now() FROM mono_account_sync('c50_avail', true) s;
-SELECT results_eq($$SELECT (a).has_new_data, (a).job_status, (a).next_step, (a).refresh_pending
+SELECT results_eq($$SELECT (a).refresh_requested_at IS NOT NULL, (a).last_refresh_at, (a).job_id, (a).next_step
                       FROM synced WHERE label = 'rt_new'$$,
-                  $$VALUES (true, 'finished', 'transactions', false)$$,
-                  'x-has-new-data: true is recorded (has_new_data), with the job status; transactions are next');
-SELECT matches((SELECT (a).job_id FROM synced WHERE label = 'rt_new'), '^job_',
-               'the refresh''s x-job-id is recorded');
-SELECT ok((SELECT (a).last_refresh_at IS NOT NULL FROM synced WHERE label = 'rt_new'),
-          'last_refresh_at is recorded');
-SELECT ok(mono_test.wait_until($$(SELECT NOT has_new_data AND next_step = 'details'
+                  $$VALUES (true, NULL::timestamptz, NULL::text, 'refresh')$$,
+                  'realtime: the request is recorded (refresh_requested_at), the refresh is the next step');
+SELECT ok(mono_test.wait_until($$(SELECT last_refresh_at IS NOT NULL AND refresh_requested_at IS NULL
                                     FROM mono.accounts WHERE account_id = 'c50_avail')$$),
-          'the worker pulls the new transactions');
+          'the worker makes the refresh after COMMIT (last_refresh_at)');
+SELECT matches((SELECT job_id FROM mono.accounts WHERE account_id = 'c50_avail'), '^job_',
+               'the refresh''s x-job-id is recorded');
+SELECT ok(mono_test.wait_until($$(SELECT NOT has_new_data AND next_step = 'details' AND job_status = 'finished'
+                                    AND transactions_synced_at > last_refresh_at
+                                    FROM mono.accounts WHERE account_id = 'c50_avail')$$),
+          'x-has-new-data: true: the worker pulls the new transactions');
 \set log_avail `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_avail/transactions&limit=100'`
 SELECT is(pg_temp.calls(:'log_avail', true), 1, 'one real-time refresh call was made (x-realtime: true)');
 SELECT is(pg_temp.calls(:'log_avail', false), 2, 'and exactly one more transactions call after it');
@@ -202,11 +206,12 @@ SELECT results_eq($$SELECT id, amount, type FROM mono.transactions WHERE account
 -- Real-time refresh without new data: recorded, and no pull
 ------------------------------------------------------------------------
 INSERT INTO synced SELECT 'rt_none', s, now() FROM mono_account_sync('c50_lower', true) s;
-SELECT results_eq($$SELECT (a).has_new_data, (a).job_status, (a).next_step, (a).last_refresh_at IS NOT NULL
-                      FROM synced WHERE label = 'rt_none'$$,
-                  $$VALUES (false, 'finished', 'details', true)$$,
-                  'no x-has-new-data header: has_new_data false, the refresh is recorded, no pull is next');
-SELECT ok((SELECT (a).next_sync_at > at + interval '50 minutes' FROM synced WHERE label = 'rt_none'),
+SELECT ok(mono_test.wait_until($$(SELECT last_refresh_at IS NOT NULL AND job_status = 'finished'
+                                     AND NOT has_new_data AND next_step = 'details'
+                                     AND last_synced_at > last_refresh_at
+                                    FROM mono.accounts WHERE account_id = 'c50_lower')$$),
+          'no x-has-new-data header: has_new_data false, the refresh is recorded, the details read again, no pull is next');
+SELECT ok((SELECT next_sync_at > now() + interval '50 minutes' FROM mono.accounts WHERE account_id = 'c50_lower'),
           'the next check is an interval away');
 
 ------------------------------------------------------------------------
@@ -229,16 +234,14 @@ SELECT is(:n1 - :n0, 0, 'no real-time refresh was sent to Mono');
 -- Real-time refresh of an account whose transactions may not be read:
 -- the refresh is how it leaves UNAVAILABLE (issue 11); reading stays gated
 ------------------------------------------------------------------------
-SET client_min_messages = warning;
-SELECT lives_ok($$INSERT INTO synced SELECT 'rt_unavail', s, now() FROM mono_account_sync('c50_unavail', true) s$$,
-                'realtime on an UNAVAILABLE account reads its details');
-RESET client_min_messages;
+SELECT throws_ok($$SELECT mono_account_sync('c50_unavail', true)$$, '53400', NULL,
+                 'realtime on an UNAVAILABLE account the worker has just refreshed on its own: 53400');
 \set n_unavail_rt `"$MONO_TEST_LIB"/sim count-realtime 'GET /v2/accounts/c50_unavail/transactions'`
-SELECT is(:n_unavail_rt, 1, 'and starts a refresh (a sync is how an account leaves UNAVAILABLE)');
-SELECT results_eq($$SELECT (a).last_refresh_at IS NOT NULL, (a).job_id IS NOT NULL, (a).next_step
-                      FROM synced WHERE label = 'rt_unavail'$$,
+SELECT is(:n_unavail_rt, 1, 'one refresh, the worker''s (a sync is how an account leaves UNAVAILABLE)');
+SELECT results_eq($$SELECT last_refresh_at IS NOT NULL, job_id IS NOT NULL, next_step
+                      FROM mono.accounts WHERE account_id = 'c50_unavail'$$,
                   $$VALUES (true, true, 'details')$$,
-                  'and records it; details, not transactions, come next');
+                  'it is recorded; details, not transactions, come next');
 SET client_min_messages = warning;
 SELECT is(r.code, NULL, 'realtime on a PROCESSING account is no error either (a NOTICE says why)')
   FROM mono_test.run($$SELECT mono_account_sync('c50_proc', true)$$) r;
@@ -248,12 +251,13 @@ RESET client_min_messages;
 -- Still no pull where none was allowed or needed
 ------------------------------------------------------------------------
 \set log_lower `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_lower/transactions&limit=100'`
-\set n_pbal `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_pbal/transactions'`
-\set n_failed `"$MONO_TEST_LIB"/sim count 'GET /v2/accounts/c50_failed/transactions'`
+\set log_pbal `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_pbal/transactions&limit=100'`
+\set log_failed `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_failed/transactions&limit=100'`
 \set log_unavail `"$MONO_TEST_LIB"/sim get 'requests/log?path=/v2/accounts/c50_unavail/transactions&limit=100'`
 SELECT is(pg_temp.calls(:'log_lower', false), 1,
           'the account refreshed without new data was not pulled again');
-SELECT is(:n_pbal + :n_failed + pg_temp.calls(:'log_unavail', false), 0,
+SELECT is(pg_temp.calls(:'log_pbal', false) + pg_temp.calls(:'log_failed', false)
+          + pg_temp.calls(:'log_unavail', false), 0,
           'no transactions pull for PARTIAL-balance-only, FAILED or (refreshed) UNAVAILABLE accounts');
 SELECT is((SELECT count(*)::int FROM mono.transactions
             WHERE account_id IN ('c50_pbal', 'c50_unavail', 'c50_failed', 'c50_proc')), 0,

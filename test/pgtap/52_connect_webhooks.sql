@@ -135,11 +135,12 @@ SELECT lives_ok($$SELECT mono_account_sync('c52_rt')$$, 'an account is synced');
 SELECT ok(mono_test.wait_until($$(SELECT transactions_synced_at IS NOT NULL FROM mono.accounts
                                    WHERE account_id = 'c52_rt')$$), 'and pulled');
 \set since `"$MONO_TEST_LIB"/sim get 'webhooks?since=0' | python3 -c 'import json, sys; print(json.load(sys.stdin)["next"])'`
-SELECT is((SELECT has_new_data FROM mono_account_sync('c52_rt', true)), true,
-          'a real-time refresh finds new data (header)');
+SELECT is((SELECT refresh_requested_at IS NOT NULL FROM mono_account_sync('c52_rt', true)), true,
+          'a real-time refresh is asked for');
 SELECT ok(mono_test.wait_until($$(SELECT NOT has_new_data AND next_step = 'details'
+                                     AND transactions_synced_at > last_refresh_at
                                     FROM mono.accounts WHERE account_id = 'c52_rt')$$),
-          'and the worker pulls it');
+          'the worker makes it, it finds new data (header), and the worker pulls it');
 \set events `"$MONO_TEST_LIB"/sim get 'webhooks?since=':since`
 SELECT is((SELECT array_agg((w ->> 'body')::jsonb ->> 'event' ORDER BY ord)
              FROM jsonb_array_elements(:'events'::jsonb -> 'webhooks') WITH ORDINALITY AS x(w, ord)),
@@ -165,8 +166,11 @@ SELECT ok(mono_test.wait_until($$(SELECT transactions_synced_at IS NOT NULL FROM
                                    WHERE account_id = 'c52_job')$$), 'and pulled');
 \set ignored `"$MONO_TEST_LIB"/sim config '{"realtime_job_status":"processing"}'`
 \set since `"$MONO_TEST_LIB"/sim get 'webhooks?since=0' | python3 -c 'import json, sys; print(json.load(sys.stdin)["next"])'`
-CREATE TEMP TABLE rt_job AS SELECT * FROM mono_account_sync('c52_job', true);
+SELECT count(mono_account_sync('c52_job', true)) AS ignored \gset
+SELECT mono_test.wait_until($$(SELECT last_refresh_at IS NOT NULL FROM mono.accounts
+                                WHERE account_id = 'c52_job')$$) AS refreshed \gset
 \set ignored `"$MONO_TEST_LIB"/sim config '{"realtime_job_status":"finished"}'`
+CREATE TEMP TABLE rt_job AS SELECT * FROM mono.accounts WHERE account_id = 'c52_job';
 SELECT results_eq($$SELECT has_new_data, job_status, refresh_pending, next_step FROM rt_job$$,
                   $$VALUES (false, 'processing', true, 'transactions')$$,
                   'x-job-status processing: not known yet whether there is new data');
