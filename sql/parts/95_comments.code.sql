@@ -140,6 +140,8 @@ COMMENT ON COLUMN mono.accounts.claimed_until IS 'Internal: lease of a call in f
 COMMENT ON COLUMN mono.accounts.refresh_pending IS 'Internal: a refresh whose outcome is not known yet.';
 COMMENT ON COLUMN mono.accounts.transactions_page IS 'Internal: page of the transactions pull in progress.';
 COMMENT ON COLUMN mono.accounts.transactions_since IS 'Internal: date the pull in progress starts from.';
+COMMENT ON COLUMN mono.accounts.balance_updated_at IS 'When the stored balance was read from Mono (how old it is); renew it with mono_account_sync().';
+COMMENT ON COLUMN mono.accounts.refresh_requested_at IS 'When mono_account_sync(id, true) asked for a real-time refresh; the worker makes it after COMMIT.';
 
 COMMENT ON TABLE mono.transactions IS 'Transactions of Connect accounts, as pulled from Mono.';
 COMMENT ON COLUMN mono.transactions.account_id IS 'The account (mono.accounts.account_id).';
