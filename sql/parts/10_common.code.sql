@@ -65,7 +65,10 @@ LANGUAGE C VOLATILE;
 
 -- References between mono's tables are checked by triggers, not foreign
 -- keys: pg_restore -j loads the tables' data in parallel, in any order, so
--- a foreign key between two of them fails the restore. The triggers do
+-- a foreign key between two of them fails the restore (pg_dump sorts the
+-- data by the keys, but the archive does not record that order as a
+-- dependency, which is all pg_restore -j follows: tested in 0.3.0, see
+-- doc/design.md and test/e2e/88_restore_parallel.sh). The triggers do
 -- what the keys did (the referenced row must exist and is locked FOR KEY
 -- SHARE; deleting a referenced row is refused, or cascades where the key
 -- cascaded), except in pg_restore's sessions, which load rows that were

@@ -73,7 +73,8 @@ CREATE INDEX beneficiaries_poll ON mono.beneficiaries (next_poll_at)
 -- A fund request (one-time or recurring debit authorisation) and its outbox state.
 -- link_id is set when the request travels inside its link's call.
 -- (References between mono's tables are checked by triggers, not foreign
--- keys: see mono.check_reference() in 10_common.code.sql.)
+-- keys, which pg_restore -j would break: see mono.check_reference() in
+-- 10_common.code.sql and doc/design.md.)
 CREATE TABLE mono.fund_requests (
     id              bigserial PRIMARY KEY,
     reference       mono.reference NOT NULL UNIQUE,

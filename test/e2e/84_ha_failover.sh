@@ -18,45 +18,19 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
+# shellcheck source=8_ha.bash
+. "$here/8_ha.bash"
 
 plan 16
 
 t7_fresh
-HA_DIRS=()
-RUN_ENV=("$MONO_TMP" "$PGDATA" "$PGPORT")
 NAMES="s1"
 [ -n "${HA_UNFIXED:-}" ] && NAMES=""
-
-# Stop every cluster of this test, remove their directories, and go back to
-# the run's cluster (for t7_cleanup).
-ha_cleanup() {
-	local d s
-	for d in "${HA_DIRS[@]}"; do
-		MONO_TMP=$d
-		for s in "$d"/data "$d"/standby_*; do
-			[ -f "$s/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$s" -m immediate -w -t 30 stop >/dev/null 2>&1
-		done
-		kill -CONT $(cat "$d"/stopped.pids 2>/dev/null) 2>/dev/null || true
-		rm -rf "$d"
-	done
-	export MONO_TMP=${RUN_ENV[0]} PGDATA=${RUN_ENV[1]} PGPORT=${RUN_ENV[2]}
-	t7_cleanup
-}
-trap ha_cleanup EXIT
 
 # A primary of our own with extra postgresql.conf lines, and mono_pay in
 # mono_test: ha_primary "line" ... (sets MONO_TMP, PGDATA, PGPORT)
 ha_primary() {
-	local line
-	MONO_TMP=$(mktemp -d /tmp/mono_ha.XXXXXX)
-	chmod 755 "$MONO_TMP"
-	[ "$(id -u)" -eq 0 ] && chown postgres: "$MONO_TMP"
-	HA_DIRS+=("$MONO_TMP")
-	export MONO_TMP PGDATA=$MONO_TMP/data
-	unset PGPORT
-	MONO_PG_CONF=$(printf '%s\n' "$@") cluster_init
-	cluster_start
-	create_test_db mono_test
+	ha_cluster "$@" && create_test_db mono_test
 }
 
 # Make standby s1 of the current primary and wait until it streams.

@@ -10,56 +10,12 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
+# shellcheck source=8_ha.bash
+. "$here/8_ha.bash"
 
 plan 16
 
 t7_fresh
-HA_DIRS=()
-RUN_ENV=("$MONO_TMP" "$PGDATA" "$PGPORT")
-TABLES="beneficiaries fund_requests payments schedule webhook_events accounts transactions account_flows http_log"
-
-# Stop every cluster of this test, remove their directories, and go back to
-# the run's cluster (for t7_cleanup).
-ha_cleanup() {
-	local d
-	for d in "${HA_DIRS[@]}"; do
-		MONO_TMP=$d
-		[ -f "$d/data/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$d/data" -m immediate -w -t 30 stop >/dev/null 2>&1
-		rm -rf "$d"
-	done
-	export MONO_TMP=${RUN_ENV[0]} PGDATA=${RUN_ENV[1]} PGPORT=${RUN_ENV[2]}
-	t7_cleanup
-}
-trap ha_cleanup EXIT
-
-# A fresh cluster of our own (sets MONO_TMP, PGDATA, PGPORT): ha_cluster
-ha_cluster() {
-	MONO_TMP=$(mktemp -d /tmp/mono_ha.XXXXXX)
-	chmod 755 "$MONO_TMP"
-	[ "$(id -u)" -eq 0 ] && chown postgres: "$MONO_TMP"
-	HA_DIRS+=("$MONO_TMP")
-	export MONO_TMP PGDATA=$MONO_TMP/data
-	unset PGPORT
-	cluster_init
-	cluster_start
-}
-
-# One line per mono table: name, row count, and a digest of its rows.
-ha_digest() {
-	local t db=${1:-mono_test}
-	for t in $TABLES; do
-		t7_sql "SELECT '$t', count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))
-		          FROM mono.$t x" -d "$db"
-	done
-	t7_sql "SELECT 'sequences', string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename)
-	          FROM pg_sequences WHERE schemaname = 'mono'" -d "$db"
-}
-
-# Every request the simulator received so far.
-ha_requests() {
-	sim get requests | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["by_path"].values()))'
-}
-
 # --- the original: work in every state ----------------------------------
 ha_cluster
 create_test_db mono_test
@@ -89,23 +45,13 @@ diag "original: $(t7_sql "SELECT string_agg(status || '=' || n, ' ' ORDER BY sta
 diag "schedule: $(t7_sql "SELECT string_agg(seq || ':' || status, ' ' ORDER BY seq) FROM mono.schedule")"
 ok "[ \"\$(t7_sql \"SELECT count(DISTINCT status) FROM mono.schedule\")\" -ge 2 ]" \
 	"the original's schedule has instalments in more than one status"
-ha_digest >"$MONO_TMP/original.digest"
-DUMP=$MONO_TMP/mono_test.dump
-as_pg "$PG_BIN/pg_dump" -h "$MONO_TMP" -p "$PGPORT" -U postgres -Fc -f "$DUMP" mono_test
-ORIG_TMP=$MONO_TMP
-cluster_stop fast
 
 # --- a fresh cluster, same database name; its worker is running ---------
-ha_cluster
-cp "$DUMP" "$MONO_TMP/" && chmod 644 "$MONO_TMP/mono_test.dump"
-DUMP=$MONO_TMP/mono_test.dump
-t7_sql "CREATE DATABASE mono_test" -d postgres >/dev/null
+ha_move
 before=$(ha_requests)
 rc=0
-as_pg "$PG_BIN/pg_restore" -h "$MONO_TMP" -p "$PGPORT" -U postgres -d mono_test "$DUMP" \
-	>"$MONO_TMP/restore.log" 2>&1 || rc=$?
+ha_restore mono_test "$DUMP" || rc=$?
 is "$rc" 0 "pg_restore exits 0"
-[ "$rc" -eq 0 ] || diag "$(head -n 20 "$MONO_TMP/restore.log")"
 ha_digest >"$MONO_TMP/restored.digest"
 ok "diff \"$ORIG_TMP/original.digest\" \"$MONO_TMP/restored.digest\"" \
 	"every row of every mono table is back (schedules with their statuses and payments), sequences too"
@@ -131,9 +77,7 @@ for mode in "-1" "-j 2"; do
 	t7_sql "CREATE DATABASE $db" -d postgres >/dev/null
 	rc=0
 	# shellcheck disable=SC2086
-	as_pg "$PG_BIN/pg_restore" -h "$MONO_TMP" -p "$PGPORT" -U postgres $mode -d "$db" "$DUMP" \
-		>"$MONO_TMP/restore_$db.log" 2>&1 || rc=$?
-	[ "$rc" -eq 0 ] || diag "$(head -n 20 "$MONO_TMP/restore_$db.log")"
+	ha_restore "$db" "$DUMP" $mode || rc=$?
 	ha_digest "$db" >"$MONO_TMP/$db.digest"
 	ok "[ $rc -eq 0 ] && diff \"$ORIG_TMP/original.digest\" \"$MONO_TMP/$db.digest\"" \
 		"pg_restore $mode exits 0 and brings every row back"
