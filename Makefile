@@ -110,3 +110,14 @@ test:
 
 demo:
 	test/demo
+
+# `make dist`: the release archive for PGXN, mono_pay-<version>.zip, made by
+# git archive from the committed tree (HEAD): META.json's version must be
+# the control file's, and META.json must pass test/lib/check-meta
+DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' $(srcdir)/META.json)
+.PHONY: dist
+dist:
+	@test "$(DISTVERSION)" = "$(EXTVERSION)" || { echo "make dist: META.json has version $(DISTVERSION), mono_pay.control $(EXTVERSION)" >&2; exit 1; }
+	$(srcdir)/test/lib/check-meta $(srcdir)/META.json
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(CURDIR)/$(EXTENSION)-$(DISTVERSION).zip HEAD
+	@echo "made $(EXTENSION)-$(DISTVERSION).zip"
