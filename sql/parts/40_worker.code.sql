@@ -40,14 +40,15 @@ SELECT 'queue_depth', 'links', status::text, count(*)::float8
  GROUP BY status
 UNION ALL
 -- how long the oldest row has waited to be sent (0 when none waits)
-SELECT 'oldest_queued_seconds', kind, 'queued',
-       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-  FROM (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
-         WHERE status IN ('queued', 'unknown')
-        UNION ALL
-        SELECT 'links', created_at FROM mono.beneficiaries
-         WHERE status IN ('queued', 'unknown')) q
- GROUP BY kind
+SELECT 'oldest_queued_seconds', k.kind, 'queued',
+       coalesce(extract(epoch FROM now() - min(q.created_at)), 0)::float8
+  FROM (VALUES ('charges'), ('links')) k(kind)
+  LEFT JOIN (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
+              WHERE status IN ('queued', 'unknown')
+             UNION ALL
+             SELECT 'links', created_at FROM mono.beneficiaries
+              WHERE status IN ('queued', 'unknown')) q ON q.kind = k.kind
+ GROUP BY k.kind
 UNION ALL
 -- how long the next row the worker can send has been due (rows held for
 -- their phone by one prompt per phone excluded; 0 when none can go): the

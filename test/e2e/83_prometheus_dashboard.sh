@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 12
+plan 11
 
 t7_fresh
 pid0=$(t7_wait_worker "" 30)
@@ -87,12 +87,7 @@ t7_sql "SELECT mono_handle_webhook(jsonb_build_object('event', 'direct_debit.fun
 ok "[ \"\$(t7_sql \"SELECT count(*) FROM mono.webhook_events\")\" -ge 1 ]" "a webhook event is stored"
 
 # ------------------------------------------------------------ exporter and prometheus
-eport=$(free_port)
-env -u PGOPTIONS DATA_SOURCE_NAME="postgresql://mono_monitor83@127.0.0.1:$PGPORT/$PGDATABASE?sslmode=disable" \
-	prometheus-postgres-exporter --disable-default-metrics --disable-settings-metrics \
-	--extend.query-path="$MONO_ROOT/contrib/queries.yaml" \
-	--web.listen-address="127.0.0.1:$eport" >"$tmp/exporter.log" 2>&1 &
-exporter=$!
+t7_start_exporter mono_monitor83 "$tmp/exporter.log"
 pport=$(free_port)
 cat >"$tmp/prometheus.yml" <<YML
 global:
