@@ -91,6 +91,11 @@ ISOLATION_TESTDB = contrib_regression
 install-upgrade-fixture:
 	$(INSTALL_DATA) $(wildcard $(srcdir)/test/upgrade/$(EXTENSION)--*.sql) '$(DESTDIR)$(datadir)/extension/'
 
+# every object depends on every header of src/ (PGXS tracks none: a struct
+# grown in common.h left stale objects with the old layout, and a worker
+# that crashed on its shared memory)
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # an out-of-tree build writes its objects and scripts under its own src/, sql/
 $(OBJS) $(DATA_built): | mono-build-dirs
 .PHONY: mono-build-dirs
