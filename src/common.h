@@ -129,6 +129,7 @@ typedef struct MonoWorkerSlot
 	uint64 sent_total;
 	TimestampTz config_loaded_at; /* its last read of its settings */
 	Oid database;				  /* the database it works in */
+	double send_rate;			  /* sends (not reads) a second, last window */
 } MonoWorkerSlot;
 
 typedef struct MonoShared

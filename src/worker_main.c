@@ -271,6 +271,9 @@ start_jobs(dlist_head *jobs)
 	}
 }
 
+/* sends (not reads) finished since the last report: what drains the queue */
+static int sends_finished = 0;
+
 /* Turn every finished transfer into an outcome and free its job. */
 static int
 collect_outcomes(MonoOutcomes *out)
@@ -292,6 +295,8 @@ collect_outcomes(MonoOutcomes *out)
 			mono_dispatch_add(job);
 			continue;
 		}
+		if (job->method != NULL && strcmp(job->method, "GET") != 0)
+			sends_finished++;
 		mono_queue_outcome(job, out);
 		release_job(job);
 		n++;
@@ -299,14 +304,65 @@ collect_outcomes(MonoOutcomes *out)
 	return n;
 }
 
-/* Publish progress for mono_worker_status(). */
+/* the send rate's window (issue 25): its start and the sends finished since */
+#define RATE_WINDOW_MS 10000
+#define PROGRESS_LOG_MS 60000
+static TimestampTz rate_start = 0;
+static uint64 rate_finished = 0;
+static TimestampTz log_start = 0;
+static uint64 log_finished = 0;
+static bool backlog_seen = false; /* a full claim or pipe since the last log */
+
+/*
+ * While a backlog drains, say once a minute how fast: the sends (POST,
+ * DELETE: rows leaving the queue; reads not counted) of the last minute
+ * and their rate (mono_worker_status() adds the time left).
+ */
+static void
+log_progress(TimestampTz now)
+{
+	long ms = TimestampDifferenceMilliseconds(log_start, now);
+
+	if (ms < PROGRESS_LOG_MS)
+		return;
+	if (backlog_seen && log_finished > 0)
+		ereport(LOG,
+				(errmsg("mono_pay worker %d: %llu requests sent in the last %ld s (%.1f a second); the queue is not empty",
+						mono_worker_number, (unsigned long long) log_finished, ms / 1000,
+						log_finished * 1000.0 / ms),
+				 errhint("SELECT queued, send_rate, seconds_left FROM mono_worker_status() shows the time left.")));
+	log_start = now;
+	log_finished = 0;
+	backlog_seen = false;
+}
+
+/* Publish progress for mono_worker_status(): in flight, sent, the send rate. */
 static void
 report_progress(int finished)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	long ms;
+	double rate = -1;
+
+	if (rate_start == 0)
+		rate_start = log_start = now;
+	rate_finished += sends_finished;
+	log_finished += sends_finished;
+	sends_finished = 0;
+	ms = TimestampDifferenceMilliseconds(rate_start, now);
+	if (ms >= RATE_WINDOW_MS)
+	{
+		rate = rate_finished * 1000.0 / ms;
+		rate_start = now;
+		rate_finished = 0;
+	}
 	SpinLockAcquire(&mono_shared->mutex);
 	my_slot->in_flight = mono_dispatch_in_flight();
 	my_slot->sent_total += finished;
+	if (rate >= 0)
+		my_slot->send_rate = rate;
 	SpinLockRelease(&mono_shared->mutex);
+	log_progress(now);
 }
 
 /*
@@ -435,6 +491,8 @@ exchange(bool want_claim, bool sweep)
 	if (!mono_enabled)
 		return false;
 	/* a full pipe or a full claim: there is a backlog, the senders may help */
+	if (want_claim && (room <= 0 || claimed == room))
+		backlog_seen = true;
 	if (mono_worker_number == 0 && want_claim && (room <= 0 || claimed == room))
 		mono_wake_senders();
 	if (room <= 0)

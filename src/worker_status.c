@@ -12,12 +12,18 @@
 
 PG_FUNCTION_INFO_V1(mono_worker_status);
 
-/* Count outbox rows per status across links and fund requests. */
+/*
+ * Count outbox rows per status across links and fund requests, and how
+ * long the next sendable row has been due (*oldest; NULL before ALTER
+ * EXTENSION UPDATE).
+ */
 static void
-count_queue(int64 *counts)
+count_queue(int64 *counts, Datum *oldest, bool *oldest_null)
 {
 	int i;
 	bool isnull;
+
+	*oldest_null = true;
 
 	/* before ALTER EXTENSION UPDATE gives the database mono.outbox_counts(), zeros */
 	mono_spi_query("look up mono.outbox_counts",
@@ -30,6 +36,9 @@ count_queue(int64 *counts)
 	mono_spi_query("count the outbox", "SELECT * FROM mono.outbox_counts()", true);
 	for (i = 0; i < 4; i++)
 		counts[i] = DatumGetInt64(mono_spi_value(0, i + 1, &isnull));
+	mono_spi_query("find the oldest sendable row",
+				   "SELECT max(value) FROM mono.metrics WHERE name = 'oldest_sendable_seconds'", true);
+	*oldest = mono_spi_value(0, 1, oldest_null);
 }
 
 /*
@@ -43,6 +52,8 @@ sum_workers(MonoShared *copy)
 	int running = w->latch != NULL ? 1 : 0;
 	int i;
 
+	if (w->latch == NULL)
+		w->send_rate = 0;
 	for (i = 1; i < MONO_MAX_WORKERS; i++)
 	{
 		MonoWorkerSlot *s = &copy->workers[i];
@@ -52,6 +63,7 @@ sum_workers(MonoShared *copy)
 			continue;
 		running++;
 		w->in_flight += s->in_flight;
+		w->send_rate += s->send_rate;
 		w->config_loaded_at = Min(w->config_loaded_at, s->config_loaded_at);
 	}
 	return running;
@@ -83,8 +95,8 @@ Datum
 mono_worker_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum v[14];
-	bool n[14];
+	Datum v[17];
+	bool n[17];
 	int64 counts[4];
 	MonoShared copy;
 	MonoWorkerSlot *w = &copy.workers[0];
@@ -106,7 +118,7 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	describe_node(&copy);
 	running = sum_workers(&copy);
 	SPI_connect();
-	count_queue(counts);
+	count_queue(counts, &v[14], &n[14]);
 	SPI_finish();
 	v[0] = BoolGetDatum(w->latch != NULL);
 	v[1] = Int32GetDatum(w->pid);
@@ -124,6 +136,10 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	v[12] = TimestampTzGetDatum(w->config_loaded_at);
 	n[12] = w->latch == NULL;
 	v[13] = Int32GetDatum(running);
+	/* the rate over the workers' last windows, and the queue's time left at it */
+	v[15] = Float8GetDatum(w->send_rate);
+	v[16] = Float8GetDatum(w->send_rate > 0 ? counts[0] / w->send_rate : 0);
+	n[16] = counts[0] > 0 && w->send_rate <= 0;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	return (Datum) 0;
 }

@@ -3,12 +3,16 @@
 -- availability (mono_resume(), orphans)
 ------------------------------------------------------------------------
 
+-- (issue 25: oldest_sendable_seconds, send_rate and seconds_left, after
+-- the columns of 0.2.0)
 CREATE OR REPLACE FUNCTION mono_worker_status()
 RETURNS TABLE (running boolean, pid integer, state text, database text,
                queued bigint, sending bigint, unknown bigint,
                awaiting_authorization bigint, in_flight integer,
                sent_total bigint, last_error text, last_error_at timestamptz,
-               config_loaded_at timestamptz, workers integer)
+               config_loaded_at timestamptz, workers integer,
+               oldest_sendable_seconds double precision, send_rate double precision,
+               seconds_left double precision)
 AS 'MODULE_PATHNAME', 'mono_worker_status'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
@@ -36,18 +40,54 @@ SELECT 'queue_depth', 'links', status::text, count(*)::float8
  GROUP BY status
 UNION ALL
 -- how long the oldest row has waited to be sent (0 when none waits)
-SELECT 'oldest_queued_seconds', kind, 'queued',
-       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-  FROM (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
-         WHERE status IN ('queued', 'unknown')
-        UNION ALL
-        SELECT 'links', created_at FROM mono.beneficiaries
-         WHERE status IN ('queued', 'unknown')) q
- GROUP BY kind
+SELECT 'oldest_queued_seconds', k.kind, 'queued',
+       coalesce(extract(epoch FROM now() - min(q.created_at)), 0)::float8
+  FROM (VALUES ('charges'), ('links')) k(kind)
+  LEFT JOIN (SELECT 'charges'::text AS kind, created_at FROM mono.fund_requests
+              WHERE status IN ('queued', 'unknown')
+             UNION ALL
+             SELECT 'links', created_at FROM mono.beneficiaries
+              WHERE status IN ('queued', 'unknown')) q ON q.kind = k.kind
+ GROUP BY k.kind
 UNION ALL
--- failures and retries by class of Mono's last answer
+-- how long the next row the worker can send has been due (rows held for
+-- their phone by one prompt per phone excluded; 0 when none can go): the
+-- figure to page on
+-- (mono.claim_charges() and mono.phone_is_free() pick the same row; written
+-- out here since a view's reader needs EXECUTE on each function it calls)
+SELECT 'oldest_sendable_seconds', 'charges', 'queued',
+       coalesce(extract(epoch FROM now() - (
+           SELECT q.next_attempt_at FROM mono.fund_requests q
+            WHERE q.status = 'queued' AND q.link_id IS NULL AND q.next_attempt_at <= now()
+              AND NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = q.phone
+                      AND e.status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+                      AND (e.status IN ('sending', 'unknown') OR (e.status = 'queued' AND e.id < q.id)
+                           OR (o.one_prompt AND e.status = 'awaiting_authorization')) OFFSET 0)
+              AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = q.phone
+                      AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')
+                           OR (o.one_prompt AND l.status = 'awaiting_authorization'
+                               AND l.updated_at > now() - o.approval_window)) OFFSET 0)
+            ORDER BY q.next_attempt_at LIMIT 1)), 0)::float8
+  FROM (SELECT current_setting('mono_pay.one_prompt_per_phone')::boolean AS one_prompt,
+               current_setting('mono_pay.approval_window')::interval AS approval_window) o
+UNION ALL
+SELECT 'oldest_sendable_seconds', 'links', 'queued',
+       coalesce(extract(epoch FROM now() - (
+           SELECT q.next_attempt_at FROM mono.beneficiaries q
+            WHERE q.status = 'queued' AND q.next_attempt_at <= now()
+              AND (q.action = 'unlink' OR NOT EXISTS (SELECT 1 FROM mono.fund_requests e
+                   WHERE e.phone = q.phone AND e.link_id IS NULL
+                     AND (e.status IN ('sending', 'unknown')
+                          OR (o.one_prompt AND e.status = 'awaiting_authorization'))))
+            ORDER BY q.next_attempt_at LIMIT 1)), 0)::float8
+  FROM (SELECT current_setting('mono_pay.one_prompt_per_phone')::boolean AS one_prompt) o
+UNION ALL
+-- failures and retries by class of Mono's last answer; a row mono_pay
+-- could not make a request of (never sent) is its own class, unbuildable
 SELECT m.name, 'charges', m.class, sum(m.n)::float8
-  FROM (SELECT CASE WHEN http_status BETWEEN 400 AND 499 THEN 'http_4xx'
+  FROM (SELECT CASE WHEN last_error LIKE 'mono_pay could not build a request%'
+                      OR last_error LIKE 'its link could not be sent%' THEN 'unbuildable'
+                    WHEN http_status BETWEEN 400 AND 499 THEN 'http_4xx'
                     WHEN http_status >= 500 THEN 'http_5xx'
                     WHEN http_status IS NULL AND last_error IS NOT NULL THEN 'network'
                     ELSE 'other' END AS class,

@@ -22,3 +22,15 @@ REVOKE ALL ON FUNCTION mono_worker_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_handle_webhook(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;
+
+-- (issue 25) an upgrade that made mono_worker_status() again gives it back
+-- to the roles that could execute it before (empty on a fresh install)
+DO $$
+BEGIN
+    IF coalesce(current_setting('mono_upgrade.worker_status_grantees', true), '') <> '' THEN
+        EXECUTE 'GRANT EXECUTE ON FUNCTION mono_worker_status() TO '
+                || current_setting('mono_upgrade.worker_status_grantees');
+        PERFORM set_config('mono_upgrade.worker_status_grantees', '', true);
+    END IF;
+END;
+$$;

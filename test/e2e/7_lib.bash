@@ -260,6 +260,18 @@ t7_unsettled() {
 	             + (SELECT count(*) FROM mono.beneficiaries WHERE status IN ('queued', 'sending', 'unknown'))"
 }
 
+# Start Debian's prometheus-postgres-exporter with contrib/queries.yaml,
+# connected as ROLE, on a free port: t7_start_exporter ROLE LOGFILE
+# (sets eport, its port, and exporter, its pid)
+t7_start_exporter() {
+	eport=$(free_port)
+	env -u PGOPTIONS DATA_SOURCE_NAME="postgresql://$1@127.0.0.1:$PGPORT/$PGDATABASE?sslmode=disable" \
+		prometheus-postgres-exporter --disable-default-metrics --disable-settings-metrics \
+		--extend.query-path="$MONO_ROOT/contrib/queries.yaml" \
+		--web.listen-address="127.0.0.1:$eport" >"$2" 2>&1 &
+	exporter=$!
+}
+
 # Always: stop the tally, clear faults, reset settings.
 t7_cleanup() {
 	t7_tally_stop

@@ -85,12 +85,7 @@ t7_sql "DROP ROLE IF EXISTS mono_monitor81; CREATE ROLE mono_monitor81 LOGIN;
 # two charges that stay queued (sending is paused) and a rejected webhook
 t7_set enabled off
 t7_sql "SELECT mono_charge('2348081000011', 900, 'Queued order', 'MONITOR81Q1'), mono_charge('2348081000012', 900, 'Queued order', 'MONITOR81Q2')" >/dev/null
-eport=$(free_port)
-env -u PGOPTIONS DATA_SOURCE_NAME="postgresql://mono_monitor81@127.0.0.1:$PGPORT/$PGDATABASE?sslmode=disable" \
-	prometheus-postgres-exporter --disable-default-metrics --disable-settings-metrics \
-	--extend.query-path="$MONO_ROOT/contrib/queries.yaml" \
-	--web.listen-address="127.0.0.1:$eport" >"$MONO_TMP/exporter81.log" 2>&1 &
-exporter=$!
+t7_start_exporter mono_monitor81 "$MONO_TMP/exporter81.log"
 trap 'kill $exporter 2>/dev/null; stop_pgbouncer; t7_restore' EXIT
 metrics=
 for _ in $(seq 1 100); do

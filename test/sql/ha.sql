@@ -15,8 +15,11 @@ SELECT system_identifier = mono.system_identifier() AS this_cluster,
        recorded_by
   FROM mono.node_identity;
 
--- no worker serves this database, and mono_worker_status() says so
-SELECT running, pid IS NULL AS no_pid, workers, state FROM mono_worker_status();
+-- no worker serves this database, and mono_worker_status() says so (it
+-- names the server's mono_pay.database_name, whatever it is)
+SELECT running, pid IS NULL AS no_pid, workers,
+       replace(state, '"' || current_setting('mono_pay.database_name') || '"', '"<database_name>"') AS state
+  FROM mono_worker_status();
 
 -- in a read-only transaction (a standby, a demoted primary) the functions
 -- that write, or call Mono and store the answer, refuse before any call
