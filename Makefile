@@ -27,8 +27,6 @@ OBJS = \
 	src/connect_sql.o \
 	src/connect_worker.o \
 	src/webhook_ingest.o \
-	src/webhook_receiver.o \
-	src/webhook_server.o \
 	src/worker_dispatch.o \
 	src/worker_queue.o \
 	src/worker_status.o \
@@ -58,7 +56,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 	-DMONO_PAY_VERSION='"$(EXTVERSION)"'
 # (tables of statements and settings name only what they set: the rest is zero)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-missing-field-initializers
-SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
+SHLIB_LINK = -lcurl -ljansson
 
 # `make installcheck` (any running server: PGHOST, PGPORT, PGUSER as usual;
 # no simulator, no worker, no database to prepare): pg_regress makes
@@ -99,3 +97,20 @@ test:
 
 demo:
 	test/demo
+
+# mono_pay_receiver (receiver/): the webhook receiver, a program of its own
+# beside the database, built with the same PG_CONFIG and installed into its
+# bindir
+.PHONY: receiver install-receiver uninstall-receiver clean-receiver
+all: receiver
+receiver:
+	$(MAKE) -C receiver PG_CONFIG='$(PG_CONFIG)'
+install: install-receiver
+install-receiver: receiver
+	$(MAKE) -C receiver PG_CONFIG='$(PG_CONFIG)' install
+uninstall: uninstall-receiver
+uninstall-receiver:
+	$(MAKE) -C receiver PG_CONFIG='$(PG_CONFIG)' uninstall
+clean: clean-receiver
+clean-receiver:
+	$(MAKE) -C receiver PG_CONFIG='$(PG_CONFIG)' clean

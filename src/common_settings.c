@@ -43,17 +43,8 @@ bool mono_track_webhook_accounts = false;
 /* high availability */
 char *mono_standby_names = NULL;
 bool mono_allow_drop_with_work = false;
-/* webhooks and the receiver */
+/* webhooks (the receiver is a program of its own: receiver/) */
 int mono_webhook_max_size = 262144;
-char *mono_webhook_listen = NULL;
-char *mono_webhook_path = NULL;
-char *mono_webhook_tls_cert = NULL;
-char *mono_webhook_tls_key = NULL;
-int mono_webhook_max_connections = 100;
-int mono_webhook_max_header_size = 16384;
-int mono_webhook_read_timeout = 10000;
-int mono_webhook_idle_timeout = 30;
-int mono_webhook_receivers = 1;
 /* notifications */
 bool mono_notify_by_worker = false;
 
@@ -119,46 +110,6 @@ check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source
 		GUC_check_errmsg("mono_pay's secrets cannot be set per role or per database");
 		GUC_check_errdetail("Every user can read such settings in pg_db_role_setting.");
 		GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM, and reload.");
-		return false;
-	}
-	return true;
-}
-
-/* Accept "" or "host:port" / "[v6 address]:port" with a port of 1 to 65535. */
-static bool
-check_listen(char **newval, void **extra pg_attribute_unused(),
-			 GucSource source pg_attribute_unused())
-{
-	const char *v = *newval;
-	const char *colon;
-	char *end;
-	long port;
-
-	if (v == NULL || v[0] == '\0')
-		return true;
-	colon = strrchr(v, ':');
-	if (colon == NULL || colon == v || (v[0] == '[' && colon[-1] != ']'))
-	{
-		GUC_check_errdetail("mono_pay.webhook_listen takes host:port, e.g. 127.0.0.1:8787 or [::1]:8787.");
-		return false;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-	{
-		GUC_check_errdetail("The port of mono_pay.webhook_listen must be a number from 1 to 65535.");
-		return false;
-	}
-	return true;
-}
-
-/* Accept a path that starts with a slash. */
-static bool
-check_path(char **newval, void **extra pg_attribute_unused(),
-		   GucSource source pg_attribute_unused())
-{
-	if (*newval == NULL || (*newval)[0] != '/')
-	{
-		GUC_check_errdetail("mono_pay.webhook_path must start with a slash, e.g. /mono/webhooks.");
 		return false;
 	}
 	return true;
@@ -292,35 +243,11 @@ static const MonoSetting settings[] = {
 	 .detail = "Empty: a single node, nothing waits."},
 	{BOOL("allow_drop_with_work", mono_allow_drop_with_work, false, PGC_SUSET),
 	 .description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
-	/* the webhook receiver */
-	{STRING("webhook_listen", mono_webhook_listen, "", PGC_POSTMASTER), .check = check_listen,
-	 .description = "Address and port the webhook receiver listens on (empty: no receiver).",
-	 .detail = "For example 127.0.0.1:8787 behind a reverse proxy."},
-	{STRING("webhook_path", mono_webhook_path, "/mono/webhooks", PGC_POSTMASTER), .check = check_path,
-	 .description = "The one path the webhook receiver serves."},
-	{STRING("webhook_tls_cert", mono_webhook_tls_cert, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	 .description = "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP)."},
-	{STRING("webhook_tls_key", mono_webhook_tls_key, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	 .description = "PEM private key file of the receiver's TLS; no group or other access."},
-	{INT("webhook_max_connections", mono_webhook_max_connections, 100, 1, 10000, PGC_POSTMASTER),
-	 .description = "Most connections the webhook receiver keeps open; more are closed at once."},
-	{INT("webhook_max_header_size", mono_webhook_max_header_size, 16384, 4096, 1048576, PGC_POSTMASTER),
-	 .flags = GUC_UNIT_BYTE,
-	 .description = "Memory of one receiver connection for its request line and headers.",
-	 .detail = "Requests whose headers do not fit are answered 431."},
-	{INT("webhook_read_timeout", mono_webhook_read_timeout, 10000, 100, 600000, PGC_SIGHUP),
-	 .flags = GUC_UNIT_MS,
-	 .description = "Time a client has to send a whole request (headers and body) to the receiver."},
-	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
-	 .description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
 	/* notifications */
 	{BOOL("notify_by_worker", mono_notify_by_worker, false, PGC_SIGHUP),
 	 .description = "Whether transactions hand their NOTIFY mono_pay to the first worker, which sends them just after they commit.",
 	 .detail = "Off: each transaction sends its own, and PostgreSQL lets one notifying "
 			   "transaction at a time through its commit's WAL flush."},
-	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
-	 .flags = GUC_UNIT_S,
-	 .description = "Time the receiver keeps a silent connection open."},
 };
 
 /* Register one setting of the table. */

@@ -1,7 +1,7 @@
 ------------------------------------------------------------------------
--- Webhooks code: applying and storing events (from mono_handle_webhook()
--- and the receiver; polling reads of Direct Charge apply theirs through
--- mono.apply_owo_events()), and the receiver's status
+-- Webhooks code: applying and storing events (from mono_handle_webhook(),
+-- which the receiver program mono_pay_receiver calls; polling reads of
+-- Direct Charge apply theirs through mono.apply_owo_events())
 ------------------------------------------------------------------------
 
 -- Apply an event; one the database cannot take (a value it cannot store, a
@@ -95,20 +95,3 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- a failing call must not log its statement: it may quote the secret
 SET log_min_error_statement = panic;
-
--- The webhook receiver (issue 14), its state and counters. One row: is
--- the receiver (mono_pay.webhook_listen) running (pid: of its first
--- process; processes: how many run), where, how many connections are open,
--- its 200 answers by kind, and the requests it refused, by reason (HTTP
--- status, or closed connection), summed over its processes.
-CREATE OR REPLACE FUNCTION mono_receiver_status()
-RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
-               connections integer, connections_total bigint,
-               applied bigint, duplicate bigint, ignored bigint,
-               rejected_unauthorized bigint, rejected_too_large bigint,
-               rejected_not_json bigint, rejected_method bigint,
-               rejected_not_found bigint, rejected_unavailable bigint,
-               rejected_connection_limit bigint, rejected_timeout bigint,
-               rejected_header_too_large bigint, processes integer)
-AS 'MODULE_PATHNAME', 'mono_receiver_status'
-LANGUAGE C VOLATILE;

@@ -21,4 +21,3 @@ REVOKE ALL ON FUNCTION mono_outflow(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_worker_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_handle_webhook(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;
