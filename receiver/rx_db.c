@@ -146,8 +146,10 @@ rx_db_close(void)
 static bool
 connect_db(void)
 {
-	const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-	const char *values[] = {"5", "mono_pay_receiver", rx_config.conninfo, NULL};
+	/* defaults the connection string may override: an event that waits on a lock or takes long is 503 */
+	const char *keys[] = {"connect_timeout", "fallback_application_name", "options", "dbname", NULL};
+	const char *values[] = {"5", "mono_pay_receiver", "-c lock_timeout=2s -c statement_timeout=10s",
+							rx_config.conninfo, NULL};
 	PGresult *res;
 	bool ok;
 
@@ -191,6 +193,9 @@ verdict_of_error(const char *state, const char *message)
 		return &verdict_not_json;
 	if (strcmp(state, "54000") == 0)
 		return &verdict_too_large;
+	/* a lock or the statement timed out: this event only (Mono retries it) */
+	if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+		return &verdict_unavailable;
 	/* read-only (a standby), shutting down, the extension or role not ready */
 	if (strcmp(state, "25006") == 0 || strncmp(state, "57", 2) == 0 ||
 		strncmp(state, "08", 2) == 0 || strcmp(state, "55000") == 0 ||
