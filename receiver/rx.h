@@ -49,6 +49,7 @@ typedef enum RxCount
 	RX_UNAVAILABLE,	 /* 503: the database could not take it */
 	RX_FAILED,		 /* 500: another error of the database */
 	RX_TIMEOUT,		 /* closed: the request was not read in time */
+	RX_REFUSED,		 /* closed at accept: past --max-per-address or --max-connections */
 	RX_NCOUNTS
 } RxCount;
 
@@ -94,5 +95,7 @@ bool rx_sign(const char *secret, const char *body, size_t len, char *out);
 #define RX_SIGNATURE_LEN (12 + 64 + 1)
 /* Parse "host:port" or "[v6]:port" into a socket address; false when bad. */
 bool rx_parse_address(const char *text, void *addr, unsigned *addrlen);
+/* Is text a usable host:port (and loopback, when asked)? Logs why not. */
+bool rx_address_ok(const char *text, bool loopback, const char *option);
 
 #endif /* MONO_RX_H */

@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ typedef struct RxRequest
 
 const char *const rx_count_names[RX_NCOUNTS] = {
 	"connections", "applied", "duplicate", "ignored", "unauthorized", "too_large",
-	"not_json", "method", "not_found", "unavailable", "failed", "timeout"};
+	"not_json", "method", "not_found", "unavailable", "failed", "timeout", "refused"};
 
 static _Atomic uint64_t counts[RX_NCOUNTS];
 static atomic_long open_connections;
@@ -394,6 +395,26 @@ is_loopback(const struct sockaddr_storage *ss)
 	return false;
 }
 
+/* Is text a usable host:port (and loopback, when asked)? Logs why not. */
+bool
+rx_address_ok(const char *text, bool loopback, const char *option)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+
+	if (!rx_parse_address(text, &ss, &len))
+	{
+		rx_log("FATAL", "%s takes host:port (e.g. 127.0.0.1:8787 or [::1]:8787), not \"%s\"", option, text);
+		return false;
+	}
+	if (loopback && !is_loopback(&ss))
+	{
+		rx_log("FATAL", "%s must be a loopback host:port (127.0.0.1:PORT or [::1]:PORT), not \"%s\"", option, text);
+		return false;
+	}
+	return true;
+}
+
 /* The /metrics page (Prometheus text format), into buf. */
 static void
 metrics(char *buf, size_t size)
@@ -441,6 +462,28 @@ handle_status(void *cls, struct MHD_Connection *c, const char *url, const char *
 	return ret;
 }
 
+/*
+ * libmicrohttpd's messages: a connection refused at accept (past a limit)
+ * is counted, not logged (a flood would fill the log); the rest are logged.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	char *nl;
+
+	(void) cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "connection limit") != NULL || strstr(line, "per IP") != NULL)
+	{
+		rx_count(RX_REFUSED);
+		return;
+	}
+	if ((nl = strchr(line, '\n')) != NULL)
+		*nl = '\0';
+	rx_log("LOG", "http: %s", line);
+}
+
 /* Start the webhook daemon on addr (NULL: no listening socket, for the fuzzer). */
 struct MHD_Daemon *
 rx_http_daemon_start(const struct sockaddr_storage *addr)
@@ -461,6 +504,7 @@ rx_http_daemon_start(const struct sockaddr_storage *addr)
 							MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
 							MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 							MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+							MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 							MHD_OPTION_END);
 }
 
@@ -474,11 +518,7 @@ start_status(void)
 	if (rx_config.status_listen[0] == '\0')
 		return true;
 	if (!rx_parse_address(rx_config.status_listen, &ss, &len) || !is_loopback(&ss))
-	{
-		rx_log("FATAL", "--status-listen must be a loopback host:port (127.0.0.1:PORT or [::1]:PORT), not \"%s\"",
-			   rx_config.status_listen);
-		return false;
-	}
+		return false; /* (rx_address_ok said why at start) */
 	daemon_status = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 										 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 									 0, NULL, NULL, handle_status, NULL,
@@ -499,10 +539,7 @@ rx_http_start(void)
 	unsigned len;
 
 	if (!rx_parse_address(rx_config.listen, &ss, &len))
-	{
-		rx_log("FATAL", "--listen takes host:port (e.g. 127.0.0.1:8787 or [::1]:8787), not \"%s\"", rx_config.listen);
-		return false;
-	}
+		return false; /* (rx_address_ok said why at start) */
 	if (!start_status())
 		return false;
 	if ((daemon_main = rx_http_daemon_start(&ss)) == NULL)

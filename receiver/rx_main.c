@@ -214,6 +214,9 @@ parse_args(int argc, char **argv)
 	}
 	if (rx_config.path[0] != '/')
 		return rx_log("FATAL", "--path must start with a slash, e.g. /mono/webhooks"), 1;
+	if (!rx_address_ok(rx_config.listen, false, "--listen") ||
+		(rx_config.status_listen[0] != '\0' && !rx_address_ok(rx_config.status_listen, true, "--status-listen")))
+		return 1;
 	return 0;
 }
 
