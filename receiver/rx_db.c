@@ -227,7 +227,7 @@ call_once(const char *body, const char *signature)
 	}
 	else if (PQstatus(conn) == CONNECTION_BAD)
 	{
-		mark_down(PQerrorMessage(conn));
+		/* no outage yet: the caller connects again at once, and that says */
 		rx_db_close();
 		v = NULL;
 	}

@@ -54,6 +54,11 @@ $$;
 -- 'ignored' (stored, not applied now: unknown type, stale, or waiting for an
 -- id; the row's outcome says which).
 -- p_raw: the body exactly as received (mono_handle_webhook passes it).
+-- Events of one Mono object (a fund request and its payments, a link, an
+-- account) are applied one at a time, in the order their transactions take
+-- the object's lock: deliveries arrive in parallel (mono_pay_receiver's
+-- threads, an application's pool), and an event applied beside the one
+-- that teaches its Mono id would be left 'unmatched' after the replay ran.
 CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
                                                p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -61,6 +66,10 @@ DECLARE
     v_id bigint;
     r record;
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('mono_pay.webhook'),
+        pg_catalog.hashtext(coalesce(p_body -> 'data' ->> 'fund_request', p_body -> 'data' ->> 'id',
+                                     p_body -> 'data' -> 'account' ->> '_id', p_body -> 'data' ->> 'account',
+                                     p_event_id)));
     IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
         RETURN 'duplicate';
     END IF;

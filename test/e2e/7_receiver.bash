@@ -21,12 +21,13 @@ t7_receiver_role() {
 	        GRANT EXECUTE ON FUNCTION mono_handle_webhook(text, text) TO mono_receiver" >/dev/null
 }
 
-# Start the program (RX_PORT, RX_STATUS_PORT kept), wait for /healthz: t7_receiver_run [FLAGS]
+# Start the program (RX_PORT, RX_STATUS_PORT kept), wait for /healthz (fd 7,
+# a test's bystander session, is not inherited): t7_receiver_run [FLAGS]
 t7_receiver_run() {
 	local _
 	"$PG_BIN/mono_pay_receiver" --listen "127.0.0.1:$RX_PORT" --status-listen "127.0.0.1:$RX_STATUS_PORT" \
 		--conninfo "host=127.0.0.1 port=$PGPORT dbname=$PGDATABASE user=mono_receiver" "$@" \
-		>>"$MONO_TMP/receiver.log" 2>&1 </dev/null &
+		>>"$MONO_TMP/receiver.log" 2>&1 </dev/null 7>&- &
 	RX_PID=$!
 	export RX_PID
 	for _ in $(seq 1 200); do
