@@ -20,18 +20,18 @@
 /* The program's options; rx_main.c fills them. */
 typedef struct RxConfig
 {
-	char *listen;		 /* host:port of the webhook path */
-	char *path;			 /* the one path served */
-	char *conninfo;		 /* libpq connection string ("": PG* variables) */
-	char *status_listen; /* loopback host:port of /healthz and /metrics, or "" */
-	long max_body;		 /* bytes; past it: 413 */
-	long max_header;	 /* bytes of request line and headers; past it: 431 */
-	long read_timeout;	 /* ms a client has for a whole request */
-	long idle_timeout;	 /* s a silent connection stays open */
+	char *listen;		  /* host:port of the webhook path */
+	char *path;			  /* the one path served */
+	char *conninfo;		  /* libpq connection string ("": PG* variables) */
+	char *status_listen;  /* loopback host:port of /healthz and /metrics, or "" */
+	long max_body;		  /* bytes; past it: 413 */
+	long max_header;	  /* bytes of request line and headers; past it: 431 */
+	long read_timeout;	  /* ms a client has for a whole request */
+	long idle_timeout;	  /* s a silent connection stays open */
 	long max_connections; /* open connections in all */
 	long max_per_address; /* open connections of one client address */
-	long threads;		 /* HTTP threads, each with one database connection */
-	long backoff_max;	 /* ms: the longest wait between reconnect attempts */
+	long threads;		  /* HTTP threads, each with one database connection */
+	long backoff_max;	  /* ms: the longest wait between reconnect attempts */
 } RxConfig;
 
 /* What the receiver counts (the /metrics page shows them). */
@@ -70,8 +70,8 @@ void rx_log(const char *level, const char *fmt, ...)
 /* rx_db.c: the database's verdict on one body */
 typedef struct RxVerdict
 {
-	int status;		   /* HTTP status */
-	RxCount count;	   /* what it counts as */
+	int status;			/* HTTP status */
+	RxCount count;		/* what it counts as */
 	const char *answer; /* the response body (static) */
 } RxVerdict;
 

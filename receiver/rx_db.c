@@ -27,9 +27,9 @@ static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
 
 /* The outage state all threads share. */
 static pthread_mutex_t outage_mutex = PTHREAD_MUTEX_INITIALIZER;
-static bool down;				/* an outage is going on */
-static long long down_since;	/* ms, when it started */
-static long long next_attempt;	/* ms, the next reconnect may start then */
+static bool down;			   /* an outage is going on */
+static long long down_since;   /* ms, when it started */
+static long long next_attempt; /* ms, the next reconnect may start then */
 static long backoff = FIRST_BACKOFF_MS;
 
 /* The answers, by kind. */
@@ -222,8 +222,9 @@ call_once(const char *body, const char *signature)
 	{
 		const char *outcome = PQgetvalue(res, 0, 0);
 
-		v = strcmp(outcome, "applied") == 0 ? &verdict_applied :
-			strcmp(outcome, "duplicate") == 0 ? &verdict_duplicate : &verdict_ignored;
+		v = strcmp(outcome, "applied") == 0	  ? &verdict_applied :
+			strcmp(outcome, "duplicate") == 0 ? &verdict_duplicate :
+												&verdict_ignored;
 	}
 	else if (PQstatus(conn) == CONNECTION_BAD)
 	{

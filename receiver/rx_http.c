@@ -451,7 +451,7 @@ handle_status(void *cls, struct MHD_Connection *c, const char *url, const char *
 		return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n", "text/plain", true);
 	if (strcmp(url, "/healthz") == 0)
 		return rx_db_up() || rx_db_probe() ? answer(c, MHD_HTTP_OK, "ok\n", "text/plain", false) :
-							answer(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable\n", "text/plain", false);
+											 answer(c, MHD_HTTP_SERVICE_UNAVAILABLE, "database unavailable\n", "text/plain", false);
 	if (strcmp(url, "/metrics") != 0)
 		return answer(c, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain", false);
 	metrics(page, sizeof(page));

@@ -34,7 +34,7 @@ RxConfig rx_config = {
 	.idle_timeout = 30,
 	.max_connections = 256,
 	.max_per_address = 32,
-	.threads = 4,
+	.threads = 16,
 	.backoff_max = 5000,
 };
 
@@ -60,7 +60,7 @@ static const RxOption options[] = {
 	{"idle-timeout", NULL, &rx_config.idle_timeout, 1, 3600, "s a silent connection stays open (30)"},
 	{"max-connections", NULL, &rx_config.max_connections, 1, 100000, "open connections in all (256)"},
 	{"max-per-address", NULL, &rx_config.max_per_address, 1, 100000, "open connections of one client address (32)"},
-	{"threads", NULL, &rx_config.threads, 1, 256, "HTTP threads, one database connection each (4)"},
+	{"threads", NULL, &rx_config.threads, 1, 256, "HTTP threads, one database connection each (16)"},
 	{"backoff-max", NULL, &rx_config.backoff_max, 100, 600000, "longest ms between reconnect attempts (5000)"},
 	{NULL}};
 

@@ -95,3 +95,54 @@ t7_post() {
 	echo "$out $(cat "$MONO_TMP/t7_post.body" 2>/dev/null)"
 	rm -f "$MONO_TMP/t7_post.body"
 }
+
+# A field of the simulator's delivery counts (by_NNN: answers of status NNN):
+# t7_deliveries FIELD
+t7_deliveries() {
+	sim get webhooks/deliveries | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+f = sys.argv[1]
+print(d["by_status"].get(f[3:], 0) if f.startswith("by_") else d[f])' "$1"
+}
+
+# Wait (120 s at most: twice the simulator's retry span) until BASE + N
+# deliveries were answered 200 and none waits: t7_wait_delivered BASE N
+t7_wait_delivered() {
+	local end=$(($(date +%s) + 120))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		[ "$(t7_deliveries delivered)" -ge $(($1 + $2)) ] && [ "$(t7_deliveries pending)" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# The database's witnesses, before a test's violence: the postmaster's pid,
+# the server log's count of abnormal ends, and a bystander psql session kept
+# open on fd 7 (t7_receiver_run does not pass fd 7 on). t7_witness_start
+t7_witness_start() {
+	T7_POSTMASTER=$(head -n 1 "$PGDATA/postmaster.pid")
+	T7_ABNORMAL=$(t7_abnormal)
+	rm -f "$MONO_TMP/bystander.in"
+	mkfifo "$MONO_TMP/bystander.in"
+	"$PG_BIN/psql" -X -At -f "$MONO_TMP/bystander.in" >"$MONO_TMP/bystander.out" 2>&1 &
+	T7_BYSTANDER=$!
+	exec 7>"$MONO_TMP/bystander.in"
+	echo "SELECT 'pid:' || pg_backend_pid();" >&7
+}
+
+# Lines of the server log that tell of a process ended abnormally (a crash restart).
+t7_abnormal() {
+	grep -c 'terminated by signal\|terminating any other active server processes\|all server processes terminated' \
+		"$MONO_TMP/postgres.log" || true
+}
+
+# Ask the bystander once more and end it (in the test's own shell, not in
+# $(...)); sets T7_SAME ("same" when the same backend answered both times)
+# and T7_AFTER ("POSTMASTER_NOW ABNORMAL_SINCE"): t7_witness_end
+t7_witness_end() {
+	echo "SELECT 'alive:' || pg_backend_pid();" >&7
+	exec 7>&-
+	wait "$T7_BYSTANDER"
+	T7_SAME=$(tr '\n' ' ' <"$MONO_TMP/bystander.out" | sed 's/pid:\([0-9]*\) alive:\1 /same/')
+	T7_AFTER="$(head -n 1 "$PGDATA/postmaster.pid") $(($(t7_abnormal) - T7_ABNORMAL))"
+}

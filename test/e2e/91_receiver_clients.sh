@@ -23,11 +23,6 @@ SLOW=$MONO_TEST_LIB/slow-client
 H=(-H "mono-webhook-secret: $MONO_WEBHOOK_SECRET")
 N=40
 
-# A field of the simulator's delivery counts: deliveries FIELD
-deliveries() {
-	sim get webhooks/deliveries | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
 plan 13
 
 t7_fresh
@@ -65,7 +60,7 @@ print("held", len(held))
 EOF
 holder=$!
 sleep 1
-base=$(deliveries attempts)
+base=$(t7_deliveries attempts)
 for i in $(seq 1 $N); do
 	sim post webhooks/emit "{\"event\":\"owo.test.starve\",\"event_id\":\"evt91_$i\",\"data\":{\"id\":\"x91\"}}" >/dev/null
 done
@@ -76,7 +71,7 @@ done
 first_ok=$(sim get webhooks/deliveries | python3 -c 'import json,sys
 d = json.load(sys.stdin)["deliveries"]
 print(sum(1 for x in d if (x["event_id"] or "").startswith("evt91_") and x["attempt"] == 1 and x["status"] == 200))')
-diag "first attempts answered 200 (within the simulator's 5 s): $first_ok of $N; attempts: $(($(deliveries attempts) - base))"
+diag "first attempts answered 200 (within the simulator's 5 s): $first_ok of $N; attempts: $(($(t7_deliveries attempts) - base))"
 ok "[ $first_ok -ge $((N * 9 / 10)) ]" "100 idle connections from 127.0.0.2: at least 90% of Mono's deliveries answered 200 at once ($first_ok of $N)"
 is "$(t7_sql "SELECT count(*) FROM mono.webhook_events WHERE event = 'owo.test.starve'")" $N "every event is stored"
 kill "$holder" 2>/dev/null

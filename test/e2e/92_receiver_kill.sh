@@ -21,31 +21,20 @@ N=${MONO_RECEIVER_STORM:-300}
 P=2348080000001
 REF=RX80STORM0001
 
-# A field of the simulator's delivery counts: deliveries FIELD
-deliveries() {
-	sim get webhooks/deliveries | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
 plan 10
 
 t7_fresh
 RX_SIM_ARGS="--webhook-retries 8 --webhook-retry-base 0.2" t7_receiver_start
 ok "kill -0 $RX_PID" "the receiver runs"
-postmaster=$(head -n 1 "$PGDATA/postmaster.pid")
-abnormal() { grep -c 'terminated by signal\|terminating any other active server processes\|all server processes terminated' "$MONO_TMP/postgres.log" || true; }
-abnormal_before=$(abnormal)
-mkfifo "$MONO_TMP/bystander92.in"
-"$PG_BIN/psql" -X -At -f "$MONO_TMP/bystander92.in" >"$MONO_TMP/bystander92.out" 2>&1 &
-bystander=$!
-exec 7>"$MONO_TMP/bystander92.in"
-echo "SELECT 'pid:' || pg_backend_pid();" >&7
+t7_witness_start
+postmaster=$T7_POSTMASTER
 t7_set poll_base 1h poll_max 1h
 sim user "$P" active
 t7_sql "SELECT mono_charge('$P', 9000, 'Storm 80', '$REF', 'week', 1, now(), now() + interval '30 weeks')" >/dev/null
 wait_for "SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
 sim post "fund-requests/$REF/approve" >/dev/null
 wait_for "SELECT mono.fund_request_rank(status) BETWEEN 4 AND 6 FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
-base=$(deliveries delivered)
+base=$(t7_deliveries delivered)
 t7_sql "CHECKPOINT" >/dev/null
 
 # the storm: N debits (N payment events) posted from the background
@@ -55,27 +44,23 @@ done) &
 storm=$!
 # kill the receiver once a third of them were delivered
 for _ in $(seq 1 600); do
-	[ "$(deliveries delivered)" -ge $((base + N / 3)) ] && break
+	[ "$(t7_deliveries delivered)" -ge $((base + N / 3)) ] && break
 	sleep 0.05
 done
 victim=$RX_PID
 kill -KILL "$victim"
-diag "killed the receiver (pid $victim) after $(($(deliveries delivered) - base)) of $N deliveries"
+diag "killed the receiver (pid $victim) after $(($(t7_deliveries delivered) - base)) of $N deliveries"
 sleep 1
 t7_receiver_run
 ok "[ '$victim' != '$RX_PID' ] && kill -0 $RX_PID" "the receiver started again (pid $RX_PID)"
 wait "$storm"
 ok "[ $? -eq 0 ]" "the simulator took all $N debits"
 
-# every delivery answered 200 in the end (bounded wait: 120 s, twice the retries' span)
-end=$(($(date +%s) + 120))
-while [ "$(date +%s)" -lt "$end" ]; do
-	[ "$(deliveries delivered)" -ge $((base + N)) ] && [ "$(deliveries pending)" = 0 ] && break
-	sleep 0.2
-done
+# every delivery answered 200 in the end
+t7_wait_delivered "$base" "$N" || true
 diag "deliveries: $(sim get webhooks/deliveries | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("deliveries"); print(json.dumps(d))')"
-is "$(($(deliveries delivered) - base)) $(deliveries gave_up)" "$N 0" "every webhook was answered 200 at last, none given up"
-ok "[ $(deliveries retried) -gt 0 ]" "some deliveries were cut by the kill and retried"
+is "$(($(t7_deliveries delivered) - base)) $(t7_deliveries gave_up)" "$N 0" "every webhook was answered 200 at last, none given up"
+ok "[ $(t7_deliveries retried) -gt 0 ]" "some deliveries were cut by the kill and retried"
 is "$(t7_sql "SELECT count(*), count(DISTINCT event_id) FROM mono.webhook_events WHERE event = 'owo.payment.successful'" -F ' ')" \
 	"$N $N" "every payment event is stored, once"
 is "$(t7_sql "SELECT count(*), count(DISTINCT p.mono_id) FROM mono.payments p JOIN mono.fund_requests f ON f.id = p.fund_request_id
@@ -84,12 +69,9 @@ diag "receiver counts (the new process): applied $(t7_rx applied) duplicate $(t7
 is "$(t7_sql "SELECT count(*) FROM mono.webhook_events WHERE event = 'owo.payment.successful' AND outcome <> 'applied'")" 0 \
 	"each was applied (none left ignored)"
 
-echo "SELECT 'alive:' || pg_backend_pid();" >&7
-exec 7>&-
-wait "$bystander"
-is "$(tr '\n' ' ' <"$MONO_TMP/bystander92.out" | sed 's/pid:\([0-9]*\) alive:\1 /same/')" same \
-	"a bystander session stayed connected throughout (the same backend answers)"
-is "$(head -n 1 "$PGDATA/postmaster.pid") $(($(abnormal) - abnormal_before))" "$postmaster 0" \
+t7_witness_end
+is "$T7_SAME" same "a bystander session stayed connected throughout (the same backend answers)"
+is "$T7_AFTER" "$postmaster 0" \
 	"the same postmaster; no server process ended abnormally (no crash restart)"
 
 done_testing

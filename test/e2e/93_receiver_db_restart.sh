@@ -16,16 +16,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 trap 't7_receiver_stop; t7_cleanup' EXIT
 N=${MONO_RECEIVER_STORM:-200}
 
-# A field of the simulator's delivery counts: deliveries FIELD
-deliveries() {
-	sim get webhooks/deliveries | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["by_status"].get(sys.argv[1][3:], 0) if sys.argv[1].startswith("by_") else d[sys.argv[1]])' "$1"
-}
-
 plan 7
 
 t7_fresh
 RX_SIM_ARGS="--webhook-retries 8 --webhook-retry-base 0.2" t7_receiver_start
-base=$(deliveries delivered)
+base=$(t7_deliveries delivered)
 outages_before=$(grep -c 'database unavailable' "$MONO_TMP/receiver.log" || true)
 
 (for i in $(seq 1 "$N"); do
@@ -33,11 +28,11 @@ outages_before=$(grep -c 'database unavailable' "$MONO_TMP/receiver.log" || true
 done) &
 storm=$!
 for _ in $(seq 1 600); do
-	[ "$(deliveries delivered)" -ge $((base + N / 3)) ] && break
+	[ "$(t7_deliveries delivered)" -ge $((base + N / 3)) ] && break
 	sleep 0.05
 done
 cluster_stop fast
-diag "PostgreSQL stopped after $(($(deliveries delivered) - base)) of $N deliveries"
+diag "PostgreSQL stopped after $(($(t7_deliveries delivered) - base)) of $N deliveries"
 sleep 1
 health=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$RX_STATUS/healthz")
 sleep 1
@@ -46,14 +41,10 @@ wait "$storm"
 ok "[ $? -eq 0 ]" "the simulator took all $N events"
 is "$health" 503 "/healthz answered 503 while the database was down"
 
-end=$(($(date +%s) + 120))
-while [ "$(date +%s)" -lt "$end" ]; do
-	[ "$(deliveries delivered)" -ge $((base + N)) ] && [ "$(deliveries pending)" = 0 ] && break
-	sleep 0.2
-done
+t7_wait_delivered "$base" "$N" || true
 diag "deliveries: $(sim get webhooks/deliveries | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("deliveries"); print(json.dumps(d))')"
-ok "[ $(deliveries by_503) -gt 0 ]" "deliveries during the outage were answered 503 ($(deliveries by_503))"
-is "$(($(deliveries delivered) - base)) $(deliveries gave_up)" "$N 0" "every event was answered 200 at last, none given up"
+ok "[ $(t7_deliveries by_503) -gt 0 ]" "deliveries during the outage were answered 503 ($(t7_deliveries by_503))"
+is "$(($(t7_deliveries delivered) - base)) $(t7_deliveries gave_up)" "$N 0" "every event was answered 200 at last, none given up"
 is "$(t7_sql "SELECT count(*), count(DISTINCT event_id) FROM mono.webhook_events WHERE event = 'owo.test.restart'" -F ' ')" \
 	"$N $N" "every event is stored, once"
 grep 'database' "$MONO_TMP/receiver.log" | tail -n 4 | while read -r line; do diag "receiver: $line"; done

@@ -21,7 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/7_receiver.bash"
 
 SAMPLES=$MONO_ROOT/test/samples
-trap 't7_receiver_stop; [ -n "${bystander_fd:-}" ] && exec 7>&-; t7_cleanup' EXIT
+trap 'exec 7>&-; t7_receiver_stop; t7_cleanup' EXIT
 
 # The SQLSTATE of the error SQL raises (nothing when it succeeds): psql_code SQL
 psql_code() {
@@ -32,17 +32,9 @@ plan 16
 
 t7_fresh
 t7_receiver_start
-postmaster=$(head -n 1 "$PGDATA/postmaster.pid")
-abnormal() { grep -c 'terminated by signal\|terminating any other active server processes\|all server processes terminated' "$MONO_TMP/postgres.log" || true; }
-abnormal_before=$(abnormal)
-
-# a bystander: one psql session kept open across everything below
-mkfifo "$MONO_TMP/bystander94.in"
-"$PG_BIN/psql" -X -At -f "$MONO_TMP/bystander94.in" >"$MONO_TMP/bystander94.out" 2>&1 &
-bystander=$!
-exec 7>"$MONO_TMP/bystander94.in"
-bystander_fd=7
-echo "SELECT 'pid:' || pg_backend_pid();" >&7
+# a bystander session kept open across everything below, and the postmaster
+t7_witness_start
+postmaster=$T7_POSTMASTER
 
 # ---- 1. the request of item 1 ------------------------------------------
 codes=$(for _ in $(seq 1 20); do
@@ -82,13 +74,9 @@ is "$(t7_sql "SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM mono.webho
 	"only the genuine one is stored"
 
 # ---- 1 (end). nothing ended abnormally -------------------------------
-echo "SELECT 'alive:' || pg_backend_pid();" >&7
-exec 7>&-
-bystander_fd=
-wait "$bystander"
-is "$(tr '\n' ' ' <"$MONO_TMP/bystander94.out" | sed 's/pid:\([0-9]*\) alive:\1 /same/')" same \
-	"the bystander session survived everything (the same backend answers)"
-is "$(head -n 1 "$PGDATA/postmaster.pid") $(($(abnormal) - abnormal_before))" "$postmaster 0" \
+t7_witness_end
+is "$T7_SAME" same "the bystander session survived everything (the same backend answers)"
+is "$T7_AFTER" "$postmaster 0" \
 	"the same postmaster; no server process ended abnormally (server log)"
 
 done_testing
