@@ -491,3 +491,23 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	verify_event_secret(event, secret, body, len);
 	PG_RETURN_DATUM(mono_webhook_ingest(event_id, event, body));
 }
+
+PG_FUNCTION_INFO_V1(mono_receiver_status);
+
+/*
+ * mono_receiver_status(): 0.2.0's in-server receiver's status. The receiver
+ * is the program mono_pay_receiver since 0.3.0 and the upgrade drops this
+ * function; the symbol stays so that the 0.1.0 and 0.2.0 scripts (which
+ * create it) still run on the way to 0.3.0. Called before the update: a
+ * clear error.
+ */
+Datum
+mono_receiver_status(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("mono_receiver_status() was removed in mono_pay 0.3.0"),
+			 errdetail("The webhook receiver is the program mono_pay_receiver; its counters are on its /metrics page."),
+			 errhint("Run ALTER EXTENSION mono_pay UPDATE to drop this function.")));
+	PG_RETURN_NULL();
+}
