@@ -409,7 +409,7 @@ static MonoStatement ingest_parsed = {
 	{TEXTOID, TEXTOID, TEXTOID}};
 static MonoStatement *ingest = NULL;
 
-/* The ingest statement this database has (looked up once per session). */
+/* The ingest statement this database has (once the raw form is found, kept for the session). */
 static MonoStatement *
 find_ingest(void)
 {
@@ -446,7 +446,8 @@ mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 	Datum result;
 
 	SPI_connect();
-	if (ingest == NULL)
+	/* until the raw form is found, look again: an ALTER EXTENSION UPDATE may have come since */
+	if (ingest != &ingest_raw)
 		ingest = find_ingest();
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
