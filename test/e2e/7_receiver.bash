@@ -105,6 +105,17 @@ f = sys.argv[1]
 print(d["by_status"].get(f[3:], 0) if f.startswith("by_") else d[f])' "$1"
 }
 
+# Wait (30 s at most) until at least COUNT deliveries were answered 200:
+# t7_wait_count COUNT
+t7_wait_count() {
+	local _
+	for _ in $(seq 1 600); do
+		[ "$(t7_deliveries delivered)" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Wait (120 s at most: twice the simulator's retry span) until BASE + N
 # deliveries were answered 200 and none waits: t7_wait_delivered BASE N
 t7_wait_delivered() {

@@ -43,10 +43,7 @@ t7_sql "CHECKPOINT" >/dev/null
 done) &
 storm=$!
 # kill the receiver once a third of them were delivered
-for _ in $(seq 1 600); do
-	[ "$(t7_deliveries delivered)" -ge $((base + N / 3)) ] && break
-	sleep 0.05
-done
+t7_wait_count $((base + N / 3)) || true
 victim=$RX_PID
 kill -KILL "$victim"
 diag "killed the receiver (pid $victim) after $(($(t7_deliveries delivered) - base)) of $N deliveries"

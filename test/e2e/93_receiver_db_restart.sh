@@ -27,10 +27,8 @@ outages_before=$(grep -c 'database unavailable' "$MONO_TMP/receiver.log" || true
 	sim post webhooks/emit "{\"event\":\"owo.test.restart\",\"event_id\":\"evt93_$i\",\"data\":{\"id\":\"x93\"}}" >/dev/null || exit 1
 done) &
 storm=$!
-for _ in $(seq 1 600); do
-	[ "$(t7_deliveries delivered)" -ge $((base + N / 3)) ] && break
-	sleep 0.05
-done
+# stop the database once a third of them were delivered
+t7_wait_count $((base + N / 3)) || true
 cluster_stop fast
 diag "PostgreSQL stopped after $(($(t7_deliveries delivered) - base)) of $N deliveries"
 sleep 1

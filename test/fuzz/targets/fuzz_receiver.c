@@ -135,7 +135,7 @@ send_all(int fd, const uint8_t *data, size_t size, size_t piece)
 	}
 }
 
-/* Read the answer until the server closes (or is silent for 0.3 s); check its status line. */
+/* Read the answer until the server closes (or is silent 3 times 30 ms); check its status line. */
 static void
 read_answer(int fd)
 {
@@ -148,7 +148,7 @@ read_answer(int fd)
 		struct pollfd p = {fd, POLLIN, 0};
 		ssize_t r;
 
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, 30) <= 0)
 		{
 			waits++;
 			continue;
