@@ -27,8 +27,6 @@ OBJS = \
 	src/connect_sql.o \
 	src/connect_worker.o \
 	src/webhook_ingest.o \
-	src/webhook_receiver.o \
-	src/webhook_server.o \
 	src/worker_dispatch.o \
 	src/worker_queue.o \
 	src/worker_status.o \
@@ -63,7 +61,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 # (no -Werror here: a newer compiler's new warning must not break a
 # packager's build; test/run builds with COPT=-Werror)
 PG_CFLAGS = -Wall -Wextra -Wno-missing-field-initializers
-SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
+SHLIB_LINK = -lcurl -ljansson
 
 # `make installcheck` (any running server: PGHOST, PGPORT, PGUSER as usual;
 # no simulator, no worker, no database to prepare): pg_regress makes
@@ -126,3 +124,20 @@ dist:
 	$(srcdir)/test/lib/check-meta $(srcdir)/META.json
 	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(CURDIR)/$(EXTENSION)-$(DISTVERSION).zip HEAD
 	@echo "made $(EXTENSION)-$(DISTVERSION).zip"
+
+# mono_pay_receiver (receiver/): the webhook receiver, a program of its own
+# beside the database, built with the same PG_CONFIG and installed into its
+# bindir
+.PHONY: receiver install-receiver uninstall-receiver clean-receiver
+all: receiver
+receiver:
+	$(MAKE) -C $(srcdir)/receiver PG_CONFIG='$(PG_CONFIG)'
+install: install-receiver
+install-receiver: receiver
+	$(MAKE) -C $(srcdir)/receiver PG_CONFIG='$(PG_CONFIG)' install
+uninstall: uninstall-receiver
+uninstall-receiver:
+	$(MAKE) -C $(srcdir)/receiver PG_CONFIG='$(PG_CONFIG)' uninstall
+clean: clean-receiver
+clean-receiver:
+	$(MAKE) -C $(srcdir)/receiver PG_CONFIG='$(PG_CONFIG)' clean

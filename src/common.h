@@ -20,7 +20,7 @@
  *	    |			answer of Mono means (owo_outcome), mono_wait()
  *	    |	connect_*	Mono Connect: claims, Mono's bodies as facts, the
  *	    |			SQL functions that call Mono
- *	    |	webhook_*	mono_handle_webhook() and the receiver (libmicrohttpd)
+ *	    |	webhook_*	mono_handle_webhook() (the HTTP receiver: receiver/)
  *	    |
  *	common_*		what every layer uses:
  *		common_settings.c	every mono_pay.* setting, in one table
@@ -78,7 +78,6 @@
 #define MONO_LIST_PAGES 10					 /* pages of 100 items one read of an Owo list fetches */
 #define MONO_BATCH_SIZE 500					 /* rows claimed or recorded per statement */
 #define MONO_CONNECT_TIMEOUT_MS 5000		 /* TCP and TLS connect to Mono */
-#define MONO_MAX_RECEIVERS 8
 
 /* common_settings.c: every mono_pay.* setting */
 extern char *mono_api_url;
@@ -106,15 +105,6 @@ extern int mono_account_refresh_interval;
 extern bool mono_track_webhook_accounts;
 extern char *mono_standby_names;
 extern int mono_webhook_max_size;
-extern char *mono_webhook_listen;
-extern char *mono_webhook_path;
-extern char *mono_webhook_tls_cert;
-extern char *mono_webhook_tls_key;
-extern int mono_webhook_max_connections;
-extern int mono_webhook_max_header_size;
-extern int mono_webhook_read_timeout;
-extern int mono_webhook_idle_timeout;
-extern int mono_webhook_receivers;
 
 extern void mono_settings_init(void);
 

@@ -36,17 +36,8 @@ int mono_account_refresh_interval = 3600;
 bool mono_track_webhook_accounts = false;
 /* high availability */
 char *mono_standby_names = NULL;
-/* webhooks and the receiver */
+/* webhooks (the receiver is a program of its own: receiver/) */
 int mono_webhook_max_size = 262144;
-char *mono_webhook_listen = NULL;
-char *mono_webhook_path = NULL;
-char *mono_webhook_tls_cert = NULL;
-char *mono_webhook_tls_key = NULL;
-int mono_webhook_max_connections = 100;
-int mono_webhook_max_header_size = 16384;
-int mono_webhook_read_timeout = 10000;
-int mono_webhook_idle_timeout = 30;
-int mono_webhook_receivers = 1;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -110,46 +101,6 @@ check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source
 		GUC_check_errmsg("mono_pay's secrets cannot be set per role or per database");
 		GUC_check_errdetail("Every user can read such settings in pg_db_role_setting.");
 		GUC_check_errhint("Set it in postgresql.conf or with ALTER SYSTEM, and reload.");
-		return false;
-	}
-	return true;
-}
-
-/* Accept "" or "host:port" / "[v6 address]:port" with a port of 1 to 65535. */
-static bool
-check_listen(char **newval, void **extra pg_attribute_unused(),
-			 GucSource source pg_attribute_unused())
-{
-	const char *v = *newval;
-	const char *colon;
-	char *end;
-	long port;
-
-	if (v == NULL || v[0] == '\0')
-		return true;
-	colon = strrchr(v, ':');
-	if (colon == NULL || colon == v || (v[0] == '[' && colon[-1] != ']'))
-	{
-		GUC_check_errdetail("mono_pay.webhook_listen takes host:port, e.g. 127.0.0.1:8787 or [::1]:8787.");
-		return false;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-	{
-		GUC_check_errdetail("The port of mono_pay.webhook_listen must be a number from 1 to 65535.");
-		return false;
-	}
-	return true;
-}
-
-/* Accept a path that starts with a slash. */
-static bool
-check_path(char **newval, void **extra pg_attribute_unused(),
-		   GucSource source pg_attribute_unused())
-{
-	if (*newval == NULL || (*newval)[0] != '/')
-	{
-		GUC_check_errdetail("mono_pay.webhook_path must start with a slash, e.g. /mono/webhooks.");
 		return false;
 	}
 	return true;
@@ -268,30 +219,6 @@ static const MonoSetting settings[] = {
 	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
 	 .description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
 	 .detail = "Empty: a single node, nothing waits."},
-	/* the webhook receiver */
-	{STRING("webhook_listen", mono_webhook_listen, "", PGC_POSTMASTER), .check = check_listen,
-	 .description = "Address and port the webhook receiver listens on (empty: no receiver).",
-	 .detail = "For example 127.0.0.1:8787 behind a reverse proxy."},
-	{STRING("webhook_path", mono_webhook_path, "/mono/webhooks", PGC_POSTMASTER), .check = check_path,
-	 .description = "The one path the webhook receiver serves."},
-	{STRING("webhook_tls_cert", mono_webhook_tls_cert, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	 .description = "PEM certificate (chain) file of the receiver's TLS (empty: plain HTTP)."},
-	{STRING("webhook_tls_key", mono_webhook_tls_key, "", PGC_POSTMASTER), .flags = GUC_SUPERUSER_ONLY,
-	 .description = "PEM private key file of the receiver's TLS; no group or other access."},
-	{INT("webhook_max_connections", mono_webhook_max_connections, 100, 1, 10000, PGC_POSTMASTER),
-	 .description = "Most connections the webhook receiver keeps open; more are closed at once."},
-	{INT("webhook_max_header_size", mono_webhook_max_header_size, 16384, 4096, 1048576, PGC_POSTMASTER),
-	 .flags = GUC_UNIT_BYTE,
-	 .description = "Memory of one receiver connection for its request line and headers.",
-	 .detail = "Requests whose headers do not fit are answered 431."},
-	{INT("webhook_read_timeout", mono_webhook_read_timeout, 10000, 100, 600000, PGC_SIGHUP),
-	 .flags = GUC_UNIT_MS,
-	 .description = "Time a client has to send a whole request (headers and body) to the receiver."},
-	{INT("webhook_receivers", mono_webhook_receivers, 1, 1, MONO_MAX_RECEIVERS, PGC_POSTMASTER),
-	 .description = "Receiver processes sharing mono_pay.webhook_listen (SO_REUSEPORT): more cores for webhooks."},
-	{INT("webhook_idle_timeout", mono_webhook_idle_timeout, 30, 1, 3600, PGC_POSTMASTER),
-	 .flags = GUC_UNIT_S,
-	 .description = "Time the receiver keeps a silent connection open."},
 };
 
 /* Register one setting of the table. */

@@ -16,7 +16,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 
 /*
- * Module load, from shared_preload_libraries only (the worker, the receiver
+ * Module load, from shared_preload_libraries only (the worker
  * and shared memory need the postmaster): settings, libcurl, shared memory
  * and the commit-time wake, the DROP EXTENSION guard, the trigger buffer's
  * flush, and the background workers.
@@ -38,6 +38,5 @@ _PG_init(void)
 	/* the flush first: the DROP guard's hook runs before it, and wraps it */
 	mono_batch_init();
 	mono_ha_init();
-	mono_receiver_init();
 	mono_worker_init();
 }

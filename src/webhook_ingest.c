@@ -10,7 +10,9 @@
  */
 #include "webhook.h"
 
+#include "access/xact.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "common/sha2.h"
@@ -47,24 +49,63 @@ secrets_equal(const char *a, const char *b)
 	return diff == 0;
 }
 
-/* "sha256:<hex>" of a byte string (palloc'd). */
+/* Lower-case hex of n bytes, after a prefix (palloc'd). */
+static char *
+hex_with_prefix(const char *prefix, const uint8 *bytes, int n)
+{
+	size_t plen = strlen(prefix);
+	char *out = palloc(plen + 2 * n + 1);
+	int i;
+
+	memcpy(out, prefix, plen);
+	for (i = 0; i < n; i++)
+		sprintf(out + plen + 2 * i, "%02x", bytes[i]);
+	return out;
+}
+
+/*
+ * "sha256:<hex>" of a byte string (palloc'd): the identity of an event
+ * without event_id. PostgreSQL's cryptohash API needs a resource owner
+ * (with OpenSSL): this runs only inside mono_handle_webhook(), a function
+ * called in a transaction, never from a process without one.
+ */
 static char *
 sha256_hex(const char *data, size_t len)
 {
 	uint8 digest[PG_SHA256_DIGEST_LENGTH];
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	char *out = palloc(7 + 2 * PG_SHA256_DIGEST_LENGTH + 1);
-	int i;
+	pg_cryptohash_ctx *ctx;
 
+	Assert(IsTransactionState());
+	ctx = pg_cryptohash_create(PG_SHA256);
 	if (pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
 		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
 		elog(ERROR, "could not compute a SHA-256 digest");
 	pg_cryptohash_free(ctx);
-	memcpy(out, "sha256:", 7);
-	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(out + 7 + 2 * i, "%02x", digest[i]);
-	return out;
+	return hex_with_prefix("sha256:", digest, PG_SHA256_DIGEST_LENGTH);
+}
+
+/*
+ * "hmac-sha256:<hex>" of the body keyed with the secret (palloc'd), as
+ * the receiver (mono_pay_receiver) or an application computes it from the
+ * mono-webhook-secret header. In a transaction only, like sha256_hex().
+ */
+static char *
+hmac_sha256_hex(const char *key, const char *body, size_t len)
+{
+	uint8 mac[PG_SHA256_DIGEST_LENGTH];
+	pg_hmac_ctx *ctx;
+
+	Assert(IsTransactionState());
+	ctx = pg_hmac_create(PG_SHA256);
+	if (ctx == NULL)
+		elog(ERROR, "out of memory computing an HMAC");
+	if (pg_hmac_init(ctx, (const uint8 *) key, strlen(key)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) body, len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+		elog(ERROR, "could not compute an HMAC-SHA256");
+	pg_hmac_free(ctx);
+	return hex_with_prefix(MONO_HMAC_PREFIX, mac, PG_SHA256_DIGEST_LENGTH);
 }
 
 /*
@@ -88,16 +129,30 @@ mono_webhook_secret_for(const char *event, const char **setting)
 	return mono_webhook_secret ? mono_webhook_secret : "";
 }
 
-/* Does the caller's secret (the header's value, or "sha256:<hex>" of it) equal configured? */
+/*
+ * Does the caller's value match the configured secret? Either
+ * "hmac-sha256:<hex>" (HMAC-SHA256 of this very body, keyed with the
+ * header's value: bound to one body, so a log that shows it forges
+ * nothing), or the header's value itself. The bare "sha256:<hex>" digest
+ * of 0.2.0 is no longer a form: it is compared as a plain value, and fails.
+ */
 static bool
-secret_matches(const char *secret, const char *configured)
+secret_matches(const char *secret, const char *configured, const char *body, size_t len)
 {
-	bool hashed;
-
 	if (secret == NULL || configured[0] == '\0')
 		return false;
-	hashed = strncmp(secret, "sha256:", 7) == 0;
-	return secrets_equal(secret, hashed ? sha256_hex(configured, strlen(configured)) : configured);
+	if (strncmp(secret, MONO_HMAC_PREFIX, strlen(MONO_HMAC_PREFIX)) == 0)
+	{
+		char *given = pstrdup(secret);
+		char *c;
+
+		if (body == NULL)
+			return false;
+		for (c = given; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		return secrets_equal(given, hmac_sha256_hex(configured, body, len));
+	}
+	return secrets_equal(secret, configured);
 }
 
 /*
@@ -105,12 +160,11 @@ secret_matches(const char *secret, const char *configured)
  * its own app's secret (mono_webhook_secret_for); before the body is read
  * (event NULL), against either app's, both compared whatever the first
  * says, so that the time tells nothing. The value may be the header's, or
- * "sha256:<hex>" of it. A wrong or missing secret is a result, not an
- * error: the one check that mono_handle_webhook() and the receiver
- * (webhook_server.c) both make.
+ * "hmac-sha256:<hex>" of the body keyed with it. A wrong or missing secret
+ * is a result, not an error.
  */
 MonoSecretCheck
-mono_webhook_check_secret(const char *given, const char *event)
+mono_webhook_check_secret(const char *given, const char *event, const char *body, size_t len)
 {
 	const char *setting;
 	const char *configured = mono_webhook_secret_for(event, &setting);
@@ -122,10 +176,10 @@ mono_webhook_check_secret(const char *given, const char *event)
 	{
 		if (configured[0] == '\0')
 			return MONO_SECRET_UNSET;
-		return secret_matches(given, configured) ? MONO_SECRET_MATCH : MONO_SECRET_MISMATCH;
+		return secret_matches(given, configured, body, len) ? MONO_SECRET_MATCH : MONO_SECRET_MISMATCH;
 	}
-	a = secret_matches(given, configured);
-	b = secret_matches(given, connect);
+	a = secret_matches(given, configured, body, len);
+	b = secret_matches(given, connect, body, len);
 	if (a || b)
 		return MONO_SECRET_MATCH;
 	/* no match: say so, unless the payments app's secret is not even set */
@@ -140,20 +194,21 @@ refuse_secret(const char *setting)
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("invalid webhook secret"),
 			 errdetail("The mono-webhook-secret header does not match %s.", setting),
-			 errhint("Pass the header's value, or 'sha256:' and the hex SHA-256 of it; answer Mono with 401 when this error occurs.")));
+			 errhint("Pass 'hmac-sha256:' and the hex HMAC-SHA256 of the raw body keyed with the header's value (or the header's value itself; a bare 'sha256:' digest is no longer accepted); answer Mono with 401 when this error occurs.")));
 }
 
 /*
- * Before the body is looked at: reject the call unless the secret matches
+ * Before the body is parsed: reject the call unless the secret matches
  * one of the configured webhook secrets (55000 when it matches none and
  * mono_pay.webhook_secret is empty, as with one secret). The caller may
- * pass the header's value, or "sha256:<hex>" of it: then the secret itself
- * never enters SQL text, logs or pg_stat_activity.
+ * pass the header's value, or "hmac-sha256:<hex>" of the body keyed with
+ * it: then neither the secret nor anything replayable for another body
+ * enters SQL text, logs or pg_stat_activity.
  */
 static void
-verify_any_secret(const char *secret)
+verify_any_secret(const char *secret, const char *body, size_t len)
 {
-	MonoSecretCheck check = mono_webhook_check_secret(secret, NULL);
+	MonoSecretCheck check = mono_webhook_check_secret(secret, NULL, body, len);
 	bool connect = mono_connect_webhook_secret != NULL && mono_connect_webhook_secret[0] != '\0';
 
 	if (check == MONO_SECRET_UNSET)
@@ -168,10 +223,10 @@ verify_any_secret(const char *secret)
 
 /* Once the event is known: reject the call unless its own app's secret matches. */
 static void
-verify_event_secret(const char *event, const char *secret)
+verify_event_secret(const char *event, const char *secret, const char *body, size_t len)
 {
 	const char *setting;
-	MonoSecretCheck check = mono_webhook_check_secret(secret, event);
+	MonoSecretCheck check = mono_webhook_check_secret(secret, event, body, len);
 
 	(void) mono_webhook_secret_for(event, &setting);
 	if (check == MONO_SECRET_UNSET)
@@ -354,7 +409,7 @@ static MonoStatement ingest_parsed = {
 	{TEXTOID, TEXTOID, TEXTOID}};
 static MonoStatement *ingest = NULL;
 
-/* The ingest statement this database has (looked up once per session). */
+/* The ingest statement this database has (once the raw form is found, kept for the session). */
 static MonoStatement *
 find_ingest(void)
 {
@@ -391,7 +446,8 @@ mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 	Datum result;
 
 	SPI_connect();
-	if (ingest == NULL)
+	/* until the raw form is found, look again: an ALTER EXTENSION UPDATE may have come since */
+	if (ingest != &ingest_raw)
 		ingest = find_ingest();
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
@@ -413,20 +469,18 @@ Datum
 mono_handle_webhook(PG_FUNCTION_ARGS)
 {
 	char *secret = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	text *body_text;
+	text *body_text = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	char *body;
-	size_t len;
+	size_t len = body_text ? VARSIZE_ANY_EXHDR(body_text) : 0;
 	char *event;
 	char *event_id;
 
-	verify_any_secret(secret);
+	verify_any_secret(secret, body_text ? VARDATA_ANY(body_text) : NULL, len);
 	mono_require_writable("mono_handle_webhook()");
-	if (PG_ARGISNULL(0))
+	if (body_text == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("webhook body must not be null")));
-	body_text = PG_GETARG_TEXT_PP(0);
-	len = VARSIZE_ANY_EXHDR(body_text);
 	if (len > (size_t) mono_webhook_max_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -435,6 +489,26 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 				 errhint("Raise mono_pay.webhook_max_size if Mono's events really are this large.")));
 	body = text_to_cstring(body_text);
 	mono_webhook_read_event(body, len, &event, &event_id);
-	verify_event_secret(event, secret);
+	verify_event_secret(event, secret, body, len);
 	PG_RETURN_DATUM(mono_webhook_ingest(event_id, event, body));
+}
+
+PG_FUNCTION_INFO_V1(mono_receiver_status);
+
+/*
+ * mono_receiver_status(): 0.2.0's in-server receiver's status. The receiver
+ * is the program mono_pay_receiver since 0.3.0 and the upgrade drops this
+ * function; the symbol stays so that the 0.1.0 and 0.2.0 scripts (which
+ * create it) still run on the way to 0.3.0. Called before the update: a
+ * clear error.
+ */
+Datum
+mono_receiver_status(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("mono_receiver_status() was removed in mono_pay 0.3.0"),
+			 errdetail("The webhook receiver is the program mono_pay_receiver; its counters are on its /metrics page."),
+			 errhint("Run ALTER EXTENSION mono_pay UPDATE to drop this function.")));
+	PG_RETURN_NULL();
 }

@@ -21,7 +21,7 @@
 --
 -- SET search_path: every SECURITY DEFINER function pins it (pg_catalog,
 -- pg_temp). No other function sets it: PUBLIC can call none of them, the
--- SECURITY DEFINER entry points that do, the worker, the receiver and the
+-- SECURITY DEFINER entry points that do, the worker and the
 -- trigger's batch insert (src/owo_batch.c) all run with that pinned
 -- search_path, every relation is schema-qualified, and a SET clause would
 -- cost a search-path recomputation on every call and forbid inlining.

@@ -1,7 +1,7 @@
 ------------------------------------------------------------------------
--- Webhooks code: applying and storing events (from mono_handle_webhook()
--- and the receiver; polling reads of Direct Charge apply theirs through
--- mono.apply_owo_events()), and the receiver's status
+-- Webhooks code: applying and storing events (from mono_handle_webhook(),
+-- which the receiver program mono_pay_receiver calls; polling reads of
+-- Direct Charge apply theirs through mono.apply_owo_events())
 ------------------------------------------------------------------------
 
 -- Apply an event; one the database cannot take (a value it cannot store, a
@@ -108,6 +108,11 @@ $$;
 -- id; the row's outcome says which).
 -- p_raw: the body as received (mono_handle_webhook passes it); body and raw
 -- are stored with any BVN masked (mono.mask_event_pii()).
+-- Events of one Mono object (a fund request and its payments, a link, an
+-- account) are applied one at a time, in the order their transactions take
+-- the object's lock: deliveries arrive in parallel (mono_pay_receiver's
+-- threads, an application's pool), and an event applied beside the one
+-- that teaches its Mono id would be left 'unmatched' after the replay ran.
 CREATE OR REPLACE FUNCTION mono.ingest_webhook(p_event_id text, p_event text, p_body jsonb,
                                                p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -116,6 +121,10 @@ DECLARE
     r record;
     m record;
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('mono_pay.webhook'),
+        pg_catalog.hashtext(coalesce(p_body -> 'data' ->> 'fund_request', p_body -> 'data' ->> 'id',
+                                     p_body -> 'data' -> 'account' ->> '_id', p_body -> 'data' ->> 'account',
+                                     p_event_id)));
     IF EXISTS (SELECT 1 FROM mono.webhook_events WHERE event_id = p_event_id) THEN
         RETURN 'duplicate';
     END IF;
@@ -151,20 +160,3 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- a failing call must not log its statement: it may quote the secret
 SET log_min_error_statement = panic;
-
--- The webhook receiver (issue 14), its state and counters. One row: is
--- the receiver (mono_pay.webhook_listen) running (pid: of its first
--- process; processes: how many run), where, how many connections are open,
--- its 200 answers by kind, and the requests it refused, by reason (HTTP
--- status, or closed connection), summed over its processes.
-CREATE OR REPLACE FUNCTION mono_receiver_status()
-RETURNS TABLE (running boolean, pid integer, listen text, path text, tls boolean,
-               connections integer, connections_total bigint,
-               applied bigint, duplicate bigint, ignored bigint,
-               rejected_unauthorized bigint, rejected_too_large bigint,
-               rejected_not_json bigint, rejected_method bigint,
-               rejected_not_found bigint, rejected_unavailable bigint,
-               rejected_connection_limit bigint, rejected_timeout bigint,
-               rejected_header_too_large bigint, processes integer)
-AS 'MODULE_PATHNAME', 'mono_receiver_status'
-LANGUAGE C VOLATILE;

@@ -21,7 +21,6 @@ REVOKE ALL ON FUNCTION mono_outflow(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_worker_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_resume() FROM PUBLIC;
 REVOKE ALL ON FUNCTION mono_handle_webhook(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION mono_receiver_status() FROM PUBLIC;
 
 -- (issue 25) an upgrade that made mono_worker_status() again gives it back
 -- to the roles that could execute it before (empty on a fresh install)

@@ -42,3 +42,7 @@ BEGIN
 END;
 $$;
 DROP FUNCTION mono_worker_status();
+
+-- issue 21: the webhook receiver left the server's process tree; it is the
+-- program mono_pay_receiver now (its /metrics page replaces the status)
+DROP FUNCTION IF EXISTS mono_receiver_status();

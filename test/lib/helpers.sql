@@ -127,3 +127,19 @@ BEGIN
 END;
 $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA mono_test TO PUBLIC;
+
+-- "hmac-sha256:<hex>" of a body keyed with a secret (RFC 2104 over
+-- PostgreSQL's sha256(), no pgcrypto): what mono_pay_receiver or an
+-- application passes to mono_handle_webhook() instead of the secret.
+CREATE OR REPLACE FUNCTION mono_test.hmac(secret text, body text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    WITH k AS (
+        SELECT CASE WHEN octet_length(convert_to(secret, 'UTF8')) > 64
+                    THEN sha256(convert_to(secret, 'UTF8')) ELSE convert_to(secret, 'UTF8') END AS k),
+    padded AS (SELECT k || decode(repeat('00', 64 - octet_length(k)), 'hex') AS k FROM k),
+    pads AS (
+        SELECT decode(string_agg(lpad(to_hex(get_byte(k, i) # 54), 2, '0'), '' ORDER BY i), 'hex') AS ipad,
+               decode(string_agg(lpad(to_hex(get_byte(k, i) # 92), 2, '0'), '' ORDER BY i), 'hex') AS opad
+          FROM padded, generate_series(0, 63) i)
+    SELECT 'hmac-sha256:' || encode(sha256(opad || sha256(ipad || convert_to(body, 'UTF8'))), 'hex') FROM pads
+$$;

@@ -12,7 +12,7 @@
 \set ignored `"$MONO_TEST_LIB"/sim post accounts '{"id":"c06_acc","balance":700,"data_status":"AVAILABLE"}'`
 
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 CREATE ROLE mono_app06 NOLOGIN;
 CREATE ROLE mono_monitor06 NOLOGIN IN ROLE pg_monitor;
@@ -103,11 +103,14 @@ SELECT is(mono_handle_webhook(:'mono_body', :'connect_webhook_secret'), 'applied
 SELECT is(mono_handle_webhook(:'owo_body', :'webhook_secret'), 'ignored',
           'the owo.* event with the payments app''s secret is accepted (stored, nothing to apply)');
 SELECT is(mono_handle_webhook(replace(:'mono_body', 'evt_c06_1', 'evt_c06_3'),
-                              'sha256:' || encode(sha256(convert_to(:'connect_webhook_secret', 'UTF8')), 'hex')),
-          'applied', 'the sha256: form of the connect app''s secret verifies mono.* events');
-SELECT is(r.code, '28000', 'the sha256: form of the payments app''s secret does not')
+                              mono_test.hmac(:'connect_webhook_secret', replace(:'mono_body', 'evt_c06_1', 'evt_c06_3'))),
+          'applied', 'hmac-sha256: of the body keyed with the connect app''s secret verifies mono.* events');
+SELECT is(r.code, '28000', 'hmac-sha256: keyed with the payments app''s secret does not')
   FROM mono_test.run(format('SELECT mono_handle_webhook(%L, %L)', replace(:'mono_body', 'evt_c06_1', 'evt_c06_4'),
-                            'sha256:' || encode(sha256(convert_to(:'webhook_secret', 'UTF8')), 'hex'))) r;
+                            mono_test.hmac(:'webhook_secret', replace(:'mono_body', 'evt_c06_1', 'evt_c06_4')))) r;
+SELECT is(r.code, '28000', 'the bare sha256: digest of the connect app''s secret (0.2.0''s form, a password in any log) is refused')
+  FROM mono_test.run(format('SELECT mono_handle_webhook(%L, %L)', replace(:'mono_body', 'evt_c06_1', 'evt_c06_6'),
+                            'sha256:' || encode(sha256(convert_to(:'connect_webhook_secret', 'UTF8')), 'hex'))) r;
 
 -- connect_webhook_secret empty: mono_pay.webhook_secret verifies mono.* too
 SET LOCAL mono_pay.connect_webhook_secret = '';

@@ -16,7 +16,7 @@ RESET client_min_messages;
 ALTER SYSTEM SET mono_pay.enabled = off;
 SELECT mono_test.reload() AS reloaded \gset
 
-SELECT plan(32);
+SELECT plan(36);
 
 ------------------------------------------------------------------------
 -- Free text: at most what Mono takes; one blank rule
@@ -106,13 +106,24 @@ SELECT is(mono_handle_webhook('{"event":"owo.payment.successful","event_id":"evt
 SELECT ok(error LIKE '%data.amount%', 'the rejected event''s error names data.amount')
   FROM mono.webhook_events WHERE event_id = 'evt_75_amount';
 SELECT is(mono_handle_webhook('{"event":"owo.fundrequest.created","event_id":"evt_75_hash","data":{"id":"frq_other75","reference":"BIGORDER000001","phone":"2348012345678","type":"onetime","amount":100}}',
-                              'sha256:' || encode(sha256(convert_to(:'webhook_secret', 'UTF8')), 'hex')),
-          'ignored', 'the secret may be passed as sha256:<hex> of the header (the event itself is refused: next test)');
+                              mono_test.hmac(:'webhook_secret', '{"event":"owo.fundrequest.created","event_id":"evt_75_hash","data":{"id":"frq_other75","reference":"BIGORDER000001","phone":"2348012345678","type":"onetime","amount":100}}')),
+          'ignored', 'the secret may be passed as hmac-sha256:<hex> of the body keyed with it (the event itself is refused: next test)');
 SELECT results_eq($$SELECT status::text, mono_id, last_error LIKE 'Mono holds reference BIGORDER000001 for another request%' FROM mono.fund_requests WHERE reference = 'BIGORDER000001'$$,
                   $$VALUES ('failed', NULL::text, true)$$,
                   'a reference Mono holds with another amount (100 vs 5,000,000 kobo) is never adopted: our request fails, saying so');
-SELECT is(r.code, '28000', 'a wrong sha256: value is refused like a wrong secret')
-  FROM mono_test.run($$SELECT mono_handle_webhook('{"event":"owo.x"}', 'sha256:' || repeat('0', 64))$$) r;
+SELECT is(r.code, '28000', 'a wrong hmac-sha256: value is refused like a wrong secret')
+  FROM mono_test.run($$SELECT mono_handle_webhook('{"event":"owo.x"}', 'hmac-sha256:' || repeat('0', 64))$$) r;
+SELECT is(r.code, '28000', 'sha256:00 (the request that restarted 0.2.0''s cluster) is refused like a wrong secret')
+  FROM mono_test.run($$SELECT mono_handle_webhook('{}', 'sha256:00')$$) r;
+SELECT is(r.code, '28000', 'the bare sha256: digest of the secret is no longer accepted')
+  FROM mono_test.run(format('SELECT mono_handle_webhook(%L, %L)', '{"event":"owo.x","event_id":"evt_75_digest"}',
+                            'sha256:' || encode(sha256(convert_to(:'webhook_secret', 'UTF8')), 'hex'))) r;
+SELECT is(r.code, '28000', 'an hmac-sha256: value of one body does not verify another')
+  FROM mono_test.run(format('SELECT mono_handle_webhook(%L, %L)', '{"event":"owo.x","event_id":"evt_75_other"}',
+                            mono_test.hmac(:'webhook_secret', '{"event":"owo.x","event_id":"evt_75_one"}'))) r;
+SELECT is(mono_handle_webhook('{"event":"owo.x","event_id":"evt_75_upper"}',
+                              'hmac-sha256:' || upper(substr(mono_test.hmac(:'webhook_secret', '{"event":"owo.x","event_id":"evt_75_upper"}'), 13))),
+          'ignored', 'the hex of hmac-sha256: may be upper case');
 
 ------------------------------------------------------------------------
 -- Polling: an event naming a Mono id another row holds is set aside
