@@ -142,6 +142,12 @@ typedef struct MonoShared
 	bool database_seen;	  /* false once a worker found its database missing */
 	bool database_warned; /* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
+	/* issue 22: an app whose key Mono refused ("" when none), and the cost of reads */
+	char key_refused[128];		  /* what Mono said, e.g. "payments app: HTTP 401 ..." */
+	TimestampTz key_refused_at;	  /* since when (0: the key is taken) */
+	uint64 key_refusals;		  /* outages so far */
+	uint64 list_pages_read;		  /* pages of Owo lists read */
+	uint64 phone_filter_ignored;  /* list pages where Mono ignored ?phone= */
 } MonoShared;
 
 extern MonoShared *mono_shared;
@@ -308,6 +314,7 @@ typedef struct MonoJob
 	int pages;		  /* pages read so far */
 	bool more;		  /* stopped at the bound: Mono has more */
 	bool list_failed; /* a page could not be read */
+	bool filter_ignored; /* Mono ignored the list's ?phone= filter (issue 22) */
 	json_t *items;	  /* the items of the pages read so far */
 	json_t *page_log; /* mono.http_log rows of the pages before the last */
 	MonoHttp http;
