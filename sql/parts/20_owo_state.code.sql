@@ -425,11 +425,13 @@ BEGIN
         RETURN 'unmatched';
     END IF;
     v_status := mono.fund_request_status_map(p_status);
-    IF v_status <> 'unchanged' AND mono.advance_fund_request(v_id, v_status) THEN
-        -- declined: the row is cancelled, mono_status says why
-        UPDATE mono.fund_requests SET mono_status = p_status WHERE id = v_id AND v_status <> p_status;
-        PERFORM mono.stop_polling_if_settled(v_id);
-        RETURN 'applied';
+    IF v_status IS NOT NULL AND v_status <> 'unchanged' THEN
+        IF mono.advance_fund_request(v_id, v_status) THEN
+            -- declined: the row is cancelled, mono_status says why
+            UPDATE mono.fund_requests SET mono_status = p_status WHERE id = v_id AND v_status <> p_status;
+            PERFORM mono.stop_polling_if_settled(v_id);
+            RETURN 'applied';
+        END IF;
     END IF;
     -- not a step forward: only news when Mono's word changed, to a status
     -- mono_pay does not know, or back to the one the row has (active after
