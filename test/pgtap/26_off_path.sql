@@ -157,9 +157,6 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
 SELECT ok(mono_test.wait_until($$(SELECT mono_status = 'on_hold' FROM mono.fund_requests
                                    WHERE reference = 'ONHOLD000000001')$$),
           'a status that cannot be mapped is kept in mono_status');
-SELECT diag(to_jsonb(f)::text) FROM (SELECT status, mono_status, mono_id, polls, last_error
-                                       FROM mono.fund_requests WHERE reference = 'ONHOLD000000001') f;
-SELECT diag(event || ' ' || outcome || ' ' || coalesce(error, '')) FROM mono.webhook_events ORDER BY id DESC LIMIT 5;
 SELECT ok(mono_test.wait_until($$(SELECT count(*) >= 1 FROM mono.orphans
                                    WHERE kind = 'unknown_status' AND reference = 'ONHOLD000000001')$$),
           'and its event is kept as unknown, listed in mono.orphans');
