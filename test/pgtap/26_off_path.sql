@@ -29,7 +29,7 @@ BEGIN
     RETURN n;
 END;
 $$;
-SELECT value AS refusals_before FROM mono.metrics WHERE name = 'key_refusals' \gset
+SELECT coalesce((SELECT value FROM mono.metrics WHERE name = 'key_refusals'), 0) AS refusals_before \gset
 
 ------------------------------------------------------------------------
 -- 1. A refused key (401, then 403): no row fails, no attempt counts; the
