@@ -693,7 +693,7 @@ keep_items(MonoJob *job, json_t *data)
 	size_t i;
 	json_t *item;
 	bool ignored = false;
-	bool charge = job->kind == OWO_SETTLE_CHARGE || job->kind == OWO_POLL_CHARGE;
+	bool is_charge = job->kind == OWO_SETTLE_CHARGE || job->kind == OWO_POLL_CHARGE;
 
 	json_array_foreach(data, i, item)
 	{
@@ -703,8 +703,8 @@ keep_items(MonoJob *job, json_t *data)
 			strstr(job->list_path, "phone=") != NULL)
 			ignored = true;
 		if (job->kind == OWO_POLL_PAYMENTS ||
-			(charge && str_is(item, "reference", job->reference)) ||
-			(!charge && (str_is(item, "phone", job->phone) || str_is(item, "id", job->mono_id))))
+			(is_charge && str_is(item, "reference", job->reference)) ||
+			(!is_charge && (str_is(item, "phone", job->phone) || str_is(item, "id", job->mono_id))))
 			json_array_append(job->items, item);
 	}
 	if (ignored)
