@@ -13,10 +13,11 @@ AS 'MODULE_PATHNAME', 'mono_worker_status'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
--- The workers' counters (issue 22), for mono.metrics: key_refused (1 while
+-- The workers' counters (issue 22): key_refused (1 while
 -- Mono refuses the payments app's key), key_refusals, list_pages_read (the
 -- cost of Owo list reads), phone_filter_ignored (pages where Mono ignored
--- the undocumented ?phone= filter).
+-- the undocumented ?phone= filter). Like mono_worker_status(), a monitoring
+-- role needs EXECUTE on it (mono.metrics needs no function grant).
 CREATE OR REPLACE FUNCTION mono.worker_counters()
 RETURNS TABLE (name text, value float8)
 AS 'MODULE_PATHNAME', 'mono_worker_counters'
@@ -74,10 +75,7 @@ SELECT 'webhook_events', 'webhooks', outcome::text, count(*)::float8
 UNION ALL
 -- Connect accounts by data status (tracked ones)
 SELECT 'accounts', 'accounts', coalesce(data_status, 'UNKNOWN'), count(*)::float8
-  FROM mono.accounts WHERE tracked GROUP BY data_status
-UNION ALL
--- the workers' counters: a refused key, the cost of list reads (issue 22)
-SELECT c.name, 'worker', 'payments', c.value FROM mono.worker_counters() c;
+  FROM mono.accounts WHERE tracked GROUP BY data_status;
 
 ------------------------------------------------------------------------
 -- High availability, restores and clones (issue 12)

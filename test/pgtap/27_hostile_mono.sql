@@ -65,15 +65,15 @@ SELECT ok(bool_and(error LIKE '% names %'), 'each with a clear error: ' || strin
 -- An ignored ?phone= filter: seen, counted, and large pages cost no
 -- lasting memory
 ------------------------------------------------------------------------
-SELECT value AS pages_before FROM mono.metrics WHERE name = 'list_pages_read' \gset
+SELECT value AS pages_before FROM mono.worker_counters() WHERE name = 'list_pages_read' \gset
 \set ignored `"$MONO_TEST_LIB"/sim config '{"phone_filter_ignored": true, "page_padding": 8000, "page_extra_items": 99}'`
 SELECT count(mono_charge('23480555' || lpad(n::text, 5, '0'), 5100, 'Filter ignored',
                          'FILTERIGNORED' || lpad(n::text, 3, '0'))) AS queued
   FROM generate_series(1, 60) n \gset
-SELECT ok(mono_test.wait_until($$(SELECT value > 0 FROM mono.metrics WHERE name = 'phone_filter_ignored')$$),
-          'mono.metrics counts the pages where Mono ignored ?phone=');
+SELECT ok(mono_test.wait_until($$(SELECT value > 0 FROM mono.worker_counters() WHERE name = 'phone_filter_ignored')$$),
+          'mono.worker_counters() counts the pages where Mono ignored ?phone=');
 SELECT ok(value > :pages_before, format('and the list pages read (%s)', value))
-  FROM mono.metrics WHERE name = 'list_pages_read';
+  FROM mono.worker_counters() WHERE name = 'list_pages_read';
 SELECT pid AS worker_pid FROM mono_worker_status() \gset
 SELECT pg_sleep(3) AS slept \gset
 SELECT ok((substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'RssAnon:\s+([0-9]+) kB'))::bigint < 64 * 1024,
@@ -81,3 +81,4 @@ SELECT ok((substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'Rs
                  substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'RssAnon:\s+[0-9]+ kB')));
 
 SELECT * FROM finish();
+\ir clean.psql
