@@ -90,9 +90,9 @@ SELECT ok(mono_test.wait_until(format($$(SELECT array_agg(status::text ORDER BY 
                                           FROM mono.schedule WHERE fund_request_id = %s)$$, :daily)),
           'without any call, the worker marks the first missed (30 h ago) and the second due (6 h ago)');
 -- the request itself went on normally meanwhile
-SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
+SELECT ok(mono_test.wait_until($$(SELECT status IN ('approved', 'active') FROM mono.fund_requests
                                    WHERE reference = 'DAILY000000001')$$),
-          'and sent the request');
+          'and sent the request, which the customer approved');
 
 ------------------------------------------------------------------------
 -- Calendar-correct plans
