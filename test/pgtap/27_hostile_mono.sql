@@ -89,6 +89,8 @@ SELECT ok(pg_temp.counter('list_pages_read') > :pages_before,
           format('and the list pages read (%s)', pg_temp.counter('list_pages_read')));
 SELECT pid AS worker_pid FROM mono_worker_status() \gset
 SELECT pg_sleep(3) AS slept \gset
+SELECT diag(substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'RssAnon:\s+[0-9]+ kB')
+            || ' of the worker after the hostile pages');
 SELECT ok((substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'RssAnon:\s+([0-9]+) kB'))::bigint < 64 * 1024,
           format('after reading pages of ~900 kB, the worker''s private memory stays small (%s)',
                  substring(pg_read_file('/proc/' || :worker_pid || '/status') FROM 'RssAnon:\s+[0-9]+ kB')));
