@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 9
+plan 10
 
 t7_fresh
 for i in $(seq 10 29); do sim user "23480810000$i" active; done
