@@ -1024,8 +1024,7 @@ LANGUAGE sql AS $$
     UPDATE mono.fund_requests SET status = 'failed', updated_at = now(),
            last_error = 'mono_pay could not build a request Mono takes from this row: '
                || CASE WHEN char_length(description) > 255
-                       THEN format('its description of %s characters is longer than the 255 characters Mono takes',
-                                   char_length(description))
+                       THEN 'its description is longer than the 255 characters Mono takes'
                        ELSE 'a text of it cannot be encoded as JSON' END
      WHERE id = p_id AND status = 'sending'
 $$;

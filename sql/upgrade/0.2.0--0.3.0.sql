@@ -13,8 +13,7 @@ ALTER DOMAIN mono.webhook_outcome ADD CONSTRAINT webhook_outcome_check CHECK (VA
 -- issue 22a: requests with a description longer than the 255 characters
 -- Mono takes, failed by 0.2.0 as "cannot be encoded as JSON", say why
 UPDATE mono.fund_requests
-   SET last_error = format('mono_pay could not build a request Mono takes from this row: '
-                           'its description of %s characters is longer than the 255 characters Mono takes',
-                           char_length(description))
+   SET last_error = 'mono_pay could not build a request Mono takes from this row: '
+                    'its description is longer than the 255 characters Mono takes'
  WHERE status = 'failed' AND char_length(description) > 255
    AND last_error LIKE '%cannot be encoded as JSON';

@@ -129,7 +129,7 @@ COMMIT;
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests
                                    WHERE reference = 'LONGDESCRIPTION1')$$),
           'a 300-character description cannot be sent');
-SELECT is(last_error, 'mono_pay could not build a request Mono takes from this row: its description of 300 characters is longer than the 255 characters Mono takes',
+SELECT is(last_error, 'mono_pay could not build a request Mono takes from this row: its description is longer than the 255 characters Mono takes',
           'and the reason is its length, not JSON')
   FROM mono.fund_requests WHERE reference = 'LONGDESCRIPTION1';
 
