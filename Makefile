@@ -21,6 +21,7 @@ OBJS = \
 	src/owo_batch.o \
 	src/owo_body.o \
 	src/owo_queue.o \
+	src/owo_key.o \
 	src/owo_outcome.o \
 	src/owo_wait.o \
 	src/connect_parse.o \

@@ -131,6 +131,12 @@ typedef struct MonoShared
 	bool database_seen;	  /* false once a worker found its database missing */
 	bool database_warned; /* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
+	/* issue 22: an app whose key Mono refused ("" when none), and the cost of reads */
+	char key_refused[128];		 /* what Mono said, e.g. "payments app: HTTP 401 ..." */
+	TimestampTz key_refused_at;	 /* since when (0: the key is taken) */
+	uint64 key_refusals;		 /* outages so far */
+	uint64 list_pages_read;		 /* pages of Owo lists read */
+	uint64 phone_filter_ignored; /* list pages where Mono ignored ?phone= */
 } MonoShared;
 
 extern MonoShared *mono_shared;
@@ -288,14 +294,15 @@ typedef struct MonoJob
 	char *type;	  /* a charge's type (onetime, recurring) */
 	bool linked;  /* a polled link is linked (else it waits) */
 	/* an Owo list read page by page (limit 100, offset), bounded by MONO_LIST_PAGES */
-	char *list_path;  /* the list's path and query without limit/offset */
-	int first_offset; /* where this read started */
-	int offset;		  /* the page being read */
-	int pages;		  /* pages read so far */
-	bool more;		  /* stopped at the bound: Mono has more */
-	bool list_failed; /* a page could not be read */
-	json_t *items;	  /* the items of the pages read so far */
-	json_t *page_log; /* mono.http_log rows of the pages before the last */
+	char *list_path;	 /* the list's path and query without limit/offset */
+	int first_offset;	 /* where this read started */
+	int offset;			 /* the page being read */
+	int pages;			 /* pages read so far */
+	bool more;			 /* stopped at the bound: Mono has more */
+	bool list_failed;	 /* a page could not be read */
+	bool filter_ignored; /* Mono ignored the list's ?phone= filter (issue 22) */
+	json_t *items;		 /* the items of the pages read so far */
+	json_t *page_log;	 /* mono.http_log rows of the pages before the last */
 	MonoHttp http;
 	CURLcode rc;
 	TimestampTz started;

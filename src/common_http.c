@@ -10,7 +10,12 @@
  */
 #include "common.h"
 
+#include <malloc.h>
+
 #include "miscadmin.h"
+
+/* the largest response buffer a reused handle keeps between calls */
+#define MONO_KEPT_BUFFER (64 * 1024)
 
 #define MONO_USER_AGENT "mono_pay/" MONO_PAY_VERSION
 
@@ -65,6 +70,14 @@ mono_http_reset(MonoHttp *http)
 	http->body = NULL;
 	http->resp.len = 0;
 	http->resp.overflow = false;
+	/* a large answer's buffer is given back, not kept by a pooled handle (issue 22) */
+	if (http->resp.cap > MONO_KEPT_BUFFER)
+	{
+		free(http->resp.data);
+		http->resp.data = NULL;
+		http->resp.cap = 0;
+		malloc_trim(0);
+	}
 	if (http->resp.data)
 		http->resp.data[0] = '\0';
 	http->errbuf[0] = '\0';

@@ -101,6 +101,10 @@ mono_validate_charge(MonoCharge *a)
 	if (a->period != NULL)
 	{
 		mono_check_period(a->period, a->interval);
+		if (!a->start_null)
+			a->start_date = mono_calendar_day(a->start_date);
+		if (!a->end_null)
+			a->end_date = mono_calendar_day(a->end_date);
 		mono_check_dates(a->start_date, a->start_null, a->end_date, a->end_null);
 	}
 	else if (!a->start_null || !a->end_null)

@@ -14,6 +14,11 @@
  *								application might then charge again under a
  *								new reference.
  *		429, 5xx				retry, after backoff (Retry-After honoured)
+ *		401, 403				key_refused: about the key, not the request; the
+ *								row goes back to the queue, the attempt does not
+ *								count, and Direct Charge calls wait (owo_key.c)
+ *		other 4xx of a re-send	refused_resend: an earlier attempt may have
+ *		  of a charge			reached Mono; whatever the wording, a read decides
  *		other 4xx				refused, with Mono's message, trace_id and fields
  *		transport error before	retry
  *		  reaching Mono
@@ -153,13 +158,42 @@ mark_refused(MonoJob *job, json_t *array, long status, json_t *root)
 		json_object_set(o, "error_details", json_object_get(root, "errors"));
 }
 
+/*
+ * A re-send refused (any 4xx): an earlier attempt of the same body may have
+ * reached Mono (issue 22: "Duplicate transaction" came as a 400 with no
+ * field errors), so no wording decides: a read of Mono's state does.
+ */
+static void
+refused_resend(MonoJob *job, json_t *array, long status, json_t *root)
+{
+	char *trace_id = NULL;
+	char *fields = NULL;
+	char *message = mono_error_summary(root, &trace_id, &fields);
+	json_t *o = new_outcome(job, array, "refused_resend");
+
+	json_object_set_new(o, "http_status", json_integer(status));
+	set_str(o, "trace_id", trace_id);
+	json_object_set_new(o, "last_error", json_sprintf("HTTP %ld refusing attempt %d (%s%s%s): an earlier attempt may have reached Mono; settled by reading Mono's state", status, job->attempts, message, fields ? ": " : "", fields ? fields : ""));
+	if (json_is_array(json_object_get(root, "errors")))
+		json_object_set(o, "error_details", json_object_get(root, "errors"));
+	json_object_set_new(o, "retry_ms", json_integer(0));
+}
+
 /* The answer to a link, unlink or charge POST. */
 static void
 send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 {
 	json_t *o;
 
-	if (status >= 200 && status < 300)
+	if (status == 401 || status == 403)
+	{
+		o = new_outcome(job, array, "key_refused");
+		json_object_set_new(o, "last_error",
+							json_sprintf("HTTP %ld: Mono refused the payments app's key (%s); not an attempt of this request: it waits in the queue",
+										 status, mono_json_str(root, "message") ? mono_json_str(root, "message") : "no message"));
+		json_object_set_new(o, "retry_ms", json_integer(0));
+	}
+	else if (status >= 200 && status < 300)
 	{
 		o = new_outcome(job, array, "accepted");
 		json_object_set_new(o, "http_status", json_integer(status));
@@ -190,6 +224,8 @@ send_outcome(MonoJob *job, json_t *array, long status, json_t *root)
 		curl_easy_getinfo(job->http.easy, CURLINFO_RETRY_AFTER, &retry_after);
 		retry(job, array, message, retry_after * 1000);
 	}
+	else if (job->kind == OWO_CHARGE && job->attempts > 1)
+		refused_resend(job, array, status, root);
 	else
 		mark_refused(job, array, status, root);
 }
@@ -214,7 +250,8 @@ charge_is_ours(MonoJob *job, json_t *item)
 
 	return str_is(item, "reference", job->reference) && str_is(item, "phone", job->phone) &&
 		mono_json_int(json_object_get(item, "amount"), &amount) && amount == job->amount &&
-		(mono_json_str(item, "type") == NULL || str_is(item, "type", job->type));
+		(mono_json_str(item, "type") == NULL ||
+		 (job->type != NULL && pg_strcasecmp(mono_json_str(item, "type"), job->type) == 0));
 }
 
 /*
@@ -262,7 +299,7 @@ settle_unlink(MonoJob *job, json_t *array, long status, json_t *root)
 {
 	const char *s = status == 200 ? mono_json_str(mono_json_data(root), "status") : NULL;
 
-	new_outcome(job, array, (status == 404 || (s && strcmp(s, "unlinked") == 0)) ? "gone" : "present");
+	new_outcome(job, array, (status == 404 || (s && pg_strcasecmp(s, "unlinked") == 0)) ? "gone" : "present");
 }
 
 /* A settling read that stopped at MONO_LIST_PAGES pages: go on from there soon. */
@@ -272,6 +309,9 @@ settle_more(MonoJob *job, json_t *array)
 	json_t *o = new_outcome(job, array, "partial");
 
 	json_object_set_new(o, "read_offset", json_integer(job->more ? job->offset : 0));
+	/* Mono ignored ?phone=: the whole list is read, page by page, not at once */
+	if (job->filter_ignored)
+		json_object_set_new(o, "retry_ms", json_integer(mono_backoff_ms(4)));
 }
 
 /* The answer to a charge's settling read, over the pages read. */
@@ -362,6 +402,7 @@ add_offset_event(json_t *events, MonoJob *job, const char *column)
 	json_object_set_new(d, "column", json_string(column));
 	json_object_set_new(d, "id", json_integer(job->id));
 	json_object_set_new(d, "offset", json_integer(next));
+	json_object_set_new(d, "back_off", json_boolean(job->filter_ignored));
 	add_event(events, "mono_pay.read_offset", d);
 	json_decref(d);
 }
@@ -380,6 +421,44 @@ fund_request_events(json_t *events, json_t *obj)
 
 		add_event(events, event, obj);
 	}
+}
+
+/*
+ * Is a fund request object read by our Mono id someone else's (issue 22)?
+ * NULL when ours; else why not: it names another id, reference, phone,
+ * amount or type.
+ */
+static char *
+not_ours(MonoJob *job, json_t *obj)
+{
+	const char *type = mono_json_str(obj, "type");
+	const char *reference = mono_json_str(obj, "reference");
+	const char *phone = mono_json_str(obj, "phone");
+	json_t *amount_v = json_object_get(obj, "amount");
+	json_int_t amount = 0;
+
+	if (!str_is(obj, "id", job->mono_id))
+		return psprintf("Mono's answer for fund request %s names another id", job->mono_id);
+	if ((reference && !str_is(obj, "reference", job->reference)) ||
+		(phone && !str_is(obj, "phone", job->phone)) ||
+		(type && job->type && pg_strcasecmp(type, job->type) != 0) ||
+		(amount_v && !(mono_json_int(amount_v, &amount) && amount == job->amount)))
+		return psprintf("Mono's answer for fund request %s (reference %s) names another reference, phone, amount or type: not applied",
+						job->mono_id, job->reference ? job->reference : "");
+	return NULL;
+}
+
+/* Append an event the worker refuses to apply: kept aside as rejected, with why. */
+static void
+reject_event(json_t *events, const char *event, json_t *data, const char *why)
+{
+	json_t *e = mono_json_object();
+
+	json_object_set_new(e, "event", json_string(event));
+	json_object_set(e, "data", data);
+	json_object_set_new(e, "reject", json_string(why));
+	json_array_append_new(events, e);
+	mono_set_last_error(why);
 }
 
 /*
@@ -501,8 +580,13 @@ list_outcome(MonoJob *job, MonoOutcomes *out)
 			json_array_foreach(job->items, i, item)
 			{
 				const char *st = mono_json_str(item, "status");
+				const char *fr = mono_json_str(item, "fund_request");
 
-				if (st && storable_payment(item))
+				if (fr != NULL && job->mono_id != NULL && strcmp(fr, job->mono_id) != 0)
+					reject_event(events, psprintf("owo.payment.%s", st ? st : "unknown"), item,
+								 psprintf("a payment read under fund request %s names fund request %s: not applied",
+										  job->mono_id, fr));
+				else if (st && storable_payment(item))
 					add_event(events, psprintf("owo.payment.%s", st), item);
 			}
 			break;
@@ -527,8 +611,40 @@ poll_outcome(MonoJob *job, json_t *events)
 		return;
 	data = mono_json_data(root);
 	if (job->kind == OWO_POLL_CHARGE && json_is_object(data))
-		fund_request_events(events, data);
+	{
+		char *why = not_ours(job, data);
+
+		if (why != NULL)
+			reject_event(events, "owo.fundrequest.created", data, why);
+		else
+			fund_request_events(events, data);
+	}
 	json_decref(root);
+}
+
+/*
+ * What the answer says of the payments app's key: 401 and 403 refuse it
+ * (every role of call: reads too), any other HTTP answer takes it.
+ */
+static void
+note_key(MonoJob *job)
+{
+	long status = 0;
+	json_t *root;
+
+	if (job->rc != CURLE_OK)
+		return;
+	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 401 && status != 403)
+	{
+		if (status > 0)
+			mono_owo_key_answered();
+		return;
+	}
+	root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
+	mono_owo_key_refused(status, root ? mono_json_str(root, "message") : NULL);
+	if (root)
+		json_decref(root);
 }
 
 /* The path of one page of an Owo list: limit 100 and the offset. */
@@ -550,6 +666,50 @@ page_has_more(json_t *root, size_t n)
 	if (json_is_boolean(has_more))
 		return json_is_true(has_more);
 	return n >= MONO_PAGE_SIZE;
+}
+
+/* Count a page read, and whether Mono ignored its ?phone= filter, for mono_worker_status(). */
+static void
+count_page(bool filter_ignored)
+{
+	if (mono_shared == NULL)
+		return;
+	SpinLockAcquire(&mono_shared->mutex);
+	mono_shared->list_pages_read++;
+	if (filter_ignored)
+		mono_shared->phone_filter_ignored++;
+	SpinLockRelease(&mono_shared->mutex);
+}
+
+/*
+ * Keep only the items of a page that can matter to the job (issue 22: a
+ * hostile or unfiltered page must not cost its size for the whole read):
+ * a charge's items naming its reference, a link's naming its phone or Mono
+ * id; payments (of one fund request) all. Notes a ?phone= filter ignored.
+ */
+static void
+keep_items(MonoJob *job, json_t *data)
+{
+	size_t i;
+	json_t *item;
+	bool ignored = false;
+	bool is_charge = job->kind == OWO_SETTLE_CHARGE || job->kind == OWO_POLL_CHARGE;
+
+	json_array_foreach(data, i, item)
+	{
+		const char *phone = mono_json_str(item, "phone");
+
+		if (phone != NULL && job->phone != NULL && strcmp(phone, job->phone) != 0 &&
+			strstr(job->list_path, "phone=") != NULL)
+			ignored = true;
+		if (job->kind == OWO_POLL_PAYMENTS ||
+			(is_charge && str_is(item, "reference", job->reference)) ||
+			(!is_charge && (str_is(item, "phone", job->phone) || str_is(item, "id", job->mono_id))))
+			json_array_append(job->items, item);
+	}
+	if (ignored)
+		job->filter_ignored = true;
+	count_page(ignored);
 }
 
 /*
@@ -581,7 +741,7 @@ mono_owo_next_page(MonoJob *job, MemoryContext cxt)
 	}
 	if (job->items == NULL)
 		job->items = json_array();
-	json_array_extend(job->items, data);
+	keep_items(job, data);
 	more = page_has_more(root, json_array_size(data));
 	job->pages++;
 	job->offset += (int) json_array_size(data);
@@ -616,6 +776,7 @@ mono_owo_outcome(MonoJob *job, MonoOutcomes *out)
 	long status = 0;
 	json_t *root;
 
+	note_key(job);
 	if (job->list_path != NULL && !job->list_failed)
 	{
 		list_outcome(job, out);

@@ -300,6 +300,12 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 {
 	int n = 0;
 
+	/* a refused key: nothing, or one probe, until Mono takes it (issue 22) */
+	if (mono_owo_key_is_refused())
+	{
+		limit = mono_owo_key_allows(Max(limit, 0));
+		poll_budget = 0;
+	}
 	if (mono_worker_number > 0)
 		return limit > 0 ? claim_charges(limit, jobs, cxt) : 0;
 	if (limit > 0)

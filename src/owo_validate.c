@@ -8,6 +8,8 @@
 
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
+#include "pgtime.h"
+#include "utils/datetime.h"
 
 /* Does the string consist of exactly len ASCII digits? */
 static bool
@@ -146,6 +148,26 @@ utc_today(void)
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
 	return now - ((now % USECS_PER_DAY) + USECS_PER_DAY) % USECS_PER_DAY;
+}
+
+/*
+ * The calendar day the caller meant (issue 22): a time at midnight in the
+ * session's TimeZone (what '2027-01-01' becomes in Lagos) is kept as
+ * midnight UTC of that day, and sent to Mono as the date alone; any other
+ * time is kept as given.
+ */
+TimestampTz
+mono_calendar_day(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t fsec;
+	int tz;
+
+	if (TIMESTAMP_NOT_FINITE(t) || timestamp2tm(t, &tz, &tm, &fsec, NULL, NULL) != 0)
+		return t;
+	if (tm.tm_hour != 0 || tm.tm_min != 0 || tm.tm_sec != 0 || fsec != 0)
+		return t;
+	return (TimestampTz) (date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
 }
 
 /*

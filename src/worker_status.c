@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(mono_worker_status);
+PG_FUNCTION_INFO_V1(mono_worker_counters);
 
 /*
  * Count outbox rows per status across links and fund requests, and how
@@ -90,6 +91,57 @@ describe_node(MonoShared *copy)
 	}
 }
 
+/* A refused key (issue 22) is what the worker is doing for Direct Charge: waiting. */
+static void
+describe_key(MonoShared *copy)
+{
+	char state[256];
+
+	if (copy->key_refused_at == 0 || copy->workers[0].latch == NULL)
+		return;
+	snprintf(state, sizeof(state),
+			 "waiting for a key Mono takes: Mono refused the %s since %s; Direct Charge calls wait (reload with a new key, or a probe)",
+			 copy->key_refused, timestamptz_to_str(copy->key_refused_at));
+	strlcpy(copy->state, state, sizeof(copy->state));
+}
+
+/*
+ * mono.worker_counters(): the workers' figures for mono.metrics (issue
+ * 22): key_refused (1 while Mono refuses the payments app's key),
+ * key_refusals (outages so far), list_pages_read (the cost of Owo list
+ * reads) and phone_filter_ignored (pages where Mono ignored ?phone=).
+ */
+Datum
+mono_worker_counters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MonoShared copy;
+	const char *names[4] = {"key_refused", "key_refusals", "list_pages_read", "phone_filter_ignored"};
+	double values[4];
+	int i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&copy, 0, sizeof(copy));
+	if (mono_shared != NULL)
+	{
+		SpinLockAcquire(&mono_shared->mutex);
+		memcpy(&copy, mono_shared, sizeof(copy));
+		SpinLockRelease(&mono_shared->mutex);
+	}
+	values[0] = copy.key_refused_at != 0 ? 1 : 0;
+	values[1] = (double) copy.key_refusals;
+	values[2] = (double) copy.list_pages_read;
+	values[3] = (double) copy.phone_filter_ignored;
+	for (i = 0; i < 4; i++)
+	{
+		Datum v[2] = {CStringGetTextDatum(names[i]), Float8GetDatum(values[i])};
+		bool n[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	}
+	return (Datum) 0;
+}
+
 /* mono_worker_status(): one row describing the workers and their queue. */
 Datum
 mono_worker_status(PG_FUNCTION_ARGS)
@@ -116,6 +168,7 @@ mono_worker_status(PG_FUNCTION_ARGS)
 		strlcpy(copy.state, "not running: mono_pay is not in shared_preload_libraries",
 				sizeof(copy.state));
 	describe_node(&copy);
+	describe_key(&copy);
 	running = sum_workers(&copy);
 	SPI_connect();
 	count_queue(counts, &v[14], &n[14]);

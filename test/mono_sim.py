@@ -70,6 +70,15 @@ DEFAULT_CONFIG = {
     "beneficiary_status_in_reads": False,   # True: items carry status, unlinked ones stay listed
     "active_at_approval": False,            # True: owo.fundrequest.active at approval, not at start_date
     "webhook_retry_base_s": 60.0,           # POSTed webhooks not answered 2xx: retried 5 times from this delay
+    # Mono off the happy path (issue 22)
+    "refuse_key": None,             # 401 or 403: every API call is refused so (the key, not the request)
+    "duplicate_as_400": False,      # True: a re-sent reference is answered 400 "Duplicate transaction", no field errors
+    "status_case": "lower",         # "upper": reads spell statuses in capitals (SUCCESSFUL, APPROVED)
+    "stale_prompts": False,         # True: a newer request or link for a phone makes its earlier pending prompt stale
+    "refuse_unlinked": False,       # True: a fund request for a phone with no linked beneficiary is refused (400)
+    "page_padding": 0,              # bytes of padding in every Owo list item (hostile page sizes)
+    "page_extra_items": 0,          # items of other phones added to every Owo list page (hostile page sizes)
+    "phone_filter_ignored": False,  # True: Owo lists ignore ?phone= (undocumented filter) and list everything
 }
 
 # Mono retries an unanswered webhook up to 5 times, 1 min growing to 1 h
@@ -763,6 +772,11 @@ class Simulator:
             return error(405, "Method not allowed", headers={"Allow": ", ".join(allowed)})
         if not self.authorized(req.headers, req.path):
             return error(401, "Invalid authentication credentials")
+        refused = self.config["refuse_key"]
+        if refused == 401:
+            return error(401, "No valid API key provided")
+        if refused == 403:
+            return error(403, "The API key doesn't have permissions to perform the request")
         return getattr(self, name)(req, params)
 
     def handle_control(self, req):
@@ -797,10 +811,16 @@ class Simulator:
         return {k: fr[k] for k in ("id", "reference", "phone", "type", "beneficiary",
                                    "description", "amount", "currency", "schedule")}
 
+    def read_status(self, status):
+        """A status as the reads spell it: status_case "upper" capitalises it."""
+        if self.config["status_case"] == "upper" and isinstance(status, str):
+            return status.upper()
+        return status
+
     def fr_public(self, fr):
         """A fund request as the reads show it."""
         d = self.fr_created_data(fr)
-        d["status"] = fr["status"]
+        d["status"] = self.read_status(fr["status"])
         return d
 
     @staticmethod
@@ -810,10 +830,13 @@ class Simulator:
                 "status": fr["status"], "app": APP_ID, "business": BUSINESS_ID}
 
     @staticmethod
-    def pay_public(p):
-        """A payment as the reads show it."""
-        return {k: p[k] for k in ("id", "reference", "fund_request", "beneficiary", "status",
-                                  "amount", "currency", "processed_at", "session_id", "message")}
+    def pay_public(p, status_case="lower"):
+        """A payment as the reads show it (status_case "upper": its status in capitals)."""
+        d = {k: p[k] for k in ("id", "reference", "fund_request", "beneficiary", "status",
+                               "amount", "currency", "processed_at", "session_id", "message")}
+        if status_case == "upper":
+            d["status"] = d["status"].upper()
+        return d
 
     @staticmethod
     def pay_event_data(p):
@@ -844,6 +867,16 @@ class Simulator:
               "accepted_at": now_iso()}
         self.fund_requests[fr["reference"]] = fr
         return fr
+
+    def make_prompts_stale(self, phone):
+        """stale_prompts: a new prompt for a phone makes its earlier pending fund
+        requests unusable (Mono ties redirect_url to the user's most recent
+        request): they can no longer be approved."""
+        if not self.config["stale_prompts"]:
+            return
+        for fr in self.fund_requests.values():
+            if fr["phone"] == phone and fr["status"] == "pending":
+                fr["stale"] = True
 
     def latest_beneficiary(self, phone):
         """Id of the phone's most recently linked beneficiary, or None."""
@@ -915,13 +948,32 @@ class Simulator:
         if errs:
             return invalid(errs)
         page = items[offset:offset + limit]
+        has_more = offset + len(page) < len(items)
+        page = self.hostile_page(page)
         return envelope(200, message, page, pagination={
-            "offset": offset, "limit": limit, "has_more": offset + len(page) < len(items)})
+            "offset": offset, "limit": limit, "has_more": has_more})
+
+    def hostile_page(self, page):
+        """page_padding and page_extra_items: the same page made large."""
+        pad = int(self.config["page_padding"])
+        extra = int(self.config["page_extra_items"])
+        if not pad and not extra:
+            return page
+        page = [dict(x) for x in page]
+        for i in range(extra):
+            page.append({"id": "frq_hostile%06d" % i, "reference": "HOSTILE%09d" % i,
+                         "phone": "2349000000000", "type": "onetime", "amount": 1,
+                         "status": "created", "description": "x"})
+        if pad:
+            for x in page:
+                x["padding"] = "p" * pad
+        return page
 
     def phone_filter(self, query):
-        """(phone or None, errors) from an optional ?phone= filter."""
+        """(phone or None, errors) from an optional ?phone= filter (Mono does not
+        document it: phone_filter_ignored lists everything)."""
         phone = query.get("phone")
-        if phone in (None, ""):
+        if phone in (None, "") or self.config["phone_filter_ignored"]:
             return None, []
         return phone, validate_phone(phone)
 
@@ -954,6 +1006,7 @@ class Simulator:
         if frb is not None and frb["reference"] in self.fund_requests:
             return error(409, "Duplicate reference: a fund request with this reference already exists")
         fb = body["fund_beneficiary"]
+        self.make_prompts_stale(phone)
         self.pending_links[phone] = {
             "phone": phone, "bvn": body.get("bvn"), "name": fb["name"],
             "nip_code": fb["nip_code"], "account_number": fb["account_number"],
@@ -1008,7 +1061,12 @@ class Simulator:
         if errs:
             return invalid(errs)
         if body["reference"] in self.fund_requests:
+            if self.config["duplicate_as_400"]:
+                return error(400, "Duplicate transaction")
             return error(409, "Duplicate reference: a fund request with this reference already exists")
+        if self.config["refuse_unlinked"] and self.latest_beneficiary(body["phone"]) is None:
+            return error(400, "Beneficiary not linked: link the customer's account first")
+        self.make_prompts_stale(body["phone"])
         self.new_fund_request(body, body["phone"])
         return envelope(202, "Fund request initiated; redirect the user to WhatsApp",
                         {"redirect_url": self.redirect_url()})
@@ -1034,7 +1092,8 @@ class Simulator:
         fr = self.visible_fund_request(p["id"])
         if fr is None:
             return error(404, "Fund request not found")
-        items = [self.pay_public(x) for x in self.payments.values() if x["fund_request"] == fr["id"]]
+        items = [self.pay_public(x, self.config["status_case"]) for x in self.payments.values()
+                 if x["fund_request"] == fr["id"]]
         return self.owo_list(req.query, items, "Payments retrieved")
 
     def m_get_payment(self, req, p):
@@ -1043,7 +1102,7 @@ class Simulator:
         pay = self.payments.get(p["pid"])
         if fr is None or pay is None or pay["fund_request"] != fr["id"]:
             return error(404, "Payment not found")
-        return envelope(200, "Payment retrieved", self.pay_public(pay))
+        return envelope(200, "Payment retrieved", self.pay_public(pay, self.config["status_case"]))
 
     # ---- Connect: helpers ------------------------------------------------
 
@@ -1367,6 +1426,14 @@ class Simulator:
             "beneficiary_status_in_reads": lambda v: isinstance(v, bool),
             "active_at_approval": lambda v: isinstance(v, bool),
             "webhook_retry_base_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+            "refuse_key": lambda v: v in (None, 401, 403),
+            "duplicate_as_400": lambda v: isinstance(v, bool),
+            "status_case": lambda v: v in ("lower", "upper"),
+            "stale_prompts": lambda v: isinstance(v, bool),
+            "refuse_unlinked": lambda v: isinstance(v, bool),
+            "page_padding": lambda v: is_int(v) and 0 <= v <= 4 * 1024 * 1024,
+            "page_extra_items": lambda v: is_int(v) and 0 <= v <= 10000,
+            "phone_filter_ignored": lambda v: isinstance(v, bool),
         }
         for k, v in body.items():
             if k not in checks:
@@ -1446,6 +1513,9 @@ class Simulator:
         if action in ("approve", "expire"):
             if fr["status"] != "pending":
                 return ctl_error(409, "fund request is %s, not pending" % fr["status"])
+            if action == "approve" and fr.get("stale"):
+                return ctl_error(409, "the prompt of %s is stale: a newer request for %s "
+                                 "replaced it" % (fr["reference"], fr["phone"]))
             if action == "approve":
                 self.approve_fund_request(fr)
             else:

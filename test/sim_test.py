@@ -1281,5 +1281,90 @@ class ConnectTest(SimCase):
         self.assertEqual(call("GET", "/v2/accounts/nope/credits").status, 404)
 
 
+class OffPathTest(SimCase):
+    """Switches of issue 22: Mono off the happy path (test/SIMULATOR.md)."""
+
+    def test_refuse_key(self):
+        """refuse_key 401 or 403 refuses every call with Mono's documented words; null restores."""
+        sim("POST", "/_sim/config", {"refuse_key": 401})
+        r = call("POST", "/owo/v1/fund-requests", fr_body())
+        self.assertEqual((r.status, r.json["message"]), (401, "No valid API key provided"))
+        sim("POST", "/_sim/config", {"refuse_key": 403})
+        r = call("GET", "/owo/v1/fund-requests")
+        self.assertEqual(r.status, 403)
+        self.assertIn("permissions", r.json["message"])
+        sim("POST", "/_sim/config", {"refuse_key": None})
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)
+        self.assertEqual(call("POST", "/_sim/config", {"refuse_key": 500}, key=None).status, 400)
+
+    def test_duplicate_as_400(self):
+        """duplicate_as_400: a re-sent reference is a 400 "Duplicate transaction" with no field errors."""
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 409)
+        sim("POST", "/_sim/config", {"duplicate_as_400": True})
+        r = call("POST", "/owo/v1/fund-requests", fr_body())
+        self.assertEqual((r.status, r.json["message"]), (400, "Duplicate transaction"))
+        self.assertNotIn("errors", r.json)
+
+    def test_status_case_upper(self):
+        """status_case upper: reads spell fund request and payment statuses in capitals; events do not."""
+        fr = self.create_approved(fr_body())
+        sim("POST", "/_sim/fund-requests/REF0000001/debit", {"status": "successful"})
+        sim("POST", "/_sim/config", {"status_case": "upper"})
+        self.assertEqual(call("GET", "/owo/v1/fund-requests/" + fr["id"]).json["data"]["status"], "COMPLETED")
+        pays = call("GET", "/owo/v1/fund-requests/%s/payments" % fr["id"]).json["data"]
+        self.assertEqual([p["status"] for p in pays], ["SUCCESSFUL"])
+        self.assertIn("owo.payment.successful", event_names())
+
+    def test_declined_and_paused(self):
+        """The customer's acts in WhatsApp show in reads, with no webhook."""
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)
+        n = len(events())
+        fr = sim("POST", "/_sim/fund-requests/REF0000001/status", {"status": "declined"})
+        self.assertEqual(fr["status"], "declined")
+        self.assertEqual(call("GET", "/owo/v1/fund-requests/" + fr["id"]).json["data"]["status"], "declined")
+        fr = sim("POST", "/_sim/fund-requests/REF0000001/status", {"status": "paused"})
+        self.assertEqual(fr["status"], "paused")
+        self.assertEqual(len(events()), n)
+
+    def test_stale_prompts(self):
+        """stale_prompts: a newer request for the phone makes the earlier prompt unusable."""
+        sim("POST", "/_sim/config", {"stale_prompts": True})
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body("REF0000001")).status, 202)
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body("REF0000002")).status, 202)
+        r = call("POST", "/_sim/fund-requests/REF0000001/approve", key=None)
+        self.assertEqual(r.status, 409)
+        self.assertIn("stale", r.json["error"])
+        sim("POST", "/_sim/fund-requests/REF0000002/approve")
+
+    def test_refuse_unlinked(self):
+        """refuse_unlinked: a fund request for a phone with no linked beneficiary is refused."""
+        sim("POST", "/_sim/config", {"refuse_unlinked": True})
+        r = call("POST", "/owo/v1/fund-requests", fr_body())
+        self.assertEqual(r.status, 400)
+        self.assertIn("not linked", r.json["message"])
+        sim("POST", "/_sim/users", {"phone": PHONE, "status": "active"})
+        self.assertEqual(call("POST", "/owo/v1/beneficiaries/link", link_body()).status, 202)
+        sim("POST", "/_sim/beneficiaries/%s/approve" % PHONE)
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body("REF0000002")).status, 202)
+
+    def test_hostile_pages(self):
+        """page_padding and page_extra_items make every list page large, has_more unchanged."""
+        self.create_approved(fr_body())
+        sim("POST", "/_sim/config", {"page_padding": 100000, "page_extra_items": 50})
+        r = call("GET", "/owo/v1/fund-requests?phone=%s&limit=100" % PHONE)
+        self.assertEqual(len(r.json["data"]), 51)
+        self.assertGreater(len(r.raw), 5000000)
+        self.assertFalse(r.json["pagination"]["has_more"])
+
+    def test_phone_filter_ignored(self):
+        """phone_filter_ignored: ?phone= lists every phone's requests."""
+        self.create_approved(fr_body("REF0000001"))
+        self.create_approved(fr_body("REF0000002", phone=PHONE2))
+        self.assertEqual(len(call("GET", "/owo/v1/fund-requests?phone=" + PHONE).json["data"]), 1)
+        sim("POST", "/_sim/config", {"phone_filter_ignored": True})
+        self.assertEqual(len(call("GET", "/owo/v1/fund-requests?phone=" + PHONE).json["data"]), 2)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

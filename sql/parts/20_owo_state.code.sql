@@ -28,17 +28,28 @@ $$;
 
 -- mono_status too, in the same UPDATE: one notification); false when that
 -- would go backwards. A local expiry (approval window) is only a guess:
--- whatever Mono reports after it, from approved on, replaces it.
+-- whatever Mono reports after it, from approved on, replaces it. So is a
+-- local failure (issue 22: Mono has no failed fund request; a refusal, a
+-- retry budget spent or an unbuildable re-send are mono_pay's verdicts):
+-- Mono reporting the request created or later replaces it, so that a
+-- payment never hangs on a failed request; last_error keeps the story.
 CREATE OR REPLACE FUNCTION mono.advance_fund_request(p_id bigint, p_status text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE mono.fund_requests
        SET status = p_status, mono_status = p_status, expired_locally = false, updated_at = now(),
-           last_error = CASE WHEN expired_locally THEN NULL ELSE last_error END
+           last_error = CASE WHEN expired_locally THEN NULL
+                             WHEN status = 'failed'
+                             THEN left(format('Mono reports it %s after mono_pay had failed it: %s',
+                                              p_status, last_error), 2000)
+                             ELSE last_error END,
+           next_poll_at = CASE WHEN status = 'failed' AND mono.fund_request_rank(p_status) < 9
+                               THEN coalesce(next_poll_at, now()) ELSE next_poll_at END
      WHERE id = p_id
        AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
              AND mono.fund_request_rank(status) < 9)
-            OR (expired_locally AND mono.fund_request_rank(p_status) > 3));
+            OR (expired_locally AND mono.fund_request_rank(p_status) > 3)
+            OR (status = 'failed' AND p_status <> 'failed' AND mono.fund_request_rank(p_status) >= 3));
     RETURN FOUND;
 END;
 $$;
@@ -164,11 +175,27 @@ $$;
 -- brings too)
 
 -- Is this a fund request status of Mono's that mono_pay knows (doc/mono-api.md
--- §2.7)? Others (paused, resumed, declined, ...) are kept in mono_status.
+-- §2.7), in any case (reads are undocumented: Mono may spell it APPROVED)?
+-- Others (paused, resumed, declined, ...) are kept in mono_status.
 CREATE OR REPLACE FUNCTION mono.is_known_status(p_status text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT p_status IN ('created', 'approved', 'processing', 'active', 'completed',
-                        'expired', 'cancelled')
+    SELECT lower(p_status) IN ('created', 'approved', 'processing', 'active', 'completed',
+                               'expired', 'cancelled')
+$$;
+
+-- What a status Mono reports means for mono.fund_requests.status (issue 22),
+-- compared without regard to case: Mono's own statuses as they are; the
+-- customer's acts in WhatsApp, which Mono documents no webhook for: declined
+-- ends the request as cancelled (nothing will be collected: the application
+-- may ask again); paused and resumed change no status (mono_status says it,
+-- and a paused plan's instalments are not missed); NULL for a status that
+-- cannot be mapped (kept in mono_status, and its event kept as unknown).
+CREATE OR REPLACE FUNCTION mono.fund_request_status_map(p_mono_status text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN mono.is_known_status(p_mono_status) THEN lower(p_mono_status)
+                WHEN lower(p_mono_status) = 'declined' THEN 'cancelled'
+                WHEN lower(p_mono_status) IN ('paused', 'resumed') THEN 'unchanged'
+           END
 $$;
 
 -- Is a request live by what Mono last said: nothing yet, a status mono_pay
@@ -176,7 +203,7 @@ $$;
 -- unknown state is not collecting: its instalments are not missed.
 CREATE OR REPLACE FUNCTION mono.is_live_mono_status(p_mono_status text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT p_mono_status IS NULL OR p_mono_status = 'resumed'
+    SELECT p_mono_status IS NULL OR lower(p_mono_status) = 'resumed'
         OR mono.is_known_status(p_mono_status)
 $$;
 
@@ -188,19 +215,24 @@ DECLARE
     v_offset integer := (p_data ->> 'offset')::integer;
     v_id bigint := (p_data ->> 'id')::bigint;
 BEGIN
+    -- Mono ignored ?phone= (issue 22): the next page waits for the row's
+    -- next poll, backing off, instead of being read at once
+    IF (p_data ->> 'back_off')::boolean THEN
+        v_offset := -v_offset;
+    END IF;
     IF p_data ->> 'table' = 'beneficiaries' THEN
         UPDATE mono.beneficiaries
-           SET list_offset = v_offset,
+           SET list_offset = abs(v_offset),
                next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
          WHERE id = v_id;
     ELSIF p_data ->> 'column' = 'payments_offset' THEN
         UPDATE mono.fund_requests
-           SET payments_offset = v_offset,
+           SET payments_offset = abs(v_offset),
                next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
          WHERE id = v_id;
     ELSE
         UPDATE mono.fund_requests
-           SET list_offset = v_offset,
+           SET list_offset = abs(v_offset),
                next_poll_at = CASE WHEN v_offset > 0 THEN now() ELSE next_poll_at END
          WHERE id = v_id;
     END IF;
@@ -209,24 +241,30 @@ $$;
 
 -- Apply a Direct Charge ("owo") event, from a webhook or a polling read.
 -- Returns applied, stale (would move a row backwards, or already known),
--- unmatched (names a Mono id we have not learned yet: replayed when we do)
--- or ignored (not an owo event we know). A fund request status mono_pay
--- does not know (paused, declined, ...: a read may report one) is kept in
--- mono_status.
+-- unmatched (names a Mono id we have not learned yet: replayed when we do),
+-- unknown (a fund request or payment status that cannot be mapped: kept
+-- in the row's mono_status, the event kept as unknown and listed in
+-- mono.orphans) or ignored (not an owo event we know). Event names and
+-- statuses are compared without regard to case (issue 22: a read may
+-- spell them SUCCESSFUL).
 CREATE OR REPLACE FUNCTION mono.apply_owo_event(p_event text, p_data jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_event text := lower(p_event);
 BEGIN
     CASE
-    WHEN p_event = 'owo.beneficiary.linked' THEN
+    WHEN v_event = 'owo.beneficiary.linked' THEN
         RETURN mono.apply_linked(p_data);
-    WHEN p_event = 'owo.beneficiary.unlinked' THEN
+    WHEN v_event = 'owo.beneficiary.unlinked' THEN
         RETURN mono.apply_unlinked(p_data);
-    WHEN p_event = 'owo.fundrequest.created' THEN
+    WHEN v_event = 'owo.fundrequest.created' THEN
         RETURN mono.apply_created(p_data);
-    WHEN p_event ~ '^owo\.fundrequest\.[a-z_]{1,40}$' THEN
-        RETURN mono.apply_fund_request_status(p_data ->> 'id', split_part(p_event, '.', 3));
-    WHEN p_event IN ('owo.payment.successful', 'owo.payment.failed') THEN
-        RETURN mono.apply_payment(p_data, split_part(p_event, '.', 3));
+    WHEN v_event ~ '^owo\.fundrequest\.[a-z_]{1,40}$' THEN
+        RETURN mono.apply_fund_request_status(p_data ->> 'id', split_part(v_event, '.', 3));
+    WHEN v_event IN ('owo.payment.successful', 'owo.payment.failed') THEN
+        RETURN mono.apply_payment(p_data, split_part(v_event, '.', 3));
+    WHEN v_event LIKE 'owo.payment.%' OR v_event LIKE 'owo.fundrequest.%' THEN
+        RETURN 'unknown';
     ELSE
         RETURN 'ignored';
     END CASE;
@@ -343,6 +381,15 @@ BEGIN
          WHERE id = f.id AND mono.fund_request_rank(status) < 9;
         RETURN 'rejected: fund request ' || f.id || ' has the reference with another amount, phone or type';
     END IF;
+    -- a request that knows its Mono id: an event naming another id, amount,
+    -- phone or type under its reference is refused, never applied (issue 22)
+    IF f.mono_id IS NOT NULL AND (f.mono_id <> p_data ->> 'id' OR v_amount <> f.amount
+                                  OR p_data ->> 'phone' <> f.phone OR p_data ->> 'type' <> f.type) THEN
+        RETURN format('rejected: fund request %s (reference %s) is %s, amount %s, phone %s, type %s;'
+                      ' the event names %s, amount %s, phone %s, type %s',
+                      f.id, p_data ->> 'reference', f.mono_id, f.amount, f.phone, f.type,
+                      p_data ->> 'id', v_amount, p_data ->> 'phone', p_data ->> 'type');
+    END IF;
     UPDATE mono.fund_requests
        SET mono_id = coalesce(mono_id, p_data ->> 'id'),
            beneficiary_mono_id = coalesce(beneficiary_mono_id, p_data ->> 'beneficiary'),
@@ -370,23 +417,29 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_was text;
+    v_status text;
 BEGIN
     SELECT id, status INTO v_id, v_was FROM mono.fund_requests
      WHERE mono_id = p_mono_id FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unmatched';
     END IF;
-    IF mono.is_known_status(p_status) AND mono.advance_fund_request(v_id, p_status) THEN
-        PERFORM mono.stop_polling_if_settled(v_id);
-        RETURN 'applied';
+    v_status := mono.fund_request_status_map(p_status);
+    IF v_status IS NOT NULL AND v_status <> 'unchanged' THEN
+        IF mono.advance_fund_request(v_id, v_status) THEN
+            -- declined: the row is cancelled, mono_status says why
+            UPDATE mono.fund_requests SET mono_status = p_status WHERE id = v_id AND v_status <> p_status;
+            PERFORM mono.stop_polling_if_settled(v_id);
+            RETURN 'applied';
+        END IF;
     END IF;
     -- not a step forward: only news when Mono's word changed, to a status
     -- mono_pay does not know, or back to the one the row has (active after
     -- a pause); a late, older event changes nothing
     UPDATE mono.fund_requests SET mono_status = p_status, updated_at = now()
      WHERE id = v_id AND mono_status IS DISTINCT FROM p_status
-       AND (NOT mono.is_known_status(p_status) OR p_status = v_was);
-    RETURN CASE WHEN FOUND THEN 'applied' ELSE 'stale' END;
+       AND (v_status IS NULL OR v_status = 'unchanged' OR v_status = v_was);
+    RETURN CASE WHEN v_status IS NULL THEN 'unknown' WHEN FOUND THEN 'applied' ELSE 'stale' END;
 END;
 $$;
 
@@ -415,6 +468,13 @@ BEGIN
     RETURNING id INTO v_id;
     IF v_id IS NULL THEN
         RETURN 'stale';
+    END IF;
+    -- a successful debit of a request mono_pay had failed or expired
+    -- locally: Mono's word wins (issue 22), the request was at least approved
+    IF p_status = 'successful' AND v_status IN ('failed', 'expired') THEN
+        PERFORM mono.advance_fund_request(v_fund_request,
+                                          CASE v_type WHEN 'onetime' THEN 'completed' ELSE 'active' END);
+        SELECT status INTO v_status FROM mono.fund_requests WHERE id = v_fund_request;
     END IF;
     IF v_type = 'recurring' THEN
         PERFORM mono.match_payment(v_id);
@@ -451,12 +511,16 @@ BEGIN
             SELECT r.outcome, r.error INTO v_outcome, v_error
               FROM mono.apply_event_safely(e ->> 'event', e) r;
         END IF;
-        -- a read the database cannot take is kept aside, once, with its error
-        IF v_outcome = 'rejected' THEN
+        -- a read the database cannot take is kept aside, once, with its
+        -- error; so is one whose status cannot be mapped (issue 22: never
+        -- dropped silently; mono.orphans lists it)
+        IF v_outcome IN ('rejected', 'unknown') THEN
             INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, error)
             VALUES ('poll:' || md5(e::text), e ->> 'event', e,
                     coalesce(e -> 'data' ->> 'id', e -> 'data' ->> 'fund_request'),
-                    'rejected', v_error)
+                    v_outcome, CASE WHEN v_outcome = 'unknown'
+                        THEN format('status %s read from Mono cannot be mapped', e -> 'data' ->> 'status')
+                        ELSE v_error END)
             ON CONFLICT (event_id) DO NOTHING;
         END IF;
     END LOOP;
@@ -489,14 +553,30 @@ BEGIN
               AND f.status NOT IN ('failed', 'expired', 'cancelled')
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     -- (the schedule's notify_update trigger tells LISTENers)
+    -- missed (issue 22): only once the customer approved the plan (Mono
+    -- collects nothing before), and only after mono_pay.schedule_grace
+    -- (default 5 days): Mono retries a failed debit and reports the failure
+    -- only after its retries (its sample: 4 days 1 hour after the due date);
+    -- Mono's own word (a payment) always decides first
     UPDATE mono.schedule sc SET status = 'missed', updated_at = now()
      WHERE (sc.fund_request_id, sc.seq) IN (
            SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
              JOIN mono.fund_requests f ON f.id = s2.fund_request_id
             WHERE s2.status = 'due' AND s2.due_at < v_missed_before
-              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+              AND f.status IN ('approved', 'processing', 'active', 'completed')
               AND mono.is_live_mono_status(f.mono_status)
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
+    -- a recurring request held back (one prompt per phone) until its start
+    -- date passed is never sent with a date in the past: it fails, saying so
+    UPDATE mono.fund_requests
+       SET status = 'failed', updated_at = now(),
+           last_error = format('its start_date %s passed while it waited to be sent (an earlier request'
+                               ' or link of phone %s was in flight or awaiting the customer);'
+                               ' nothing was sent: queue it again with a later start_date',
+                               to_char(start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD'), phone)
+     WHERE id IN (SELECT id FROM mono.fund_requests q
+                   WHERE q.status = 'queued' AND mono.start_passed(q.type, q.start_date, q.created_at)
+                   LIMIT 1000 FOR UPDATE SKIP LOCKED);
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
       WHERE f.type = 'recurring' AND f.end_date IS NULL
@@ -532,7 +612,11 @@ $$;
 --   retry            429, 5xx, or a transport error before reaching Mono
 --   ambiguous        a transport error after reaching Mono, or a 2xx that
 --                    is not JSON: settled by a read, never re-sent blindly
---   refused          any other 4xx
+--   refused          any other 4xx of a first attempt
+--   refused_resend   a 4xx of a re-send (issue 22): an earlier attempt may
+--                    have reached Mono, and no wording tells; settled by a read
+--   key_refused      401 or 403: Mono refused the key, not the request; the
+--                    row goes back to queued and the attempt does not count
 -- Verdicts of a settling read (the row is expected in unknown):
 --   read_failed      the read itself failed: read again later
 --   found            our object is in Mono's list (a charge: with Mono's status)
@@ -547,17 +631,20 @@ $$;
 -- The status a verdict expects its row in.
 CREATE OR REPLACE FUNCTION mono.verdict_expects(p_verdict text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_verdict IN ('accepted', 'reference_named', 'retry', 'ambiguous', 'refused')
+    SELECT CASE WHEN p_verdict IN ('accepted', 'reference_named', 'retry', 'ambiguous', 'refused',
+                                   'refused_resend', 'key_refused')
                 THEN 'sending' ELSE 'unknown' END
 $$;
 
--- Mono's statuses of a fund request that mono.fund_requests takes as they
--- are; anything else Mono says (paused, declined, ...) means at least created.
+-- The status of a fund request that a settling read found in Mono's list
+-- (mono.fund_request_status_map): paused or resumed means at least
+-- approved; a status that cannot be mapped means at least created (and is
+-- kept in mono_status).
 CREATE OR REPLACE FUNCTION mono.fund_request_status_of(p_mono_status text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_mono_status IN ('created', 'approved', 'processing', 'active',
-                                       'completed', 'expired', 'cancelled')
-                THEN p_mono_status ELSE 'created' END
+    SELECT CASE mono.fund_request_status_map(p_mono_status)
+                WHEN 'unchanged' THEN 'approved'
+                ELSE coalesce(mono.fund_request_status_map(p_mono_status), 'created') END
 $$;
 
 -- What a verdict means for a fund request: the status it expects, the new
@@ -575,15 +662,17 @@ LANGUAGE sql STABLE AS $$
                 THEN format('Mono holds reference %s for another request (another phone, amount or type): not ours', p_reference)
                 WHEN p_verdict = 'partial'
                 THEN 'settling by reading Mono''s list page by page; not found yet'
-                WHEN p_verdict = 'absent' AND s.status = 'awaiting_authorization'
+                WHEN p_verdict = 'absent' AND s.status = 'awaiting_authorization' AND p_prior_http = 409
                 THEN 'Mono already had this reference from an earlier attempt; its redirect_url was not received'
-                WHEN p_verdict = 'absent' AND s.status = 'failed'
-                THEN format('Mono refused reference %s %s times (HTTP 400 naming it) and its reads show no such request', p_reference, p_attempts)
+                WHEN p_verdict = 'absent' AND s.status = 'awaiting_authorization'
+                THEN format('Mono refused a re-send of reference %s (HTTP %s) and its reads do not show the request: an earlier attempt may have reached Mono, so it is not sent again; waiting for the customer (it expires after mono_pay.approval_window unless Mono reports it)', p_reference, p_prior_http)
                 WHEN p_verdict = 'absent'
                 THEN 'Mono had no record after an ambiguous attempt; sending again'
                 ELSE p_error END,
            CASE WHEN s.status = 'failed' OR p_verdict IN ('found', 'read_failed') THEN NULL
-                WHEN p_verdict = 'partial' OR (p_verdict = 'absent' AND s.status = 'queued') THEN 0
+                WHEN p_verdict = 'refused_resend' THEN 0
+                WHEN p_verdict = 'partial' THEN coalesce(p_retry_ms, 0)
+                WHEN p_verdict = 'absent' AND s.status = 'queued' THEN 0
                 WHEN p_verdict = 'absent' THEN NULL
                 ELSE p_retry_ms END,
            s.status = 'failed' OR p_verdict = 'accepted'
@@ -592,12 +681,16 @@ LANGUAGE sql STABLE AS $$
                 WHEN 'retry' THEN CASE WHEN p_attempts >= current_setting('mono_pay.max_attempts')::integer
                                        THEN 'failed' ELSE 'queued' END
                 WHEN 'refused' THEN 'failed'
+                WHEN 'refused_resend' THEN 'unknown'
+                WHEN 'key_refused' THEN 'queued'
                 WHEN 'found' THEN mono.fund_request_status_of(p_mono_status)
                 WHEN 'foreign' THEN 'failed'
+                -- after any refusal (a 409, a 400, any 4xx of a re-send): the
+                -- body was the same at every attempt, so Mono refused it as a
+                -- duplicate or refused the first one too; reads show a request
+                -- only once the customer acted: wait for the customer
                 WHEN 'absent' THEN CASE
-                    WHEN p_prior_http = 409 THEN 'awaiting_authorization'
-                    WHEN p_prior_http = 400
-                         AND p_attempts >= current_setting('mono_pay.max_attempts')::integer THEN 'failed'
+                    WHEN p_prior_http BETWEEN 400 AND 499 THEN 'awaiting_authorization'
                     ELSE 'queued' END
                 ELSE 'unknown' END AS status) s
 $$;
@@ -626,11 +719,19 @@ LANGUAGE sql STABLE AS $$
                 WHEN 'retry' THEN CASE WHEN p_attempts >= current_setting('mono_pay.max_attempts')::integer
                                        THEN 'failed' ELSE 'queued' END
                 WHEN 'refused' THEN 'failed'
+                WHEN 'key_refused' THEN 'queued'
                 WHEN 'found' THEN 'linked'
                 WHEN 'absent' THEN 'awaiting_authorization'
                 WHEN 'gone' THEN 'unlinked'
                 WHEN 'present' THEN 'queued'
                 ELSE 'unknown' END AS status) s
+$$;
+
+-- A redirect_url Mono gave, as a link for customers: https:// only (issue
+-- 22: a javascript: or http: link is never stored); NULL otherwise.
+CREATE OR REPLACE FUNCTION mono.customer_link(p_url text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_url ~* '^https://[^\s/?#@]+([/?#][^\s]*)?$' THEN p_url END
 $$;
 
 -- Record the verdicts on fund requests: [{id, verdict, of, redirect_url,
@@ -654,12 +755,18 @@ BEGIN
                                                   f.reference, o.mono_status, o.last_error,
                                                   o.retry_ms) d)
     UPDATE mono.fund_requests f SET status = v.status,
-           redirect_url = coalesce(v.redirect_url, f.redirect_url),
+           redirect_url = coalesce(mono.customer_link(v.redirect_url), f.redirect_url),
+           -- a refused key is no attempt of this request (issue 22)
+           attempts = f.attempts - CASE WHEN v.verdict = 'key_refused' THEN 1 ELSE 0 END,
            mono_id = coalesce(f.mono_id, v.mono_id),
            mono_status = coalesce(v.mono_status, f.mono_status),
            list_offset = coalesce(v.read_offset, f.list_offset),
            http_status = coalesce(v.http_status, f.http_status),
-           trace_id = v.trace_id, last_error = v.error, error_details = v.error_details,
+           trace_id = v.trace_id, error_details = v.error_details,
+           last_error = CASE WHEN v.redirect_url IS NOT NULL AND mono.customer_link(v.redirect_url) IS NULL
+                             THEN left(format('Mono''s redirect_url is not an https:// link and was not stored: %s',
+                                              v.redirect_url), 300)
+                             ELSE v.error END,
            next_attempt_at = CASE WHEN v.retry IS NULL THEN f.next_attempt_at
                                   ELSE now() + v.retry * interval '1 millisecond' END,
            accepted_at = CASE WHEN v.status = 'awaiting_authorization' THEN now() ELSE f.accepted_at END,
@@ -694,7 +801,8 @@ BEGIN
                       CASE WHEN held THEN NULL ELSE r.mono_id END AS own_mono_id
                  FROM r),
          b AS (UPDATE mono.beneficiaries b SET status = v.status,
-                  redirect_url = coalesce(v.redirect_url, b.redirect_url),
+                  redirect_url = coalesce(mono.customer_link(v.redirect_url), b.redirect_url),
+                  attempts = b.attempts - CASE WHEN v.verdict = 'key_refused' THEN 1 ELSE 0 END,
                   mono_id = coalesce(b.mono_id, v.own_mono_id),
                   list_offset = coalesce(v.read_offset, b.list_offset),
                   bvn = CASE WHEN v.erase_bvn THEN NULL ELSE b.bvn END,
@@ -709,9 +817,10 @@ BEGIN
                   updated_at = now()
                  FROM v WHERE b.id = v.id AND b.id = ANY (v_ids) AND b.status = v.expect
                  RETURNING b.id, b.action, b.status, b.redirect_url, b.last_error, b.http_status,
-                           b.trace_id, b.error_details)
+                           b.trace_id, b.error_details, v.verdict)
     UPDATE mono.fund_requests f SET
            status = CASE b.status WHEN 'linked' THEN 'awaiting_authorization' ELSE b.status END,
+           attempts = f.attempts - CASE WHEN b.verdict = 'key_refused' AND f.attempts > 0 THEN 1 ELSE 0 END,
            redirect_url = coalesce(b.redirect_url, f.redirect_url),
            accepted_at = CASE WHEN b.status IN ('awaiting_authorization', 'linked') THEN now()
                               ELSE f.accepted_at END,
@@ -749,6 +858,18 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
                         AND l.updated_at > now() - mono.setting_interval('approval_window'))) OFFSET 0)
 $$;
 
+-- Has a recurring request's start date passed while it waited (issue 22)?
+-- Its day (UTC; mono_charge keeps start_date at midnight UTC of the day the
+-- caller meant) is before today, though it was not before the day the
+-- request was made (mono_charge refuses a past one; a row written with an
+-- earlier date, a test's or a restored one, is sent as it is).
+CREATE OR REPLACE FUNCTION mono.start_passed(p_type text, p_start timestamptz, p_created timestamptz)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT p_type = 'recurring'
+       AND (p_start AT TIME ZONE 'UTC')::date < (now() AT TIME ZONE 'UTC')::date
+       AND (p_start AT TIME ZONE 'UTC')::date >= (p_created AT TIME ZONE 'UTC')::date
+$$;
+
 -- Claim due one-time and recurring charges for worker p_worker: sending,
 -- attempts + 1. Free text longer than Mono takes comes back NULL, so that
 -- a hostile row costs no memory: the row then fails on its own.
@@ -765,12 +886,14 @@ BEGIN
      WHERE f.id IN (SELECT q.id FROM mono.fund_requests q
                      WHERE q.status = 'queued' AND q.link_id IS NULL AND q.next_attempt_at <= now()
                        AND mono.phone_is_free(q.phone, q.id, p_one_prompt)
+                       AND NOT mono.start_passed(q.type, q.start_date, q.created_at)
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING f.id, f.attempts, f.reference::text, f.phone::text, f.type::text,
               CASE WHEN octet_length(f.description) <= 1020 THEN f.description::text END,
               f.amount::bigint, f.currency::text, f.period::text, f."interval"::integer,
-              to_char(f.start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-              to_char(f.end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+              -- the calendar day alone, as Mono's examples send it (issue 22)
+              to_char(f.start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+              to_char(f.end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 END;
 $$;
 
@@ -789,8 +912,9 @@ BEGIN
     RETURNING f.id, f.attempts, f.reference::text, f.phone::text, f.type::text,
               CASE WHEN octet_length(f.description) <= 1020 THEN f.description::text END,
               f.amount::bigint, f.currency::text, f.period::text, f."interval"::integer,
-              to_char(f.start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-              to_char(f.end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+              -- the calendar day alone, as Mono's examples send it (issue 22)
+              to_char(f.start_date AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+              to_char(f.end_date AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 END;
 $$;
 
@@ -899,7 +1023,7 @@ CREATE OR REPLACE FUNCTION mono.fail_unbuildable_charge(p_id bigint) RETURNS voi
 LANGUAGE sql AS $$
     UPDATE mono.fund_requests SET status = 'failed', updated_at = now(),
            last_error = 'mono_pay could not build a request Mono takes from this row: '
-               || CASE WHEN octet_length(description) > 1020
+               || CASE WHEN char_length(description) > 255
                        THEN 'its description is longer than the 255 characters Mono takes'
                        ELSE 'a text of it cannot be encoded as JSON' END
      WHERE id = p_id AND status = 'sending'

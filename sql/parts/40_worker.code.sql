@@ -17,6 +17,17 @@ AS 'MODULE_PATHNAME', 'mono_worker_status'
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
+-- The workers' counters (issue 22): key_refused (1 while
+-- Mono refuses the payments app's key), key_refusals, list_pages_read (the
+-- cost of Owo list reads), phone_filter_ignored (pages where Mono ignored
+-- the undocumented ?phone= filter). Like mono_worker_status(), a monitoring
+-- role needs EXECUTE on it (mono.metrics needs no function grant).
+CREATE OR REPLACE FUNCTION mono.worker_counters()
+RETURNS TABLE (name text, value float8)
+AS 'MODULE_PATHNAME', 'mono_worker_counters'
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
 ------------------------------------------------------------------------
 -- Monitoring: one row per figure, for Prometheus (queries.yaml) and for
 -- people. A monitoring role needs USAGE on schema mono and SELECT on this
@@ -133,7 +144,16 @@ SELECT 'event', e.mono_ref, e.body -> 'data' ->> 'reference',
             THEN (e.body -> 'data' ->> 'amount')::bigint END,
        e.event, e.received_at
   FROM mono.webhook_events e
- WHERE e.outcome = 'unmatched';
+ WHERE e.outcome = 'unmatched'
+UNION ALL
+-- a status Mono reported that mono_pay cannot map (issue 22): kept, listed
+SELECT 'unknown_status', e.mono_ref, e.body -> 'data' ->> 'reference',
+       coalesce(e.body -> 'data' ->> 'fund_request', e.mono_ref),
+       CASE WHEN e.body -> 'data' ->> 'amount' ~ '^[0-9]{1,18}$'
+            THEN (e.body -> 'data' ->> 'amount')::bigint END,
+       e.event, e.received_at
+  FROM mono.webhook_events e
+ WHERE e.outcome = 'unknown';
 
 -- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one
 -- appears. One function for two tables: their fields through to_jsonb(NEW).

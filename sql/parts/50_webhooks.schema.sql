@@ -3,9 +3,10 @@
 -- or read back by polling
 ------------------------------------------------------------------------
 
--- rejected: the database cannot take the event (kept aside with its error)
+-- rejected: the database cannot take the event (kept aside with its error);
+-- unknown: a status mono_pay cannot map (kept, listed in mono.orphans)
 CREATE DOMAIN mono.webhook_outcome AS text CHECK (VALUE IN
-    ('applied', 'ignored', 'stale', 'unmatched', 'rejected'));
+    ('applied', 'ignored', 'stale', 'unmatched', 'rejected', 'unknown'));
 
 -- Every webhook received, raw, de-duplicated by event_id (or a body hash).
 CREATE TABLE mono.webhook_events (

@@ -25,7 +25,6 @@ COMMENT ON FUNCTION mono_outflow(text) IS 'Reads a Connect account''s monthly de
 COMMENT ON FUNCTION mono_worker_status() IS 'The worker: running, its state, queue depth, requests in flight, last error.';
 COMMENT ON FUNCTION mono_resume() IS 'Superuser only: lets this (restored or cloned) database talk to Mono; records its identity in mono.node_identity.';
 COMMENT ON FUNCTION mono_handle_webhook(text,text) IS 'Verifies a Mono webhook (the mono-webhook-secret header value, or hmac-sha256:<hex> of the body), stores it in mono.webhook_events and applies it: applied, duplicate or ignored; a wrong secret raises an error and stores nothing.';
-COMMENT ON FUNCTION mono_receiver_status() IS 'The webhook receiver: running, address, connections and rejected requests.';
 
 COMMENT ON TABLE mono.beneficiaries IS 'Links (beneficiaries): a WhatsApp user''s phone linked to the destination account of the money; one live link per phone. Written by mono_link_beneficiary() and mono_unlink_beneficiary(), moved by the worker, webhooks and reads.';
 COMMENT ON COLUMN mono.beneficiaries.id IS 'Row id.';

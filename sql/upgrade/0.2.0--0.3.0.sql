@@ -46,3 +46,16 @@ DROP FUNCTION mono_worker_status();
 -- issue 21: the webhook receiver left the server's process tree; it is the
 -- program mono_pay_receiver now (its /metrics page replaces the status)
 DROP FUNCTION IF EXISTS mono_receiver_status();
+
+-- issue 22a: statuses Mono reports that mono_pay cannot map are kept as
+-- events with the outcome unknown (listed in mono.orphans)
+ALTER DOMAIN mono.webhook_outcome DROP CONSTRAINT webhook_outcome_check;
+ALTER DOMAIN mono.webhook_outcome ADD CONSTRAINT webhook_outcome_check CHECK (VALUE IN
+    ('applied', 'ignored', 'stale', 'unmatched', 'rejected', 'unknown'));
+-- issue 22a: requests with a description longer than the 255 characters
+-- Mono takes, failed by 0.2.0 as "cannot be encoded as JSON", say why
+UPDATE mono.fund_requests
+   SET last_error = 'mono_pay could not build a request Mono takes from this row: '
+                    'its description is longer than the 255 characters Mono takes'
+ WHERE status = 'failed' AND char_length(description) > 255
+   AND last_error LIKE '%cannot be encoded as JSON';

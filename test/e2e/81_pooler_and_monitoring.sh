@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 9
+plan 10
 
 t7_fresh
 for i in $(seq 10 29); do sim user "23480810000$i" active; done
@@ -81,7 +81,8 @@ stop_pgbouncer
 t7_sql "DROP ROLE IF EXISTS mono_monitor81; CREATE ROLE mono_monitor81 LOGIN;
         GRANT USAGE ON SCHEMA mono TO mono_monitor81;
         GRANT SELECT ON mono.metrics TO mono_monitor81;
-        GRANT EXECUTE ON FUNCTION mono_worker_status() TO mono_monitor81" >/dev/null
+        GRANT EXECUTE ON FUNCTION mono_worker_status() TO mono_monitor81;
+        GRANT EXECUTE ON FUNCTION mono.worker_counters() TO mono_monitor81" >/dev/null
 # two charges that stay queued (sending is paused) and a rejected webhook
 t7_set enabled off
 t7_sql "SELECT mono_charge('2348081000011', 900, 'Queued order', 'MONITOR81Q1'), mono_charge('2348081000012', 900, 'Queued order', 'MONITOR81Q2')" >/dev/null
@@ -104,6 +105,7 @@ is "$(metric 'mono_queue_depth\{kind="charges",.*status="awaiting_authorization"
 	"$(t7_sql "SELECT count(*) FROM mono.fund_requests WHERE status = 'awaiting_authorization'")" \
 	"mono_queue_depth{status=awaiting_authorization} too"
 is "$(metric 'mono_worker_running')" 1 "mono_worker_running is 1"
+is "$(metric 'mono_worker_counters_value\{figure="key_refused"')" 0 "mono_worker_counters_value{figure=key_refused} is 0 (issue 22)"
 ok "[ \"\$(metric 'mono_oldest_queued_seconds\\{kind=\"charges\"')\" != '' ]" "mono_oldest_queued_seconds{kind=charges} is served"
 
 kill "$exporter" 2>/dev/null || true

@@ -93,15 +93,15 @@ SELECT e -> 'body', e -> 'headers', e ->> 'method', (e ->> 'status')::int
 SELECT is(body, '{"phone": "2348022222222", "reference": "RECURRING000001", "type": "recurring",
                   "description": "Monthly plan", "amount": 250000, "currency": "NGN",
                   "schedule": {"period": "month", "interval": 1,
-                               "start_date": "2031-01-31T09:00:00Z",
-                               "end_date": "2031-12-31T09:00:00Z"}}'::jsonb,
+                               "start_date": "2031-01-31",
+                               "end_date": "2031-12-31"}}'::jsonb,
           'the recurring body is §2.4 field for field, with schedule{period, interval, start_date, end_date}')
   FROM sent WHERE body ->> 'reference' = 'RECURRING000001';
 SELECT is(body, '{"phone": "2348022222222", "reference": "RECURRING000002", "type": "recurring",
                   "description": "Weekly box", "amount": 5000, "currency": "NGN",
                   "schedule": {"period": "week", "interval": 2,
-                               "start_date": "2031-03-01T09:30:00Z"}}'::jsonb,
-          'an open-ended one has no end_date, and its start_date is sent in UTC')
+                               "start_date": "2031-03-01"}}'::jsonb,
+          'an open-ended one has no end_date, and its start_date is sent as its UTC day')
   FROM sent WHERE body ->> 'reference' = 'RECURRING000002';
 SELECT is(jsonb_typeof(body -> 'schedule' -> 'interval') || ':' || (body -> 'schedule' ->> 'interval'),
           'number:2', 'the schedule interval is an integer')

@@ -307,7 +307,7 @@ SELECT results_eq($$SELECT f.status::text, count(p.id) FROM mono.fund_requests f
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim user 2348044444444 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348055555555 active`
-SELECT date_trunc('hour', now()) - interval '16 days' AS hist_start \gset
+SELECT date_trunc('hour', now()) - interval '20 days' AS hist_start \gset
 SELECT mono_test.backdate(id, :'hist_start', :'hist_start'::timestamptz + interval '20 days') AS ignored
   FROM mono_charge('2348044444444', 25000, 'History, in order', 'HISTORYORDERED1', 'week', 1, now()) \gset
 SELECT mono_test.backdate(id, :'hist_start', :'hist_start'::timestamptz + interval '20 days') AS ignored

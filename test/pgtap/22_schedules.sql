@@ -7,6 +7,9 @@
 \ir setup.psql
 
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
+-- the names below say "grace 1 day": the default is 5 days (issue 22)
+ALTER SYSTEM SET mono_pay.schedule_grace = '1 day';
+SELECT mono_test.reload() AS reloaded \gset
 SET TimeZone = 'UTC';
 
 SELECT plan(29);
@@ -76,13 +79,20 @@ SELECT mono_test.backdate(id, date_trunc('second', now()) - interval '30 hours',
 SELECT results_eq(format($$SELECT seq::int, status::text FROM mono.schedule WHERE fund_request_id = %s ORDER BY seq$$, :daily),
                   $$VALUES (1, 'upcoming'), (2, 'upcoming'), (3, 'upcoming'), (4, 'upcoming'), (5, 'upcoming')$$,
                   'a new plan starts with every instalment upcoming');
+-- only a plan the customer approved can miss an instalment (issue 22)
+SELECT mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
+                                WHERE reference = 'DAILY000000001')$$) AS sent \gset
+\set ignored `"$MONO_TEST_LIB"/sim post fund-requests/DAILY000000001/approve`
+\set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
+SELECT :'hooks'::jsonb ->> 'next' AS next \gset
+SELECT count(*) AS n FROM pg_temp.deliver(:'hooks') \gset
 SELECT ok(mono_test.wait_until(format($$(SELECT array_agg(status::text ORDER BY seq) = '{missed,due,upcoming,upcoming,upcoming}'
                                           FROM mono.schedule WHERE fund_request_id = %s)$$, :daily)),
           'without any call, the worker marks the first missed (30 h ago) and the second due (6 h ago)');
 -- the request itself went on normally meanwhile
-SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
+SELECT ok(mono_test.wait_until($$(SELECT status IN ('approved', 'active') FROM mono.fund_requests
                                    WHERE reference = 'DAILY000000001')$$),
-          'and sent the request');
+          'and sent the request, which the customer approved');
 
 ------------------------------------------------------------------------
 -- Calendar-correct plans

@@ -10,6 +10,8 @@
 \set ignored `"$MONO_TEST_LIB"/sim config '{"webhooks_drop": true}'`
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
+-- the unpaid instalment below is two days past due: missed with a grace of 1 day
+ALTER SYSTEM SET mono_pay.schedule_grace = '1 day';
 SELECT mono_test.reload() AS reloaded \gset
 SET TimeZone = 'UTC';
 SELECT pg_sleep(0.3) AS slept \gset

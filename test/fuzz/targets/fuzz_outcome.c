@@ -49,7 +49,7 @@ static long t_status;
 
 /* The verdicts of a send, and of a settling read (mono.verdict_expects()). */
 static const char *const send_verdicts[] = {"accepted", "reference_named", "retry", "ambiguous",
-"refused", NULL};
+"refused", "refused_resend", "key_refused", NULL};
 static const char *const settle_verdicts[] = {"read_failed", "found", "foreign", "partial",
 "absent", "gone", "present", NULL};
 
