@@ -54,15 +54,19 @@ typedef struct PendingCharge
 
 static MemoryContext pending_cxt = NULL;
 static List *pending = NIL;
-/* The statements of the buffer's flush. */
+/*
+ * The statements of the buffer's flush. The columns are unnested in the
+ * select list, where the ten arrays (of one length) are read in step, a
+ * row at a time: ROWS FROM (...) wrote every row to a tuplestore first.
+ */
 static MonoStatement insert_stmt = {
 	"insert the buffered fund requests",
 	"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
 	" description, type, period, \"interval\", start_date, end_date)"
-	" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+	" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2),"
 	"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
 	"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-	"  pg_catalog.unnest($9), pg_catalog.unnest($10))",
+	"  pg_catalog.unnest($9), pg_catalog.unnest($10)",
 	NCOLS,
 	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
 	 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
