@@ -102,6 +102,13 @@ mono_tx_commit(void)
 	snprintf(value, sizeof(value), "%d", saved);
 	SetConfigOption("lock_timeout", value, PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/*
+	 * A background worker reports its table statistics itself (a backend
+	 * does when idle), at most once a second: without it, autovacuum never
+	 * learns of the rows the worker changes (pg_stat_user_tables, and the
+	 * autoanalyze that gives a burst's claims their statistics).
+	 */
+	(void) pgstat_report_stat(false);
 }
 
 /*

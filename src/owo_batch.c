@@ -54,27 +54,19 @@ typedef struct PendingCharge
 
 static MemoryContext pending_cxt = NULL;
 static List *pending = NIL;
-/* The statements of the buffer's flush. */
-static MonoStatement used_stmt = {
-	"check the batch's references",
-	"(SELECT r FROM pg_catalog.unnest($1) r WHERE EXISTS"
-	"  (SELECT 1 FROM mono.fund_requests f"
-	"    WHERE f.reference::text OPERATOR(pg_catalog.=) r) LIMIT 1)"
-	" UNION ALL"
-	" (SELECT r FROM pg_catalog.unnest($1) r GROUP BY r"
-	"   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1)"
-	" LIMIT 1",
-	1,
-	{TEXTARRAYOID},
-	true};
+/*
+ * The statements of the buffer's flush. The columns are unnested in the
+ * select list, where the ten arrays (of one length) are read in step, a
+ * row at a time: ROWS FROM (...) wrote every row to a tuplestore first.
+ */
 static MonoStatement insert_stmt = {
 	"insert the buffered fund requests",
 	"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
 	" description, type, period, \"interval\", start_date, end_date)"
-	" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+	" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2),"
 	"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
 	"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-	"  pg_catalog.unnest($9), pg_catalog.unnest($10))",
+	"  pg_catalog.unnest($9), pg_catalog.unnest($10)",
 	NCOLS,
 	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
 	 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
@@ -124,17 +116,58 @@ mono_buffer_charge(MonoCharge *a)
 		mono_flush_charges();
 }
 
-/* Refuse the batch if a reference is used already, or twice in the batch. */
-static void
-check_references(Datum references)
+/*
+ * The reference that a unique violation of the outbox's reference names:
+ * the value in its detail "Key (reference)=(VALUE) already exists" (the
+ * "(column)=(value)" part is not translated; a reference is alphanumeric).
+ * NULL when the error is another one.
+ */
+static char *
+reference_in_violation(ErrorData *e)
 {
-	if (mono_spi_run(&used_stmt, &references, NULL, 1) > 0)
+	const char *v;
+	const char *end;
+
+	if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || e->constraint_name == NULL ||
+		strcmp(e->constraint_name, "fund_requests_reference_key") != 0 || e->detail == NULL)
+		return NULL;
+	v = strstr(e->detail, ")=(");
+	end = v ? strchr(v + 3, ')') : NULL;
+	return end ? pnstrdup(v + 3, end - v - 3) : pstrdup("?");
+}
+
+/*
+ * Insert the batch in one statement. A reference used already, or twice
+ * in the batch, is refused by the reference's unique index (no probe of
+ * the index before the insert: that cost a fifth of an enqueue), and
+ * said as mono_charge() says it.
+ */
+static void
+insert_columns(Datum *cols)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char *reference;
+
+	PG_TRY();
+	{
+		mono_spi_run(&insert_stmt, cols, NULL, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if ((reference = reference_in_violation(e)) == NULL)
+			PG_RE_THROW();
+		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("reference \"%s\" is already used",
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errmsg("reference \"%s\" is already used", reference),
 				 errdetail("A reference identifies one fund request at Mono, forever."),
 				 errhint("Give every order its own reference, or map none to have them generated.")));
+	}
+	PG_END_TRY();
 }
 
 /* Column i of the batch as an array datum. */
@@ -216,8 +249,7 @@ insert_batch(List *batch)
 
 	for (c = 0; c < NCOLS; c++)
 		cols[c] = column_array(batch, c);
-	check_references(cols[COL_REFERENCE]);
-	mono_spi_run(&insert_stmt, cols, NULL, 0);
+	insert_columns(cols);
 	if (has_recurring(batch))
 		mono_plan_schedules(cols[COL_REFERENCE]);
 	mono_wake_at_commit();

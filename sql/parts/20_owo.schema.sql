@@ -120,6 +120,13 @@ CREATE TABLE mono.fund_requests (
 );
 -- ids are taken in bulk by trigger-charged INSERT ... SELECT
 ALTER SEQUENCE mono.fund_requests_id_seq CACHE 64;
+-- The claim probes a phone's rows one phone at a time (mono.phone_is_free(),
+-- 20_owo_state.code.sql), and each probe must stay a look-up of the phone
+-- index whatever ANALYZE last saw: after the statistics of a batch of one
+-- phone's rows, the planner took every row for a match of any phone and
+-- scanned the whole table under every candidate row of a burst (orders of
+-- magnitude slower). Planned as if every row had its own phone.
+ALTER TABLE mono.fund_requests ALTER COLUMN phone SET (n_distinct = -1);
 CREATE INDEX fund_requests_due ON mono.fund_requests (next_attempt_at)
     WHERE status IN ('queued', 'unknown') AND link_id IS NULL;
 -- the claim sends a phone's requests one after another (mono.phone_is_free(),
