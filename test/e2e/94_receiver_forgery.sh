@@ -51,10 +51,11 @@ for s in connect.mono.accounts.jobs.update.finished connect.mono.events.account_
 		"$s again: 200 duplicate"
 done
 is "$(t7_sql "SELECT count(*) FILTER (WHERE event_id ~ '^sha256:[0-9a-f]{64}\$'),
-                     count(*) FILTER (WHERE raw = pg_read_file('$SAMPLES/' || CASE event WHEN 'mono.accounts.jobs.update'
-                       THEN 'connect.mono.accounts.jobs.update.finished' ELSE 'connect.mono.events.account_updated.realtime' END || '.json'))
+                     count(*) FILTER (WHERE raw = regexp_replace(pg_read_file('$SAMPLES/' || CASE event WHEN 'mono.accounts.jobs.update'
+                       THEN 'connect.mono.accounts.jobs.update.finished' ELSE 'connect.mono.events.account_updated.realtime' END || '.json'),
+                       '(\"bvn\"\\s*:\\s*\"?)[0-9]{7}([0-9]{4})', '\\1*******\\2', 'g'))
               FROM mono.webhook_events" -F ' ')" "2 2" \
-	"both are stored once, keyed by sha256:<hex> of the body, the body as received"
+	"both are stored once, keyed by sha256:<hex> of the body, the body as received (a BVN masked to its last 4 digits)"
 
 # ---- 3. nothing replayable --------------------------------------------
 digest=sha256:$(printf '%s' "$MONO_WEBHOOK_SECRET" | sha256sum | cut -d' ' -f1)
