@@ -258,6 +258,13 @@ extern void mono_require_writable(const char *function);
 extern bool mono_ha_waits_for_standby(void);
 extern XLogRecPtr mono_ha_flushed(bool *connected);
 extern bool mono_ha_identity_ok(char *why, size_t len);
+extern bool mono_ha_may_claim(void);
+extern bool mono_ha_names_standby(const char *name);
+
+/* common_seal.c: the node seal (physical copies pause) */
+extern void mono_seal_at_start(void);
+extern void mono_seal_resume(void);
+extern bool mono_seal_ok(char *why, size_t len);
 
 /*
  * common_job.c: a job is one HTTP call for one row. A product (owo_*,

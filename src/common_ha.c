@@ -20,6 +20,9 @@
 #include "utils/guc.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
+#include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 
 PG_FUNCTION_INFO_V1(mono_system_identifier);
 PG_FUNCTION_INFO_V1(mono_resume);
@@ -31,6 +34,36 @@ bool
 mono_ha_waits_for_standby(void)
 {
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
+}
+
+/*
+ * Does mono_pay.standby_names name the standby (or is it empty, or '*')?
+ * The names are its words, FIRST, ANY and the count of a quorum aside.
+ */
+bool
+mono_ha_names_standby(const char *name)
+{
+	char *list;
+	char *tok;
+	char *save = NULL;
+
+	if (!mono_ha_waits_for_standby())
+		return true;
+	list = pstrdup(mono_standby_names);
+	for (tok = strtok_r(list, ", \t()", &save); tok != NULL; tok = strtok_r(NULL, ", \t()", &save))
+	{
+		if (tok[0] == '"' && tok[strlen(tok) - 1] == '"' && strlen(tok) >= 2)
+		{
+			tok[strlen(tok) - 1] = '\0';
+			tok++;
+		}
+		else if (pg_strcasecmp(tok, "first") == 0 || pg_strcasecmp(tok, "any") == 0 ||
+				 strspn(tok, "0123456789") == strlen(tok))
+			continue;
+		if (strcmp(tok, "*") == 0 || pg_strcasecmp(tok, name) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* How far the named standbys have flushed, and how many are connected. */
@@ -68,10 +101,46 @@ mono_ha_flushed(bool *connected)
 	return flushed;
 }
 
-/* A recorded identity that is not this node's, or that pg_restore recorded. */
+/*
+ * A recorded identity that is not this node's, or that pg_restore or
+ * restored rows recorded.
+ */
 #define FOREIGN_IDENTITY \
 	"system_identifier::text OPERATOR(pg_catalog.<>) $1 OR database_oid OPERATOR(pg_catalog.<>) $2" \
-	" OR recorded_by::text OPERATOR(pg_catalog.=) 'pg_restore'"
+	" OR recorded_by::text OPERATOR(pg_catalog.=) ANY ('{pg_restore,restored rows}'::text[])"
+
+/* Does mono.node_identity hold an identity that is not this node's? */
+static MonoStatement foreign_stmt = {
+	"look for a foreign identity in mono.node_identity",
+	"SELECT EXISTS (SELECT 1 FROM mono.node_identity WHERE " FOREIGN_IDENTITY ")",
+	2,
+	{TEXTOID, OIDOID},
+	true};
+
+/*
+ * In the worker's claiming transaction, before its claims (issue 23): may
+ * it claim? Not while a transaction inserts restored rows (mono.restored_rows()
+ * holds a lock on mono.node_identity that this one conflicts with), nor once
+ * one has committed them with its mark, or any foreign identity is recorded.
+ * The check runs after the lock, so a claim can never see restored rows
+ * without also seeing their mark.
+ */
+bool
+mono_ha_may_claim(void)
+{
+	Oid rel = RangeVarGetRelid(makeRangeVar("mono", "node_identity", -1), NoLock, true);
+	Datum args[2];
+	bool isnull;
+
+	if (!OidIsValid(rel))
+		return false;
+	if (!ConditionalLockRelationOid(rel, RowExclusiveLock))
+		return false;
+	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
+	args[1] = ObjectIdGetDatum(MyDatabaseId);
+	mono_spi_run(&foreign_stmt, args, NULL, 1);
+	return !DatumGetBool(mono_spi_value(0, 1, &isnull));
+}
 
 /*
  * Is this the database that talked to Mono? It is when every identity
@@ -150,6 +219,7 @@ mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
 							  1, types, &arg, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the node's identity");
 	SPI_finish();
+	mono_seal_resume();
 	mono_wake_at_commit();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("resumed: this database (system identifier %s, database %s) may talk to Mono",
 											  sysid, get_database_name(MyDatabaseId))));

@@ -443,10 +443,32 @@ exchange(bool want_claim, bool sweep)
 }
 
 /*
+ * Log, once per change, what the first worker does: sends (and where),
+ * sends nothing because mono_pay.enabled is off, or waits or pauses (and
+ * why). The state of mono_worker_status() says the same at every turn.
+ */
+static void
+say(const char *what)
+{
+	static char said[256] = "";
+
+	if (mono_worker_number != 0 || strcmp(said, what) == 0)
+		return;
+	strlcpy(said, what, sizeof(said));
+	if (strcmp(what, "sending") == 0)
+		ereport(LOG,
+				(errmsg("mono_pay worker: sending to %s", mono_api_url)));
+	else
+		ereport(LOG,
+				(errmsg("mono_pay worker: %s", what)));
+}
+
+/*
  * May the worker touch its queue at all? Not on a read-only node (a
  * primary being demoted), nor in a restored or cloned copy until
- * mono_resume(): it then sends nothing, reads nothing and records
- * nothing, and says why in its state.
+ * mono_resume() (a physical copy by its node seal, a dump by the identity
+ * recorded in the database): it then sends nothing, reads nothing and
+ * records nothing, and says why in its state and, once, in the log.
  */
 static bool
 ready_to_work(void)
@@ -454,16 +476,15 @@ ready_to_work(void)
 	char why[256];
 
 	if (DefaultXactReadOnly)
+		strlcpy(why, "waiting: default_transaction_read_only is on (a read-only or demoted node sends nothing)", sizeof(why));
+	else if (mono_seal_ok(why, sizeof(why)) && mono_ha_identity_ok(why, sizeof(why)))
 	{
-		mono_set_state("waiting: default_transaction_read_only is on (a read-only or demoted node sends nothing)");
-		return false;
+		say(mono_enabled ? "sending" : "paused: mono_pay.enabled is off; nothing is sent");
+		return true;
 	}
-	if (!mono_ha_identity_ok(why, sizeof(why)))
-	{
-		mono_set_state(why);
-		return false;
-	}
-	return true;
+	mono_set_state(why);
+	say(why);
+	return false;
 }
 
 /*
@@ -583,6 +604,8 @@ run(void)
 		}
 		if (sweep && dlist_is_empty(&held))
 			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
+		if (sweep)
+			say(mono_enabled ? "sending" : "paused: mono_pay.enabled is off; nothing is sent");
 		want_claim = exchange(want_claim, sweep);
 		hold_ms = release_held();
 		if (mono_dispatch_wait(sleep_for(want_claim, next_sweep, hold_ms)))
@@ -599,7 +622,9 @@ mono_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	mono_settings_keep();
 	connect_to_database();
+	mono_settings_ignore_per_database();
 	/* pg_stat_activity.application_name: "mono_pay worker", "mono_pay sender 1", ... */
 	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_OVERRIDE);
 	/*
@@ -616,14 +641,14 @@ mono_worker_main(Datum main_arg)
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
 	mono_dispatch_init();
+	/* where it sends is logged once it may (see say()) */
 	if (mono_worker_number == 0)
 		ereport(LOG,
-				(errmsg("mono_pay worker started in database \"%s\", sending to %s",
-						mono_database_name, mono_api_url)));
+				(errmsg("mono_pay worker started in database \"%s\"", mono_database_name)));
 	else
 		ereport(LOG,
-				(errmsg("mono_pay sender %d started in database \"%s\", sending to %s",
-						mono_worker_number, mono_database_name, mono_api_url)));
+				(errmsg("mono_pay sender %d started in database \"%s\"",
+						mono_worker_number, mono_database_name)));
 	run();
 }
 
