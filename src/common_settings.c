@@ -354,34 +354,72 @@ define_setting(const MonoSetting *s)
 	}
 }
 
+/* Which of our secrets (set and non-empty) does the text hold the value of (-1: none)? */
+static int
+holds_secret_value(const char *text)
+{
+	int i;
+
+	for (i = 0; text != NULL && i < (int) lengthof(settings); i++)
+	{
+		const char *value = *(char **) settings[i].variable;
+
+		if (settings[i].type == SETTING_SECRET && value != NULL && value[0] != '\0' &&
+			strstr(text, value) != NULL)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Which of our secrets does a message about a parameter (known by its
+ * untranslated id) name, whatever quotes the translation puts around the
+ * name (-1: none)?
+ */
+static int
+names_secret(ErrorData *edata)
+{
+	int i;
+
+	if (edata->message_id == NULL || strstr(edata->message_id, "parameter \"%s\"") == NULL)
+		return -1;
+	for (i = 0; edata->message && i < (int) lengthof(settings); i++)
+	{
+		char *name = psprintf("mono_pay.%s", settings[i].name);
+		const char *at = strstr(edata->message, name);
+		bool hit = settings[i].type == SETTING_SECRET && at != NULL &&
+			!(isalnum((unsigned char) at[strlen(name)]) || at[strlen(name)] == '_');
+
+		pfree(name);
+		if (hit)
+			return i;
+	}
+	return -1;
+}
+
 /*
  * PostgreSQL logs 'parameter "x" changed to "value"' when a reload changes a
- * setting, secrets included, and quotes a refused value. Any message about
- * a parameter (known by its untranslated text, so that lc_messages does not
- * matter) that names one of our secrets is replaced before it is written.
+ * setting, secrets included, and quotes a refused value, in the language
+ * of lc_messages. A message that holds a secret's value (whatever its
+ * wording) or that is about a secret parameter (by its untranslated id) is
+ * replaced before it is written (issue 23: not by its English wording).
  */
 static void
 hide_secrets(ErrorData *edata)
 {
-	const char *param = edata->message_id ? strstr(edata->message_id, "parameter \"%s\"") : NULL;
-	int i;
+	int i = holds_secret_value(edata->message);
 
-	/* only messages that quote a value after the parameter's name */
-	for (i = 0; edata->message && param != NULL && strstr(param + 14, "%s") != NULL &&
-		 i < (int) lengthof(settings);
-		 i++)
+	if (i < 0)
+		i = holds_secret_value(edata->detail);
+	if (i < 0)
+		i = holds_secret_value(edata->context);
+	if (i < 0)
+		i = names_secret(edata);
+	if (i >= 0)
 	{
-		char quoted[NAMEDATALEN + 16];
-
-		if (settings[i].type != SETTING_SECRET)
-			continue;
-		snprintf(quoted, sizeof(quoted), "\"mono_pay.%s\"", settings[i].name);
-		if (strstr(edata->message, quoted) != NULL)
-		{
-			edata->message = psprintf("parameter %s: value hidden by mono_pay", quoted);
-			edata->detail = NULL;
-			break;
-		}
+		edata->message = psprintf("parameter \"mono_pay.%s\": value hidden by mono_pay", settings[i].name);
+		edata->detail = NULL;
+		edata->context = NULL;
 	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
