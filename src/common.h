@@ -259,7 +259,6 @@ extern bool mono_ha_waits_for_standby(void);
 extern XLogRecPtr mono_ha_flushed(bool *connected);
 extern bool mono_ha_identity_ok(char *why, size_t len);
 extern bool mono_ha_may_claim(void);
-extern bool mono_ha_names_standby(const char *name);
 
 /* common_seal.c: the node seal (physical copies pause) */
 extern void mono_seal_at_start(void);

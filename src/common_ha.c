@@ -36,36 +36,6 @@ mono_ha_waits_for_standby(void)
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
 }
 
-/*
- * Does mono_pay.standby_names name the standby (or is it empty, or '*')?
- * The names are its words, FIRST, ANY and the count of a quorum aside.
- */
-bool
-mono_ha_names_standby(const char *name)
-{
-	char *list;
-	char *tok;
-	char *save = NULL;
-
-	if (!mono_ha_waits_for_standby())
-		return true;
-	list = pstrdup(mono_standby_names);
-	for (tok = strtok_r(list, ", \t()", &save); tok != NULL; tok = strtok_r(NULL, ", \t()", &save))
-	{
-		if (tok[0] == '"' && tok[strlen(tok) - 1] == '"' && strlen(tok) >= 2)
-		{
-			tok[strlen(tok) - 1] = '\0';
-			tok++;
-		}
-		else if (pg_strcasecmp(tok, "first") == 0 || pg_strcasecmp(tok, "any") == 0 ||
-				 strspn(tok, "0123456789") == strlen(tok))
-			continue;
-		if (strcmp(tok, "*") == 0 || pg_strcasecmp(tok, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* How far the named standbys have flushed, and how many are connected. */
 static MonoStatement ack_stmt = {
 	"read pg_stat_replication for mono_pay.standby_names",

@@ -144,6 +144,36 @@ standby_name(void)
 }
 
 /*
+ * Does mono_pay.standby_names name the standby (or is it empty, or '*')?
+ * The names are its words, FIRST, ANY and the count of a quorum aside.
+ */
+static bool
+mono_seal_names_standby(const char *name)
+{
+	char *list;
+	char *tok;
+	char *save = NULL;
+
+	if (mono_standby_names == NULL || mono_standby_names[0] == '\0')
+		return true;
+	list = pstrdup(mono_standby_names);
+	for (tok = strtok_r(list, ", \t()", &save); tok != NULL; tok = strtok_r(NULL, ", \t()", &save))
+	{
+		if (tok[0] == '"' && tok[strlen(tok) - 1] == '"' && strlen(tok) >= 2)
+		{
+			tok[strlen(tok) - 1] = '\0';
+			tok++;
+		}
+		else if (pg_strcasecmp(tok, "first") == 0 || pg_strcasecmp(tok, "any") == 0 ||
+				 strspn(tok, "0123456789") == strlen(tok))
+			continue;
+		if (strcmp(tok, "*") == 0 || pg_strcasecmp(tok, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * At the postmaster's start (not under pg_upgrade): a node started as a
  * streaming standby (standby.signal) is sealed as one, under its
  * application_name; one started from a base backup (backup_label) or by
@@ -202,7 +232,7 @@ mono_seal_ok(char *why, size_t len)
 		char *name = pstrdup(role + 6 + strlen("standby "));
 
 		name[strcspn(name, "\n")] = '\0';
-		if (mono_ha_names_standby(name))
+		if (mono_seal_names_standby(name))
 			return seal_write("primary");
 		snprintf(why, len, "paused: a promoted standby (%s) that mono_pay.standby_names does not name; %s", name, hint);
 	}

@@ -307,7 +307,8 @@ mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 	record_all(out);
 	/* a restore's rows are never claimable: see mono_ha_may_claim() */
 	n = (limit > 0 || poll_budget > 0) && mono_ha_may_claim() ?
-		claim(limit, poll_budget, jobs, cxt) : 0;
+		claim(limit, poll_budget, jobs, cxt) :
+		0;
 	mono_tx_commit();
 	return n;
 }
