@@ -14,6 +14,7 @@ OBJS = \
 	src/common_values.o \
 	src/common_retry.o \
 	src/common_job.o \
+	src/common_quorum.o \
 	src/common_ha.o \
 	src/common_seal.o \
 	src/common_notify.o \

@@ -36,38 +36,85 @@ mono_ha_waits_for_standby(void)
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
 }
 
-/* How far the named standbys have flushed, and how many are connected. */
+/* Every connected standby (not a base backup): its application_name and flush LSN. */
 static MonoStatement ack_stmt = {
 	"read pg_stat_replication for mono_pay.standby_names",
-	"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
-	" FROM pg_catalog.pg_stat_replication r"
-	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
-	"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
-	"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))",
-	1,
-	{TEXTOID},
+	"SELECT r.application_name, r.flush_lsn FROM pg_catalog.pg_stat_replication r"
+	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND r.flush_lsn IS NOT NULL",
+	0,
+	{InvalidOid},
 	true};
 
+/* Sort LSNs from the furthest to the nearest. */
+static int
+lsn_desc(const void *a, const void *b)
+{
+	XLogRecPtr x = *(const XLogRecPtr *) a;
+	XLogRecPtr y = *(const XLogRecPtr *) b;
+
+	return x < y ? 1 : (x > y ? -1 : 0);
+}
+
 /*
- * How far have the standbys named in mono_pay.standby_names flushed the
- * WAL (the furthest of them; InvalidXLogRecPtr when none has)? *connected
- * says whether any of them is connected at all.
+ * The flush LSNs of the connected standbys that the quorum names (each
+ * once), in the order of its list (a FIRST quorum's priority); returns
+ * how many.
+ */
+static int
+named_flushes(const MonoQuorum *q, XLogRecPtr *flushes, int max)
+{
+	bool *used = palloc0(sizeof(bool) * (SPI_processed + 1));
+	int n = 0;
+	int i;
+	uint64 r;
+
+	for (i = 0; i < q->count; i++)
+		for (r = 0; r < SPI_processed && n < max; r++)
+		{
+			bool isnull;
+			char *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+			if (used[r] || name == NULL || !mono_quorum_names(q, i, name))
+				continue;
+			used[r] = true;
+			flushes[n++] = DatumGetLSN(mono_spi_value(r, 2, &isnull));
+		}
+	return n;
+}
+
+/*
+ * How far have the standbys of mono_pay.standby_names flushed the WAL, as
+ * its quorum counts: a plain list, the furthest of them; FIRST n, the
+ * nearest of its n first connected standbys; ANY n, the n-th furthest.
+ * InvalidXLogRecPtr while fewer than needed are connected (or the value is
+ * invalid). *connected and *needed say how many are and must be.
  */
 XLogRecPtr
-mono_ha_flushed(bool *connected)
+mono_ha_flushed(int *connected, int *needed)
 {
-	Datum arg = CStringGetTextDatum(mono_standby_names);
-	bool isnull;
+	MonoQuorum q;
+	const char *err;
+	XLogRecPtr flushes[MONO_QUORUM_MAX];
 	XLogRecPtr flushed = InvalidXLogRecPtr;
-	Datum d;
+	int n;
 
+	*connected = 0;
+	*needed = 1;
+	if (!mono_quorum_parse(mono_standby_names, &q, &err))
+		return InvalidXLogRecPtr;
+	*needed = q.num;
 	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
-	mono_spi_run(&ack_stmt, &arg, NULL, 1);
-	*connected = DatumGetInt32(mono_spi_value(0, 1, &isnull)) > 0;
-	d = mono_spi_value(0, 2, &isnull);
-	if (!isnull)
-		flushed = DatumGetLSN(d);
+	mono_spi_run(&ack_stmt, NULL, NULL, 0);
+	n = named_flushes(&q, flushes, MONO_QUORUM_MAX);
 	mono_tx_commit();
+	*connected = n;
+	if (n < q.num)
+		return InvalidXLogRecPtr;
+	if (!q.quorum || q.any)
+		qsort(flushes, n, sizeof(XLogRecPtr), lsn_desc);
+	else
+		qsort(flushes, q.num, sizeof(XLogRecPtr), lsn_desc);
+	flushed = flushes[q.num - 1];
 	return flushed;
 }
 

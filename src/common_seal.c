@@ -143,33 +143,21 @@ standby_name(void)
 	return pstrdup(cluster && cluster[0] ? cluster : "walreceiver");
 }
 
-/*
- * Does mono_pay.standby_names name the standby (or is it empty, or '*')?
- * The names are its words, FIRST, ANY and the count of a quorum aside.
- */
+/* Does mono_pay.standby_names name the standby (or is it empty)? */
 static bool
 mono_seal_names_standby(const char *name)
 {
-	char *list;
-	char *tok;
-	char *save = NULL;
+	MonoQuorum q;
+	const char *err;
+	int i;
 
-	if (mono_standby_names == NULL || mono_standby_names[0] == '\0')
+	if (!mono_quorum_parse(mono_standby_names, &q, &err))
+		return false;
+	if (q.count == 0)
 		return true;
-	list = pstrdup(mono_standby_names);
-	for (tok = strtok_r(list, ", \t()", &save); tok != NULL; tok = strtok_r(NULL, ", \t()", &save))
-	{
-		if (tok[0] == '"' && tok[strlen(tok) - 1] == '"' && strlen(tok) >= 2)
-		{
-			tok[strlen(tok) - 1] = '\0';
-			tok++;
-		}
-		else if (pg_strcasecmp(tok, "first") == 0 || pg_strcasecmp(tok, "any") == 0 ||
-				 strspn(tok, "0123456789") == strlen(tok))
-			continue;
-		if (strcmp(tok, "*") == 0 || pg_strcasecmp(tok, name) == 0)
+	for (i = 0; i < q.count; i++)
+		if (mono_quorum_names(&q, i, name))
 			return true;
-	}
 	return false;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 
 /* the payments (Direct Charge) app and the API */
@@ -122,6 +123,21 @@ check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source
 		return false;
 	}
 	return true;
+}
+
+/* Accept the forms of mono_pay.standby_names (common_quorum.c). */
+static bool
+check_standby_names(char **newval, void **extra pg_attribute_unused(),
+					GucSource source pg_attribute_unused())
+{
+	MonoQuorum q;
+	const char *err = NULL;
+
+	if (mono_quorum_parse(*newval, &q, &err))
+		return true;
+	GUC_check_errdetail("mono_pay.standby_names: %s.", err);
+	GUC_check_errhint("Use s1, s2 (at least one), FIRST 2 (s1, s2, s3) or ANY 2 (s1, s2, s3), as in synchronous_standby_names.");
+	return false;
 }
 
 /* Accept "" or "host:port" / "[v6 address]:port" with a port of 1 to 65535. */
@@ -287,8 +303,8 @@ static const MonoSetting settings[] = {
 			   "starts real-time refreshes, which Mono bills when they find new data. "
 			   "Off: the account is recorded, untracked, until mono_account_sync() is called."},
 	/* high availability */
-	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
-	 .description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
+	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP), .check = check_standby_names,
+	 .description = "Standbys that must have flushed a claim before the worker sends it: s1, s2 (at least one), FIRST n (...) or ANY n (...).",
 	 .detail = "Empty: a single node, nothing waits."},
 	{BOOL("allow_drop_with_work", mono_allow_drop_with_work, false, PGC_SUSET),
 	 .description = "Whether DROP EXTENSION mono_pay may discard queued, sending or unknown rows."},
@@ -398,6 +414,28 @@ names_secret(ErrorData *edata)
 }
 
 /*
+ * Should the statement of this message stay out of the log (issue 23)? It
+ * should when its text calls a function that takes a BVN or a webhook
+ * secret (by name, in any case), or holds a secret's value: an error raised
+ * outside the function in the same statement (a statement_timeout after it
+ * returned) is logged with the statement, without the function's own
+ * log_min_error_statement.
+ */
+static bool
+statement_is_sensitive(ErrorData *edata)
+{
+	static const char *const names[] = {"mono_link_beneficiary", "mono_handle_webhook"};
+	int i;
+
+	if (debug_query_string == NULL || edata->hide_stmt || edata->elevel < log_min_error_statement)
+		return false;
+	for (i = 0; i < (int) lengthof(names); i++)
+		if (strcasestr(debug_query_string, names[i]) != NULL)
+			return true;
+	return holds_secret_value(debug_query_string) >= 0;
+}
+
+/*
  * PostgreSQL logs 'parameter "x" changed to "value"' when a reload changes a
  * setting, secrets included, and quotes a refused value, in the language
  * of lc_messages. A message that holds a secret's value (whatever its
@@ -415,6 +453,8 @@ hide_secrets(ErrorData *edata)
 		i = holds_secret_value(edata->context);
 	if (i < 0)
 		i = names_secret(edata);
+	if (statement_is_sensitive(edata))
+		edata->hide_stmt = true;
 	if (i >= 0)
 	{
 		edata->message = psprintf("parameter \"mono_pay.%s\": value hidden by mono_pay", settings[i].name);

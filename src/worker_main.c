@@ -318,6 +318,26 @@ static int held_count = 0;
 static int held_polls = 0; /* checks since jobs were last released */
 
 /*
+ * A WARNING, at most once a minute, while claims wait because too few
+ * standbys of mono_pay.standby_names are connected (after a failover: no
+ * standby follows the new primary yet); the runbook is in the README.
+ */
+static void
+warn_waiting(const char *why)
+{
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (last != 0 && !TimestampDifferenceExceeds(last, now, 60000))
+		return;
+	last = now;
+	ereport(WARNING,
+			(errmsg("mono_pay worker: %d claimed requests are %s", held_count, why),
+			 errdetail("A claim is sent only once the standbys of mono_pay.standby_names have flushed it."),
+			 errhint("Connect a standby to this primary, or, once sure that no other node took the primary's role, set mono_pay.standby_names to the standbys that follow this node (ALTER SYSTEM, reload).")));
+}
+
+/*
  * Start the held jobs whose claim a standby of mono_pay.standby_names has
  * flushed; say why the others wait in the state (a cancelled or failed
  * check sends nothing). Returns how long to wait before the next check
@@ -328,7 +348,8 @@ static long
 release_held(void)
 {
 	char why[256];
-	bool standby_connected;
+	int connected = 1;
+	int needed = 1;
 	XLogRecPtr flushed;
 	XLogRecPtr oldest;
 	dlist_head ready;
@@ -336,10 +357,9 @@ release_held(void)
 
 	if (dlist_is_empty(&held))
 		return -1;
-	standby_connected = true;
 	flushed = PG_UINT64_MAX; /* mono_pay.standby_names emptied (a reload): nothing waits */
 	if (mono_ha_waits_for_standby())
-		flushed = mono_ha_flushed(&standby_connected);
+		flushed = mono_ha_flushed(&connected, &needed);
 	dlist_init(&ready);
 	dlist_foreach_modify(it, &held)
 	{
@@ -361,15 +381,18 @@ release_held(void)
 		return -1;
 	}
 	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
-	if (!standby_connected)
-		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
-				 mono_standby_names);
+	if (connected < needed)
+	{
+		snprintf(why, sizeof(why), "waiting for a standby: %d of mono_pay.standby_names (%s) connected, %d needed; nothing is sent",
+				 connected, mono_standby_names, needed);
+		warn_waiting(why);
+	}
 	else
 		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
 				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
 	mono_set_state(why);
 	held_polls++;
-	if (!standby_connected)
+	if (connected < needed)
 		return 200;
 	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
 }

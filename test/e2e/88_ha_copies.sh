@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 23
+plan 21
 
 t7_fresh
 HA_DIRS=()
@@ -172,13 +172,14 @@ ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests 
 
 # --- a database owner who is not a superuser -----------------------------
 t7_sql "CREATE ROLE mono_owner LOGIN; ALTER DATABASE mono_test OWNER TO mono_owner" >/dev/null
-for setting in "default_transaction_read_only = on" "mono_pay.request_timeout = '1ms'" "statement_timeout = '1ms'"; do
-	PGOPTIONS= sql "ALTER DATABASE mono_test SET $setting" -U mono_owner >/dev/null
+for setting in "mono_pay.request_timeout = '1ms'" "statement_timeout = '1ms'" "default_transaction_read_only = on"; do
+	PGOPTIONS="-c statement_timeout=0 -c default_transaction_read_only=off" \
+		sql "ALTER DATABASE mono_test SET $setting" -U mono_owner >/dev/null
 done
-is "$(t7_sql "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'mono_test' AND array_length(s.setconfig, 1) = 3")" 1 \
-	"the database owner (not a superuser) set read-only and 1 ms timeouts on the worker's database"
 OLD_PGOPTIONS=${PGOPTIONS:-}
 export PGOPTIONS="$OLD_PGOPTIONS -c default_transaction_read_only=off -c statement_timeout=0"
+is "$(t7_sql "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'mono_test' AND array_length(s.setconfig, 1) = 3")" 1 \
+	"the database owner (not a superuser) set read-only and 1 ms timeouts on the worker's database"
 worker=$(t7_worker_pid)
 t7_sql "SELECT pg_terminate_backend($worker)" >/dev/null
 t7_wait_worker "$worker" 30 >/dev/null
