@@ -272,6 +272,7 @@ extern bool mono_ha_waits_for_standby(void);
 extern XLogRecPtr mono_ha_flushed(int *connected, int *needed);
 extern bool mono_ha_identity_ok(char *why, size_t len);
 extern bool mono_ha_may_claim(void);
+extern int mono_ha_streaming_standbys(void);
 
 /* common_seal.c: the node seal (physical copies pause) */
 extern void mono_seal_at_start(void);

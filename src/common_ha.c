@@ -118,6 +118,23 @@ mono_ha_flushed(int *connected, int *needed)
 	return flushed;
 }
 
+/* How many standbys stream from this node (base backups aside)? */
+int
+mono_ha_streaming_standbys(void)
+{
+	bool isnull;
+	int n;
+
+	mono_tx_begin("mono_pay: counting streaming standbys");
+	mono_spi_query("count the streaming standbys",
+				   "SELECT pg_catalog.count(*)::int4 FROM pg_catalog.pg_stat_replication"
+				   " WHERE state OPERATOR(pg_catalog.<>) 'backup'",
+				   true);
+	n = DatumGetInt32(mono_spi_value(0, 1, &isnull));
+	mono_tx_commit();
+	return n;
+}
+
 /*
  * A recorded identity that is not this node's, or that pg_restore or
  * restored rows recorded.

@@ -568,6 +568,43 @@ sleep_for(bool want_claim, TimestampTz next_sweep, long hold_ms)
 }
 
 /*
+ * The state of a sweep with nothing held: running, or paused when
+ * mono_pay.enabled is off. With mono_pay.standby_names empty while
+ * standbys stream from this node, the state says so, and a WARNING (at
+ * most once an hour): a failover may then leave charges at Mono that the
+ * new primary lacks.
+ */
+static void
+set_running_state(void)
+{
+	static TimestampTz warned = 0;
+	char state[256];
+	int n = 0;
+
+	if (!mono_enabled)
+	{
+		mono_set_state("paused: mono_pay.enabled is off");
+		return;
+	}
+	if (mono_worker_number == 0 && !mono_ha_waits_for_standby())
+		n = mono_ha_streaming_standbys();
+	if (n == 0)
+	{
+		mono_set_state("running");
+		return;
+	}
+	snprintf(state, sizeof(state), "running (warning: %d standbys stream from this node and mono_pay.standby_names is empty: a failover may leave charges at Mono that the new primary lacks)", n);
+	mono_set_state(state);
+	if (warned != 0 && !TimestampDifferenceExceeds(warned, GetCurrentTimestamp(), 3600000))
+		return;
+	warned = GetCurrentTimestamp();
+	ereport(WARNING,
+			(errmsg("mono_pay worker: %d standbys stream from this node and mono_pay.standby_names is empty", n),
+			 errdetail("The worker sends a claim as soon as this node commits it: after a failover, Mono may hold charges that the new primary lacks."),
+			 errhint("Set mono_pay.standby_names to the standbys' application_name, e.g. ANY 1 (s1, s2), in postgresql.conf or with ALTER SYSTEM, and reload.")));
+}
+
+/*
  * The loop: claim when woken, when the last claim was full or when the
  * sweep is due; record what finished; sleep on the latch, curl's sockets
  * and timer at once. Interrupted sends are marked once the worker may
@@ -626,7 +663,7 @@ run(void)
 				maintain();
 		}
 		if (sweep && dlist_is_empty(&held))
-			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
+			set_running_state();
 		if (sweep)
 			say(mono_enabled ? "sending" : "paused: mono_pay.enabled is off; nothing is sent");
 		want_claim = exchange(want_claim, sweep);

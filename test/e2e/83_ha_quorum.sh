@@ -3,7 +3,8 @@
 # mono_pay.standby_names (issue 23). With 'ANY 2 (s1, s2)': the forms of
 # synchronous_standby_names are accepted and bad ones refused; charges are
 # sent while both standbys stream; with one down nothing is sent, the state
-# and a WARNING say why, and sending resumes when it is back; after a crash
+# and a WARNING say why, and sending resumes when it is back; an empty
+# setting while standbys stream is warned about; after a crash
 # of the primary during a burst, every reference Mono received is on both
 # standbys (promoting either orphans nothing); a partitioned old primary
 # whose other standby still follows it sends nothing.
@@ -11,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=7_lib.bash
 . "$here/7_lib.bash"
 
-plan 12
+plan 14
 
 t7_fresh
 HA_DIRS=()
@@ -73,6 +74,15 @@ rc=0
 sql "ALTER SYSTEM SET mono_pay.standby_names = 'FIRST 1 (s1, \"s2\")'" >/dev/null || rc=$?
 sql "ALTER SYSTEM RESET mono_pay.standby_names" >/dev/null
 is "$rc" 0 "FIRST 1 (s1, \"s2\") is accepted"
+
+# --- empty while standbys stream: the state and the log say so ---------------
+t7_set standby_names ''
+ok "wait_for \"SELECT state LIKE 'running (warning: 2 standbys stream from this node and mono_pay.standby_names is empty%' FROM mono_worker_status()\" 30" \
+	"mono_pay.standby_names empty with 2 streaming standbys: the state warns"
+like "$(grep 'standbys stream from this node and mono_pay.standby_names is empty' "$MONO_TMP/postgres.log" | tail -n 1)" "WARNING:" \
+	"and so does a WARNING in the log"
+t7_sql "ALTER SYSTEM RESET mono_pay.standby_names" >/dev/null
+reload_conf
 
 # --- both stream: sent; one down: nothing, and the log says so --------------
 t7_sql "SELECT mono_charge('2348084000001', 1000, 'Both stream', 'HAQ0000001')" >/dev/null
