@@ -348,7 +348,7 @@ static long
 release_held(void)
 {
 	char why[256];
-	int connected = 1;
+	int streaming = 1;
 	int needed = 1;
 	XLogRecPtr flushed;
 	XLogRecPtr oldest;
@@ -359,7 +359,7 @@ release_held(void)
 		return -1;
 	flushed = PG_UINT64_MAX; /* mono_pay.standby_names emptied (a reload): nothing waits */
 	if (mono_ha_waits_for_standby())
-		flushed = mono_ha_flushed(&connected, &needed);
+		flushed = mono_ha_flushed(&streaming, &needed);
 	dlist_init(&ready);
 	dlist_foreach_modify(it, &held)
 	{
@@ -381,10 +381,10 @@ release_held(void)
 		return -1;
 	}
 	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
-	if (connected < needed)
+	if (streaming < needed)
 	{
 		snprintf(why, sizeof(why), "waiting for a standby: %d of mono_pay.standby_names (%s) connected, %d needed; nothing is sent",
-				 connected, mono_standby_names, needed);
+				 streaming, mono_standby_names, needed);
 		warn_waiting(why);
 	}
 	else
@@ -392,7 +392,7 @@ release_held(void)
 				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
 	mono_set_state(why);
 	held_polls++;
-	if (connected < needed)
+	if (streaming < needed)
 		return 200;
 	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
 }
