@@ -144,7 +144,7 @@ is "$(t7_field "$a" accepted_twice)" 0 "A: none was accepted twice"
 ha_charges HAD 1 3
 pid=$(t7_wait_worker "" 30)
 if [ -n "$NAMES" ]; then
-	ok "wait_for \"SELECT state LIKE 'waiting for a standby: none%' FROM mono_worker_status()\" 30" \
+	ok "wait_for \"SELECT state LIKE 'waiting for a standby: 0 of%' FROM mono_worker_status()\" 30" \
 		"D: the promoted node's worker waits for a standby of its own (none is connected)"
 else
 	ok true "D: (unfixed run: no wait)"
@@ -159,7 +159,7 @@ before=$(ha_requests)
 export PGDATA=$OLD_PGDATA PGPORT=$OLD_PGPORT
 cluster_start
 if [ -n "$NAMES" ]; then
-	ok "wait_for \"SELECT state LIKE 'waiting for a standby: none%' FROM mono_worker_status()\" 30" \
+	ok "wait_for \"SELECT state LIKE 'waiting for a standby: 0 of%' FROM mono_worker_status()\" 30" \
 		"C: the old primary's worker finds no standby of mono_pay.standby_names and waits"
 else
 	ok true "C: (unfixed run: no wait)"
