@@ -220,9 +220,12 @@ mono_seal_ok(char *why, size_t len)
 		char *name = pstrdup(role + 6 + strlen("standby "));
 
 		name[strcspn(name, "\n")] = '\0';
+		if (mono_seal_names_standby(name) && seal_write("primary"))
+			return true;
 		if (mono_seal_names_standby(name))
-			return seal_write("primary");
-		snprintf(why, len, "paused: a promoted standby (%s) that mono_pay.standby_names does not name; %s", name, hint);
+			snprintf(why, len, "paused: could not seal this promoted standby (%s) as the primary in %s (see the log); %s", name, SEAL_FILE, hint);
+		else
+			snprintf(why, len, "paused: a promoted standby (%s) that mono_pay.standby_names does not name; %s", name, hint);
 	}
 	return false;
 }
