@@ -83,6 +83,27 @@ named_flushes(const MonoQuorum *q, XLogRecPtr *flushes, int max)
 }
 
 /*
+ * A node never streams from itself: a standby promoted with the settings
+ * of a pg_basebackup (issue 23) finds its own application_name in
+ * mono_pay.standby_names. Drop it from the quorum, and lower the count to
+ * the names left; false when none is left.
+ */
+static bool
+forget_self(MonoQuorum *q)
+{
+	char *self = mono_seal_own_name();
+	int i;
+	int kept = 0;
+
+	for (i = 0; i < q->count; i++)
+		if (strcmp(q->names[i], "*") == 0 || pg_strcasecmp(q->names[i], self) != 0)
+			memmove(q->names[kept++], q->names[i], NAMEDATALEN);
+	q->count = kept;
+	q->num = Min(q->num, kept);
+	return kept > 0;
+}
+
+/*
  * How far have the standbys of mono_pay.standby_names flushed the WAL, as
  * its quorum counts: a plain list, the furthest of them; FIRST n, the
  * nearest of its n first connected standbys; ANY n, the n-th furthest.
@@ -102,6 +123,8 @@ mono_ha_flushed(int *connected, int *needed)
 	*needed = 1;
 	if (!mono_quorum_parse(mono_standby_names, &q, &err))
 		return InvalidXLogRecPtr;
+	if (!forget_self(&q))
+		return PG_UINT64_MAX; /* it named only this node: no standby to wait for */
 	*needed = q.num;
 	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
 	mono_spi_run(&ack_stmt, NULL, NULL, 0);

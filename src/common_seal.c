@@ -106,10 +106,11 @@ seal_write(const char *role)
 /*
  * The application_name a streaming standby connects with: the one in
  * primary_conninfo, else cluster_name, else "walreceiver" (as the WAL
- * receiver does).
+ * receiver does). A promoted standby keeps its primary_conninfo: this is
+ * then the name it streamed under.
  */
-static char *
-standby_name(void)
+char *
+mono_seal_own_name(void)
 {
 	const char *conninfo = GetConfigOption("primary_conninfo", true, false);
 	const char *cluster = GetConfigOption("cluster_name", true, false);
@@ -175,7 +176,7 @@ void
 mono_seal_at_start(void)
 {
 	if (exists("standby.signal"))
-		(void) seal_write(psprintf("standby %s", standby_name()));
+		(void) seal_write(psprintf("standby %s", mono_seal_own_name()));
 	else if (exists("recovery.signal") || exists("backup_label"))
 		(void) seal_write("restored");
 	else if (!exists(SEAL_FILE))
