@@ -14,7 +14,9 @@ OBJS = \
 	src/common_values.o \
 	src/common_retry.o \
 	src/common_job.o \
+	src/common_quorum.o \
 	src/common_ha.o \
+	src/common_seal.o \
 	src/common_notify.o \
 	src/owo_validate.o \
 	src/owo_enqueue.o \
@@ -31,6 +33,7 @@ OBJS = \
 	src/worker_dispatch.o \
 	src/worker_queue.o \
 	src/worker_status.o \
+	src/worker_settings.o \
 	src/worker_main.o
 
 PG_CONFIG ?= pg_config

@@ -244,12 +244,33 @@ extern char *mono_shown(const char *value);
 /* common_retry.c: backoff of retries and reads */
 extern int64 mono_backoff_ms(int attempts);
 
+/* common_quorum.c: the forms of mono_pay.standby_names */
+#define MONO_QUORUM_MAX 32
+typedef struct MonoQuorum
+{
+	bool quorum; /* FIRST n (...) or ANY n (...) */
+	bool any;	 /* ANY (a plain list is ANY 1) */
+	int num;	 /* how many must have flushed */
+	int count;	 /* how many names */
+	char names[MONO_QUORUM_MAX][NAMEDATALEN];
+} MonoQuorum;
+extern bool mono_quorum_parse(const char *value, MonoQuorum *q, const char **err);
+extern bool mono_quorum_names(const MonoQuorum *q, int i, const char *application_name);
+
 /* common_ha.c: high availability, restores and clones */
 extern void mono_ha_init(void);
 extern void mono_require_writable(const char *function);
 extern bool mono_ha_waits_for_standby(void);
-extern XLogRecPtr mono_ha_flushed(bool *connected);
+extern XLogRecPtr mono_ha_flushed(int *connected, int *needed);
 extern bool mono_ha_identity_ok(char *why, size_t len);
+extern bool mono_ha_may_claim(void);
+extern int mono_ha_streaming_standbys(void);
+
+/* common_seal.c: the node seal (physical copies pause) */
+extern void mono_seal_at_start(void);
+extern void mono_seal_resume(void);
+extern bool mono_seal_ok(char *why, size_t len);
+extern char *mono_seal_own_name(void);
 
 /*
  * common_job.c: a job is one HTTP call for one row. A product (owo_*,

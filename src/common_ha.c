@@ -20,6 +20,9 @@
 #include "utils/guc.h"
 #include "utils/pg_lsn.h"
 #include "utils/snapmgr.h"
+#include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 
 PG_FUNCTION_INFO_V1(mono_system_identifier);
 PG_FUNCTION_INFO_V1(mono_resume);
@@ -33,45 +36,168 @@ mono_ha_waits_for_standby(void)
 	return mono_standby_names != NULL && mono_standby_names[0] != '\0';
 }
 
-/* How far the named standbys have flushed, and how many are connected. */
+/* Every connected standby (not a base backup): its application_name and flush LSN. */
 static MonoStatement ack_stmt = {
 	"read pg_stat_replication for mono_pay.standby_names",
-	"SELECT pg_catalog.count(*)::int4, pg_catalog.max(r.flush_lsn)"
-	" FROM pg_catalog.pg_stat_replication r"
-	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND EXISTS"
-	"  (SELECT 1 FROM pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n"
-	"   WHERE pg_catalog.btrim(n) OPERATOR(pg_catalog.=) ANY (ARRAY['*', r.application_name]))",
-	1,
-	{TEXTOID},
+	"SELECT r.application_name, r.flush_lsn FROM pg_catalog.pg_stat_replication r"
+	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND r.flush_lsn IS NOT NULL",
+	0,
+	{InvalidOid},
 	true};
 
+/* Sort LSNs from the furthest to the nearest. */
+static int
+lsn_desc(const void *a, const void *b)
+{
+	XLogRecPtr x = *(const XLogRecPtr *) a;
+	XLogRecPtr y = *(const XLogRecPtr *) b;
+
+	return x < y ? 1 : (x > y ? -1 : 0);
+}
+
 /*
- * How far have the standbys named in mono_pay.standby_names flushed the
- * WAL (the furthest of them; InvalidXLogRecPtr when none has)? *connected
- * says whether any of them is connected at all.
+ * The flush LSNs of the connected standbys that the quorum names (each
+ * once), in the order of its list (a FIRST quorum's priority); returns
+ * how many.
+ */
+static int
+named_flushes(const MonoQuorum *q, XLogRecPtr *flushes, int max)
+{
+	bool *used = palloc0(sizeof(bool) * (SPI_processed + 1));
+	int n = 0;
+	int i;
+	uint64 r;
+
+	for (i = 0; i < q->count; i++)
+		for (r = 0; r < SPI_processed && n < max; r++)
+		{
+			bool isnull;
+			char *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+			if (used[r] || name == NULL || !mono_quorum_names(q, i, name))
+				continue;
+			used[r] = true;
+			flushes[n++] = DatumGetLSN(mono_spi_value(r, 2, &isnull));
+		}
+	return n;
+}
+
+/*
+ * A node never streams from itself: a standby promoted with the settings
+ * of a pg_basebackup (issue 23) finds its own application_name in
+ * mono_pay.standby_names. Drop it from the quorum, and lower the count to
+ * the names left; false when none is left.
+ */
+static bool
+forget_self(MonoQuorum *q)
+{
+	char *self = mono_seal_own_name();
+	int i;
+	int kept = 0;
+
+	for (i = 0; i < q->count; i++)
+		if (strcmp(q->names[i], "*") == 0 || pg_strcasecmp(q->names[i], self) != 0)
+			memmove(q->names[kept++], q->names[i], NAMEDATALEN);
+	q->count = kept;
+	q->num = Min(q->num, kept);
+	return kept > 0;
+}
+
+/*
+ * How far have the standbys of mono_pay.standby_names flushed the WAL, as
+ * its quorum counts: a plain list, the furthest of them; FIRST n, the
+ * nearest of its n first connected standbys; ANY n, the n-th furthest.
+ * InvalidXLogRecPtr while fewer than needed are connected (or the value is
+ * invalid). *connected and *needed say how many are and must be.
  */
 XLogRecPtr
-mono_ha_flushed(bool *connected)
+mono_ha_flushed(int *connected, int *needed)
 {
-	Datum arg = CStringGetTextDatum(mono_standby_names);
-	bool isnull;
+	MonoQuorum q;
+	const char *err;
+	XLogRecPtr flushes[MONO_QUORUM_MAX];
 	XLogRecPtr flushed = InvalidXLogRecPtr;
-	Datum d;
+	int n;
 
+	*connected = 0;
+	*needed = 1;
+	if (!mono_quorum_parse(mono_standby_names, &q, &err))
+		return InvalidXLogRecPtr;
+	if (!forget_self(&q))
+		return PG_UINT64_MAX; /* it named only this node: no standby to wait for */
+	*needed = q.num;
 	mono_tx_begin("mono_pay: waiting for a standby to flush the claim");
-	mono_spi_run(&ack_stmt, &arg, NULL, 1);
-	*connected = DatumGetInt32(mono_spi_value(0, 1, &isnull)) > 0;
-	d = mono_spi_value(0, 2, &isnull);
-	if (!isnull)
-		flushed = DatumGetLSN(d);
+	mono_spi_run(&ack_stmt, NULL, NULL, 0);
+	n = named_flushes(&q, flushes, MONO_QUORUM_MAX);
 	mono_tx_commit();
+	*connected = n;
+	if (n < q.num)
+		return InvalidXLogRecPtr;
+	if (!q.quorum || q.any)
+		qsort(flushes, n, sizeof(XLogRecPtr), lsn_desc);
+	else
+		qsort(flushes, q.num, sizeof(XLogRecPtr), lsn_desc);
+	flushed = flushes[q.num - 1];
 	return flushed;
 }
 
-/* A recorded identity that is not this node's, or that pg_restore recorded. */
+/* How many standbys stream from this node (base backups aside)? */
+int
+mono_ha_streaming_standbys(void)
+{
+	bool isnull;
+	int n;
+
+	mono_tx_begin("mono_pay: counting streaming standbys");
+	mono_spi_query("count the streaming standbys",
+				   "SELECT pg_catalog.count(*)::int4 FROM pg_catalog.pg_stat_replication"
+				   " WHERE state OPERATOR(pg_catalog.<>) 'backup'",
+				   true);
+	n = DatumGetInt32(mono_spi_value(0, 1, &isnull));
+	mono_tx_commit();
+	return n;
+}
+
+/*
+ * A recorded identity that is not this node's, or that pg_restore or
+ * restored rows recorded.
+ */
 #define FOREIGN_IDENTITY \
 	"system_identifier::text OPERATOR(pg_catalog.<>) $1 OR database_oid OPERATOR(pg_catalog.<>) $2" \
-	" OR recorded_by::text OPERATOR(pg_catalog.=) 'pg_restore'"
+	" OR recorded_by::text OPERATOR(pg_catalog.=) ANY ('{pg_restore,restored rows}'::text[])"
+
+/* Does mono.node_identity hold an identity that is not this node's? */
+static MonoStatement foreign_stmt = {
+	"look for a foreign identity in mono.node_identity",
+	"SELECT EXISTS (SELECT 1 FROM mono.node_identity WHERE " FOREIGN_IDENTITY ")",
+	2,
+	{TEXTOID, OIDOID},
+	true};
+
+/*
+ * In the worker's claiming transaction, before its claims (issue 23): may
+ * it claim? Not while a transaction inserts restored rows (mono.restored_rows()
+ * holds a lock on mono.node_identity that this one conflicts with), nor once
+ * one has committed them with its mark, or any foreign identity is recorded.
+ * The check runs after the lock, so a claim can never see restored rows
+ * without also seeing their mark.
+ */
+bool
+mono_ha_may_claim(void)
+{
+	Oid rel = RangeVarGetRelid(makeRangeVar("mono", "node_identity", -1), NoLock, true);
+	Datum args[2];
+	bool isnull;
+
+	if (!OidIsValid(rel))
+		return false;
+	if (!ConditionalLockRelationOid(rel, RowExclusiveLock))
+		return false;
+	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
+	args[1] = ObjectIdGetDatum(MyDatabaseId);
+	mono_spi_run(&foreign_stmt, args, NULL, 1);
+	return !DatumGetBool(mono_spi_value(0, 1, &isnull));
+}
 
 /*
  * Is this the database that talked to Mono? It is when every identity
@@ -150,6 +276,7 @@ mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
 							  1, types, &arg, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the node's identity");
 	SPI_finish();
+	mono_seal_resume();
 	mono_wake_at_commit();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("resumed: this database (system identifier %s, database %s) may talk to Mono",
 											  sysid, get_database_name(MyDatabaseId))));

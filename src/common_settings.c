@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 
 /* the payments (Direct Charge) app and the API */
@@ -104,6 +105,21 @@ check_secret(char **newval, void **extra pg_attribute_unused(), GucSource source
 		return false;
 	}
 	return true;
+}
+
+/* Accept the forms of mono_pay.standby_names (common_quorum.c). */
+static bool
+check_standby_names(char **newval, void **extra pg_attribute_unused(),
+					GucSource source pg_attribute_unused())
+{
+	MonoQuorum q;
+	const char *err = NULL;
+
+	if (mono_quorum_parse(*newval, &q, &err))
+		return true;
+	GUC_check_errdetail("mono_pay.standby_names: %s.", err);
+	GUC_check_errhint("Use s1, s2 (at least one), FIRST 2 (s1, s2, s3) or ANY 2 (s1, s2, s3), as in synchronous_standby_names.");
+	return false;
 }
 
 /* A show hook for SHOW and current_setting(): whether a secret is set, never its value. */
@@ -216,8 +232,8 @@ static const MonoSetting settings[] = {
 			   "starts real-time refreshes, which Mono bills when they find new data. "
 			   "Off: the account is recorded, untracked, until mono_account_sync() is called."},
 	/* high availability */
-	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP),
-	 .description = "Standbys (application_name, comma-separated, or *) that must have flushed a claim before the worker sends it.",
+	{STRING("standby_names", mono_standby_names, "", PGC_SIGHUP), .check = check_standby_names,
+	 .description = "Standbys that must have flushed a claim before the worker sends it: s1, s2 (at least one), FIRST n (...) or ANY n (...).",
 	 .detail = "Empty: a single node, nothing waits."},
 };
 
@@ -252,34 +268,96 @@ define_setting(const MonoSetting *s)
 	}
 }
 
+/* Which of our secrets (set and non-empty) does the text hold the value of (-1: none)? */
+static int
+holds_secret_value(const char *text)
+{
+	int i;
+
+	for (i = 0; text != NULL && i < (int) lengthof(settings); i++)
+	{
+		const char *value = *(char **) settings[i].variable;
+
+		if (settings[i].type == SETTING_SECRET && value != NULL && value[0] != '\0' &&
+			strstr(text, value) != NULL)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Which of our secrets does a message about a parameter (known by its
+ * untranslated id) name, whatever quotes the translation puts around the
+ * name (-1: none)?
+ */
+static int
+names_secret(ErrorData *edata)
+{
+	int i;
+
+	if (edata->message_id == NULL || strstr(edata->message_id, "parameter \"%s\"") == NULL)
+		return -1;
+	for (i = 0; edata->message && i < (int) lengthof(settings); i++)
+	{
+		char *name = psprintf("mono_pay.%s", settings[i].name);
+		const char *at = strstr(edata->message, name);
+		bool hit = settings[i].type == SETTING_SECRET && at != NULL &&
+			!(isalnum((unsigned char) at[strlen(name)]) || at[strlen(name)] == '_');
+
+		pfree(name);
+		if (hit)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Should the statement of this message stay out of the log (issue 23)? It
+ * should when its text calls a function that takes a BVN or a webhook
+ * secret (by name, in any case), or holds a secret's value: an error raised
+ * outside the function in the same statement (a statement_timeout after it
+ * returned) is logged with the statement, without the function's own
+ * log_min_error_statement.
+ */
+static bool
+statement_is_sensitive(ErrorData *edata)
+{
+	static const char *const names[] = {"mono_link_beneficiary", "mono_handle_webhook"};
+	int i;
+
+	if (debug_query_string == NULL || edata->hide_stmt || edata->elevel < log_min_error_statement)
+		return false;
+	for (i = 0; i < (int) lengthof(names); i++)
+		if (strcasestr(debug_query_string, names[i]) != NULL)
+			return true;
+	return holds_secret_value(debug_query_string) >= 0;
+}
+
 /*
  * PostgreSQL logs 'parameter "x" changed to "value"' when a reload changes a
- * setting, secrets included, and quotes a refused value. Any message about
- * a parameter (known by its untranslated text, so that lc_messages does not
- * matter) that names one of our secrets is replaced before it is written.
+ * setting, secrets included, and quotes a refused value, in the language
+ * of lc_messages. A message that holds a secret's value (whatever its
+ * wording) or that is about a secret parameter (by its untranslated id) is
+ * replaced before it is written (issue 23: not by its English wording).
  */
 static void
 hide_secrets(ErrorData *edata)
 {
-	const char *param = edata->message_id ? strstr(edata->message_id, "parameter \"%s\"") : NULL;
-	int i;
+	int i = holds_secret_value(edata->message);
 
-	/* only messages that quote a value after the parameter's name */
-	for (i = 0; edata->message && param != NULL && strstr(param + 14, "%s") != NULL &&
-		 i < (int) lengthof(settings);
-		 i++)
+	if (i < 0)
+		i = holds_secret_value(edata->detail);
+	if (i < 0)
+		i = holds_secret_value(edata->context);
+	if (i < 0)
+		i = names_secret(edata);
+	if (statement_is_sensitive(edata))
+		edata->hide_stmt = true;
+	if (i >= 0)
 	{
-		char quoted[NAMEDATALEN + 16];
-
-		if (settings[i].type != SETTING_SECRET)
-			continue;
-		snprintf(quoted, sizeof(quoted), "\"mono_pay.%s\"", settings[i].name);
-		if (strstr(edata->message, quoted) != NULL)
-		{
-			edata->message = psprintf("parameter %s: value hidden by mono_pay", quoted);
-			edata->detail = NULL;
-			break;
-		}
+		edata->message = psprintf("parameter \"mono_pay.%s\": value hidden by mono_pay", settings[i].name);
+		edata->detail = NULL;
+		edata->context = NULL;
 	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);

@@ -19,7 +19,9 @@ void _PG_init(void);
  * Module load, from shared_preload_libraries only (the worker
  * and shared memory need the postmaster): settings, libcurl, shared memory
  * and the commit-time wake, the DROP EXTENSION guard, the trigger buffer's
- * flush, and the background workers.
+ * flush, and the background worker. Under pg_upgrade (binary-upgrade
+ * mode) no worker is registered, and the node seal is left
+ * alone: nothing may run, read or write there.
  */
 void
 _PG_init(void)
@@ -38,5 +40,9 @@ _PG_init(void)
 	/* the flush first: the DROP guard's hook runs before it, and wraps it */
 	mono_batch_init();
 	mono_ha_init();
+	if (IsBinaryUpgrade)
+		return;
+	if (IsPostmasterEnvironment && !IsUnderPostmaster)
+		mono_seal_at_start();
 	mono_worker_init();
 }

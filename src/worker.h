@@ -8,6 +8,7 @@
  *	worker_queue.c		one short transaction per turn: record the outcomes
  *						of finished jobs, claim new ones from each product
  *	worker_status.c		mono_worker_status()
+ *	worker_settings.c	ignores settings made per database or per role
  */
 #ifndef MONO_WORKER_H
 #define MONO_WORKER_H
@@ -24,6 +25,10 @@ extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int pol
 							   dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
+
+/* worker_settings.c */
+extern void mono_settings_keep(void);
+extern void mono_settings_ignore_per_database(void);
 
 /* worker_dispatch.c */
 extern void mono_dispatch_init(void);

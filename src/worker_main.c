@@ -374,6 +374,26 @@ static int held_count = 0;
 static int held_polls = 0; /* checks since jobs were last released */
 
 /*
+ * A WARNING, at most once a minute, while claims wait because too few
+ * standbys of mono_pay.standby_names are connected (after a failover: no
+ * standby follows the new primary yet); the runbook is in the README.
+ */
+static void
+warn_waiting(const char *why)
+{
+	static TimestampTz last = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (last != 0 && !TimestampDifferenceExceeds(last, now, 60000))
+		return;
+	last = now;
+	ereport(WARNING,
+			(errmsg("mono_pay worker: %d claimed requests are %s", held_count, why),
+			 errdetail("A claim is sent only once the standbys of mono_pay.standby_names have flushed it."),
+			 errhint("Connect a standby to this primary, or, once sure that no other node took the primary's role, set mono_pay.standby_names to the standbys that follow this node (ALTER SYSTEM, reload).")));
+}
+
+/*
  * Start the held jobs whose claim a standby of mono_pay.standby_names has
  * flushed; say why the others wait in the state (a cancelled or failed
  * check sends nothing). Returns how long to wait before the next check
@@ -384,7 +404,8 @@ static long
 release_held(void)
 {
 	char why[256];
-	bool standby_connected;
+	int streaming = 1;
+	int needed = 1;
 	XLogRecPtr flushed;
 	XLogRecPtr oldest;
 	dlist_head ready;
@@ -392,10 +413,9 @@ release_held(void)
 
 	if (dlist_is_empty(&held))
 		return -1;
-	standby_connected = true;
 	flushed = PG_UINT64_MAX; /* mono_pay.standby_names emptied (a reload): nothing waits */
 	if (mono_ha_waits_for_standby())
-		flushed = mono_ha_flushed(&standby_connected);
+		flushed = mono_ha_flushed(&streaming, &needed);
 	dlist_init(&ready);
 	dlist_foreach_modify(it, &held)
 	{
@@ -417,15 +437,18 @@ release_held(void)
 		return -1;
 	}
 	oldest = dlist_container(MonoJob, node, dlist_head_node(&held))->claim_lsn;
-	if (!standby_connected)
-		snprintf(why, sizeof(why), "waiting for a standby: none of mono_pay.standby_names (%s) is connected; nothing is sent",
-				 mono_standby_names);
+	if (streaming < needed)
+	{
+		snprintf(why, sizeof(why), "waiting for a standby: %d of mono_pay.standby_names (%s) connected, %d needed; nothing is sent",
+				 streaming, mono_standby_names, needed);
+		warn_waiting(why);
+	}
 	else
 		snprintf(why, sizeof(why), "waiting for a standby of mono_pay.standby_names to flush %X/%X (flushed: %X/%X)",
 				 LSN_FORMAT_ARGS(oldest), LSN_FORMAT_ARGS(flushed));
 	mono_set_state(why);
 	held_polls++;
-	if (!standby_connected)
+	if (streaming < needed)
 		return 200;
 	return held_polls < 20 ? 1 : Min(1L << Min(held_polls - 20, 4), 16);
 }
@@ -501,10 +524,32 @@ exchange(bool want_claim, bool sweep)
 }
 
 /*
+ * Log, once per change, what the first worker does: sends (and where),
+ * sends nothing because mono_pay.enabled is off, or waits or pauses (and
+ * why). The state of mono_worker_status() says the same at every turn.
+ */
+static void
+say(const char *what)
+{
+	static char said[256] = "";
+
+	if (mono_worker_number != 0 || strcmp(said, what) == 0)
+		return;
+	strlcpy(said, what, sizeof(said));
+	if (strcmp(what, "sending") == 0)
+		ereport(LOG,
+				(errmsg("mono_pay worker: sending to %s", mono_api_url)));
+	else
+		ereport(LOG,
+				(errmsg("mono_pay worker: %s", what)));
+}
+
+/*
  * May the worker touch its queue at all? Not on a read-only node (a
  * primary being demoted), nor in a restored or cloned copy until
- * mono_resume(): it then sends nothing, reads nothing and records
- * nothing, and says why in its state.
+ * mono_resume() (a physical copy by its node seal, a dump by the identity
+ * recorded in the database): it then sends nothing, reads nothing and
+ * records nothing, and says why in its state and, once, in the log.
  */
 static bool
 ready_to_work(void)
@@ -512,16 +557,15 @@ ready_to_work(void)
 	char why[256];
 
 	if (DefaultXactReadOnly)
+		strlcpy(why, "waiting: default_transaction_read_only is on (a read-only or demoted node sends nothing)", sizeof(why));
+	else if (mono_seal_ok(why, sizeof(why)) && mono_ha_identity_ok(why, sizeof(why)))
 	{
-		mono_set_state("waiting: default_transaction_read_only is on (a read-only or demoted node sends nothing)");
-		return false;
+		say(mono_enabled ? "sending" : "paused: mono_pay.enabled is off; nothing is sent");
+		return true;
 	}
-	if (!mono_ha_identity_ok(why, sizeof(why)))
-	{
-		mono_set_state(why);
-		return false;
-	}
-	return true;
+	mono_set_state(why);
+	say(why);
+	return false;
 }
 
 /*
@@ -582,6 +626,43 @@ sleep_for(bool want_claim, TimestampTz next_sweep, long hold_ms)
 }
 
 /*
+ * The state of a sweep with nothing held: running, or paused when
+ * mono_pay.enabled is off. With mono_pay.standby_names empty while
+ * standbys stream from this node, the state says so, and a WARNING (at
+ * most once an hour): a failover may then leave charges at Mono that the
+ * new primary lacks.
+ */
+static void
+set_running_state(void)
+{
+	static TimestampTz warned = 0;
+	char state[256];
+	int n = 0;
+
+	if (!mono_enabled)
+	{
+		mono_set_state("paused: mono_pay.enabled is off");
+		return;
+	}
+	if (mono_worker_number == 0 && !mono_ha_waits_for_standby())
+		n = mono_ha_streaming_standbys();
+	if (n == 0)
+	{
+		mono_set_state("running");
+		return;
+	}
+	snprintf(state, sizeof(state), "running (warning: %d standbys stream from this node and mono_pay.standby_names is empty: a failover may leave charges at Mono that the new primary lacks)", n);
+	mono_set_state(state);
+	if (warned != 0 && !TimestampDifferenceExceeds(warned, GetCurrentTimestamp(), 3600000))
+		return;
+	warned = GetCurrentTimestamp();
+	ereport(WARNING,
+			(errmsg("mono_pay worker: %d standbys stream from this node and mono_pay.standby_names is empty", n),
+			 errdetail("The worker sends a claim as soon as this node commits it: after a failover, Mono may hold charges that the new primary lacks."),
+			 errhint("Set mono_pay.standby_names to the standbys' application_name, e.g. ANY 1 (s1, s2), in postgresql.conf or with ALTER SYSTEM, and reload.")));
+}
+
+/*
  * The loop: claim when woken, when the last claim was full or when the
  * sweep is due; record what finished; sleep on the latch, curl's sockets
  * and timer at once. Interrupted sends are marked once the worker may
@@ -637,7 +718,9 @@ run(void)
 				maintain();
 		}
 		if (sweep && dlist_is_empty(&held))
-			mono_set_state(mono_enabled ? "running" : "paused: mono_pay.enabled is off");
+			set_running_state();
+		if (sweep)
+			say(mono_enabled ? "sending" : "paused: mono_pay.enabled is off; nothing is sent");
 		want_claim = exchange(want_claim, sweep);
 		hold_ms = release_held();
 		if (mono_dispatch_wait(sleep_for(want_claim, next_sweep, hold_ms)))
@@ -654,7 +737,9 @@ mono_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	mono_settings_keep();
 	connect_to_database();
+	mono_settings_ignore_per_database();
 	/* pg_stat_activity.application_name: "mono_pay worker", "mono_pay sender 1", ... */
 	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_OVERRIDE);
 	/*
@@ -670,14 +755,14 @@ mono_worker_main(Datum main_arg)
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
 	mono_dispatch_init();
+	/* where it sends is logged once it may (see say()) */
 	if (mono_worker_number == 0)
 		ereport(LOG,
-				(errmsg("mono_pay worker started in database \"%s\", sending to %s",
-						mono_database_name, mono_api_url)));
+				(errmsg("mono_pay worker started in database \"%s\"", mono_database_name)));
 	else
 		ereport(LOG,
-				(errmsg("mono_pay sender %d started in database \"%s\", sending to %s",
-						mono_worker_number, mono_database_name, mono_api_url)));
+				(errmsg("mono_pay sender %d started in database \"%s\"",
+						mono_worker_number, mono_database_name)));
 	run();
 }
 

@@ -305,7 +305,10 @@ mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
 		return 0;
 	mono_tx_begin("mono_pay: recording and claiming");
 	record_all(out);
-	n = claim(limit, poll_budget, jobs, cxt);
+	/* a restore's rows are never claimable: see mono_ha_may_claim() */
+	n = (limit > 0 || poll_budget > 0) && mono_ha_may_claim() ?
+		claim(limit, poll_budget, jobs, cxt) :
+		0;
 	mono_tx_commit();
 	return n;
 }

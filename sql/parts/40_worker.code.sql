@@ -127,6 +127,37 @@ CREATE OR REPLACE FUNCTION mono_resume() RETURNS text
 AS 'MODULE_PATHNAME', 'mono_resume'
 LANGUAGE C VOLATILE;
 
+-- Restored rows (issue 23): a row of mono.fund_requests or mono.beneficiaries
+-- whose created_at is not this transaction's now(), or of mono.accounts
+-- whose next_sync_at is not, was not made by mono_pay here: a restore's
+-- COPY (psql running a plain dump, pg_restore), or rows copied in by hand.
+-- Before the row is inserted, the trigger takes a lock on mono.node_identity
+-- that the worker's claim conflicts with, and records the mark 'restored
+-- rows' there: the worker never claims such rows, whatever the order in
+-- which the dump's tables arrive (its check runs after that lock, in the
+-- claiming transaction), and it pauses until a superuser's mono_resume().
+CREATE OR REPLACE FUNCTION mono.restored_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    LOCK TABLE mono.node_identity IN SHARE ROW EXCLUSIVE MODE;
+    INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+    SELECT mono.system_identifier(), d.oid, d.datname, 'restored rows'
+      FROM pg_catalog.pg_database d
+     WHERE d.datname = pg_catalog.current_database()
+       AND NOT EXISTS (SELECT 1 FROM mono.node_identity i WHERE i.recorded_by = 'restored rows');
+    RETURN NEW;
+END;
+$$;
+CREATE OR REPLACE TRIGGER restored_rows BEFORE INSERT ON mono.fund_requests
+    FOR EACH ROW WHEN (NEW.created_at IS DISTINCT FROM pg_catalog.now())
+    EXECUTE FUNCTION mono.restored_rows();
+CREATE OR REPLACE TRIGGER restored_rows BEFORE INSERT ON mono.beneficiaries
+    FOR EACH ROW WHEN (NEW.created_at IS DISTINCT FROM pg_catalog.now())
+    EXECUTE FUNCTION mono.restored_rows();
+CREATE OR REPLACE TRIGGER restored_rows BEFORE INSERT ON mono.accounts
+    FOR EACH ROW WHEN (NEW.next_sync_at IS DISTINCT FROM pg_catalog.now())
+    EXECUTE FUNCTION mono.restored_rows();
+
 -- Orphans: what Mono told us about that this database does not know (a
 -- payment of an unknown fund request, an event naming an unknown
 -- reference or Mono id). After a lost failover or a restore these are the

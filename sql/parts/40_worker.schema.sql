@@ -21,13 +21,17 @@ CREATE INDEX http_log_at ON mono.http_log (at);
 -- cloned copy brings the old identity along and its worker pauses (a
 -- promoted physical standby has the same identifier and database: no
 -- pause). recorded_by 'pg_restore' (CREATE EXTENSION run by pg_restore)
--- pauses too: the dumped identity may arrive after the queued rows.
+-- pauses too: the dumped identity may arrive after the queued rows; and
+-- 'restored rows' (issue 23) is the mark mono.restored_rows() leaves in the
+-- transaction that inserts rows it did not create (a COPY of a restore).
 CREATE TABLE mono.node_identity (
     system_identifier text NOT NULL,
     database_oid    oid NOT NULL,
     database_name   text NOT NULL,
     recorded_by     text NOT NULL
-                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume')),
+                    CONSTRAINT node_identity_recorded_by_check
+                    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume',
+                                           'restored rows')),
     recorded_at     timestamptz NOT NULL DEFAULT now()
 );
 

@@ -64,3 +64,10 @@ UPDATE mono.fund_requests
 -- ANALYZE saw (20_owo.schema.sql); the statistics taken again with it
 ALTER TABLE mono.fund_requests ALTER COLUMN phone SET (n_distinct = -1);
 ANALYZE mono.fund_requests;
+
+-- issue 23: restored rows leave a mark in mono.node_identity (the trigger
+-- mono.restored_rows(), in the code part), which pauses the worker
+ALTER TABLE mono.node_identity DROP CONSTRAINT node_identity_recorded_by_check,
+    ADD CONSTRAINT node_identity_recorded_by_check
+    CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume',
+                           'restored rows'));

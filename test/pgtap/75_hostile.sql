@@ -149,6 +149,12 @@ SELECT is(r.code, '42501', 'ALTER DATABASE ... SET mono_pay.webhook_secret is re
 \set ON_ERROR_STOP 0
 SELECT mono_handle_webhook('not json', :'webhook_secret');
 SELECT mono_link_beneficiary('2348012345678', ' ', '000013', '0123456789', '22299887766');
+-- the same statement fails after the function returned (issue 23): the
+-- error is raised outside it, without its log_min_error_statement
+SELECT (mono_link_beneficiary('2348012345671', 'Ada Obi', '000013', '0123456789', '22299887755')).id
+       / (random() * 0)::int;
+SELECT mono_handle_webhook('{"event": "mono.test.outside", "data": {}}', :'webhook_secret')
+       || (1 / (random() * 0)::int)::text;
 \set ON_ERROR_STOP 1
 
 ALTER SYSTEM RESET ALL;

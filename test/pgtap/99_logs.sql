@@ -16,7 +16,7 @@
 \set last_file `cd "$MONO_TEST_LIB"/../pgtap && ls -1 -- *.sql | LC_ALL=C sort | tail -n 1`
 
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT is(:'last_file'::text, '99_logs.sql'::text,
           'this file sorts last of test/pgtap/*.sql, so the log it reads holds every other file''s');
@@ -37,6 +37,9 @@ SELECT ok(position(:'connect_webhook_secret' IN text) = 0,
 -- 75_hostile calls mono_link_beneficiary with this BVN in a statement that fails
 SELECT ok(position('22299887766' IN text) = 0,
           'the server log does not contain the BVN of a failing link') FROM server_log;
+-- and this one in a statement that fails after mono_link_beneficiary returned (issue 23)
+SELECT ok(position('22299887755' IN text) = 0,
+          'the server log does not contain a BVN whose statement failed outside the function') FROM server_log;
 
 SELECT * FROM finish();
 ROLLBACK;
