@@ -75,7 +75,8 @@ as_app() { PGUSER=$APP PGOPTIONS= sql "$@"; }
 as_app "SELECT status FROM mono_link_beneficiary('2348074000001', 'Ada Obi', '000013', '0123456789', '22274000001', 5000, 'First')" >/dev/null
 as_app "SELECT status FROM mono_link_beneficiary('2348074000002', 'Bayo Ade', '000014', '0123456780', '22274000002')" >/dev/null
 as_app "SELECT count(mono_charge('2348074000003', 100 + i, 'Charge ' || i, 'LISTEN74C' || i)) FROM generate_series(1, 5) i" >/dev/null
-wait_for "SELECT count(*) = 0 FROM mono.fund_requests WHERE status IN ('queued', 'sending', 'unknown')
+# (both counts: a subquery inside the first WHERE made it true while links were queued)
+wait_for "SELECT (SELECT count(*) = 0 FROM mono.fund_requests WHERE status IN ('queued', 'sending', 'unknown'))
           AND (SELECT count(*) = 0 FROM mono.beneficiaries WHERE status IN ('queued', 'sending', 'unknown'))" 20
 sim post beneficiaries/2348074000001/approve >/dev/null
 sim post beneficiaries/2348074000002/approve >/dev/null
