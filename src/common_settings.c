@@ -286,16 +286,19 @@ holds_secret_value(const char *text)
 }
 
 /*
- * Which of our secrets does a message about a parameter (known by its
- * untranslated id) name, whatever quotes the translation puts around the
- * name (-1: none)?
+ * Which of our secrets does a message about a parameter's value (known by
+ * its untranslated id: a parameter and a second %s, the value) name,
+ * whatever quotes the translation puts around the name (-1: none)? A
+ * message without a value ("permission denied to set parameter") stays.
  */
 static int
 names_secret(ErrorData *edata)
 {
+	const char *first;
 	int i;
 
-	if (edata->message_id == NULL || strstr(edata->message_id, "parameter \"%s\"") == NULL)
+	if (edata->message_id == NULL || strstr(edata->message_id, "parameter \"%s\"") == NULL ||
+		(first = strstr(edata->message_id, "%s")) == NULL || strstr(first + 2, "%s") == NULL)
 		return -1;
 	for (i = 0; edata->message && i < (int) lengthof(settings); i++)
 	{

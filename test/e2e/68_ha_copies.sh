@@ -190,6 +190,11 @@ like "$(grep 'ignores default_transaction_read_only set per database' "$MONO_TMP
 	"the log says which database settings the worker ignored"
 t7_sql "ALTER DATABASE mono_test RESET ALL" >/dev/null
 export PGOPTIONS=$OLD_PGOPTIONS
+# s1 must have the RESET before the crash below, or the promoted node keeps
+# the owner's read-only and 1 ms settings for this script's own sessions
+lsn=$(t7_sql "SELECT pg_current_wal_lsn()")
+PGPORT=$(standby_port s1) wait_for "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn" 30 ||
+	diag "s1 did not replay the RESET in 30 s"
 
 # --- a promoted named standby keeps sending ------------------------------
 cluster_stop immediate
