@@ -126,8 +126,8 @@ typedef struct MonoWorkerSlot
 /* Mono's two apps, each with its own key (common_key.c) */
 typedef enum MonoApp
 {
-	MONO_APP_PAYMENTS,			/* Direct Charge: mono_pay.secret_key */
-	MONO_APP_CONNECT,			/* Connect: mono_pay.connect_secret_key */
+	MONO_APP_PAYMENTS, /* Direct Charge: mono_pay.secret_key */
+	MONO_APP_CONNECT,  /* Connect: mono_pay.connect_secret_key */
 	MONO_APPS
 } MonoApp;
 
@@ -141,11 +141,11 @@ typedef struct MonoShared
 	bool database_warned; /* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
 	/* issue 22: each app whose key Mono refused ("" when none), and the cost of reads */
-	char key_refused[MONO_APPS][128];		/* what Mono said, e.g. "payments app: HTTP 401 ..." */
-	TimestampTz key_refused_at[MONO_APPS];	/* since when (0: the key is taken) */
-	uint64 key_refusals[MONO_APPS];			/* outages so far */
-	uint64 list_pages_read;		 /* pages of Owo lists read */
-	uint64 phone_filter_ignored; /* list pages where Mono ignored ?phone= */
+	char key_refused[MONO_APPS][128];	   /* what Mono said, e.g. "payments app: HTTP 401 ..." */
+	TimestampTz key_refused_at[MONO_APPS]; /* since when (0: the key is taken) */
+	uint64 key_refusals[MONO_APPS];		   /* outages so far */
+	uint64 list_pages_read;				   /* pages of Owo lists read */
+	uint64 phone_filter_ignored;		   /* list pages where Mono ignored ?phone= */
 } MonoShared;
 
 extern MonoShared *mono_shared;
