@@ -13,6 +13,7 @@ OBJS = \
 	src/common_json.o \
 	src/common_values.o \
 	src/common_retry.o \
+	src/common_key.o \
 	src/common_job.o \
 	src/common_quorum.o \
 	src/common_ha.o \
@@ -23,7 +24,6 @@ OBJS = \
 	src/owo_batch.o \
 	src/owo_body.o \
 	src/owo_queue.o \
-	src/owo_key.o \
 	src/owo_outcome.o \
 	src/owo_wait.o \
 	src/connect_parse.o \

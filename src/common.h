@@ -30,6 +30,7 @@
  *		common_json.c	jansson, Mono's envelope, the one serialisation policy
  *		common_values.c	values checked before SQL casts them
  *		common_retry.c	backoff of retries and reads
+ *		common_key.c	a refused key: an app's calls wait, rows are kept
  *		common_job.c	a job's HTTP call and its mono.http_log row
  *		common_ha.c		standbys, restored copies, read-only nodes, DROP EXTENSION
  *		common_notify.c	NOTIFY mono_pay, sent at commit
@@ -122,6 +123,14 @@ typedef struct MonoWorkerSlot
 	double send_rate;			  /* sends (not reads) a second, last window */
 } MonoWorkerSlot;
 
+/* Mono's two apps, each with its own key (common_key.c) */
+typedef enum MonoApp
+{
+	MONO_APP_PAYMENTS, /* Direct Charge: mono_pay.secret_key */
+	MONO_APP_CONNECT,  /* Connect: mono_pay.connect_secret_key */
+	MONO_APPS
+} MonoApp;
+
 typedef struct MonoShared
 {
 	slock_t mutex;
@@ -131,12 +140,12 @@ typedef struct MonoShared
 	bool database_seen;	  /* false once a worker found its database missing */
 	bool database_warned; /* its absence was reported once */
 	MonoWorkerSlot workers[MONO_MAX_WORKERS];
-	/* issue 22: an app whose key Mono refused ("" when none), and the cost of reads */
-	char key_refused[128];		 /* what Mono said, e.g. "payments app: HTTP 401 ..." */
-	TimestampTz key_refused_at;	 /* since when (0: the key is taken) */
-	uint64 key_refusals;		 /* outages so far */
-	uint64 list_pages_read;		 /* pages of Owo lists read */
-	uint64 phone_filter_ignored; /* list pages where Mono ignored ?phone= */
+	/* issue 22: each app whose key Mono refused ("" when none), and the cost of reads */
+	char key_refused[MONO_APPS][128];	   /* what Mono said, e.g. "payments app: HTTP 401 ..." */
+	TimestampTz key_refused_at[MONO_APPS]; /* since when (0: the key is taken) */
+	uint64 key_refusals[MONO_APPS];		   /* outages so far */
+	uint64 list_pages_read;				   /* pages of Owo lists read */
+	uint64 phone_filter_ignored;		   /* list pages where Mono ignored ?phone= */
 } MonoShared;
 
 extern MonoShared *mono_shared;
@@ -243,6 +252,14 @@ extern char *mono_shown(const char *value);
 
 /* common_retry.c: backoff of retries and reads */
 extern int64 mono_backoff_ms(int attempts);
+
+/* common_key.c: a refused key, per app (issue 22) */
+extern const char *mono_app_product(MonoApp app);
+extern void mono_key_refused(MonoApp app, long status, const char *message);
+extern void mono_key_answered(MonoApp app);
+extern int mono_key_allows(MonoApp app, int limit);
+extern bool mono_key_is_refused(MonoApp app);
+extern bool mono_key_note(MonoApp app, long status, const char *message);
 
 /* common_quorum.c: the forms of mono_pay.standby_names */
 #define MONO_QUORUM_MAX 32

@@ -87,6 +87,10 @@ connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs
 	/* senders (workers other than the first) send charges only */
 	if (limit <= 0 || mono_worker_number > 0)
 		return 0;
+	/* a refused key: nothing, or one probe, until Mono takes it (issue 22) */
+	limit = mono_key_allows(MONO_APP_CONNECT, limit);
+	if (limit <= 0)
+		return 0;
 	args[0] = Int32GetDatum(Min(limit, CONNECT_CLAIM_MAX));
 	args[1] = Int64GetDatum((int64) mono_request_timeout + 60000);
 	n = mono_spi_run(&claim_stmt, args, NULL, 0);
@@ -122,7 +126,12 @@ transport_error(MonoJob *job, json_t *o)
 			  mono_backoff_ms(job->attempts));
 }
 
-/* An HTTP error: 429 and 5xx retry after a backoff, other 4xx wait a cycle. */
+/*
+ * An HTTP error: 429 and 5xx retry after a backoff, other 4xx wait a
+ * cycle; 401 and 403 refuse the Connect app's key (issue 22): the account
+ * keeps its step, is due again, and the attempt does not count
+ * (key_refused), while common_key.c holds Connect's claims back.
+ */
 static void
 http_error(MonoJob *job, json_t *o, long status, json_t *root)
 {
@@ -132,7 +141,12 @@ http_error(MonoJob *job, json_t *o, long status, json_t *root)
 						   message ? message :
 									 mono_body_excerpt(job->http.resp.data, job->http.resp.len));
 
-	if (status == 429 || status >= 500)
+	if (mono_key_note(MONO_APP_CONNECT, status, message))
+	{
+		set_error(o, error, 0);
+		json_object_set_new(o, "key_refused", json_true());
+	}
+	else if (status == 429 || status >= 500)
 	{
 		curl_off_t retry_after = 0;
 
@@ -192,6 +206,8 @@ connect_outcome(MonoJob *job, MonoOutcomes *out)
 	}
 	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
 	root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
+	if (status >= 200 && status < 300)
+		mono_key_answered(MONO_APP_CONNECT);
 	if (status < 200 || status >= 300)
 		http_error(job, o, status, root);
 	else if (job->kind == CONNECT_REFRESH)

@@ -7,7 +7,6 @@
  *	owo_batch.c		the trigger's buffer, inserted once per statement
  *	owo_body.c		request bodies, and mono_user_status()
  *	owo_queue.c		the worker's claims of links, charges and reads
- *	owo_key.c		a refused key: Direct Charge calls wait, rows are kept
  *	owo_outcome.c	what each answer of Mono is, as a verdict for SQL
  *	owo_wait.c		mono_wait()
  *
@@ -103,12 +102,6 @@ extern char *mono_charge_body(HeapTuple tuple, TupleDesc desc, bool with_phone);
 extern char *mono_link_body(HeapTuple tuple, TupleDesc desc, char *charge_body);
 extern const char *mono_user_status_name(const char *status);
 extern void mono_require_secret_key(void);
-
-/* owo_key.c */
-extern void mono_owo_key_refused(long status, const char *message);
-extern void mono_owo_key_answered(void);
-extern int mono_owo_key_allows(int limit);
-extern bool mono_owo_key_is_refused(void);
 
 /* owo_outcome.c */
 extern void mono_owo_outcome(MonoJob *job, MonoOutcomes *out);

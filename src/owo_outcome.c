@@ -16,7 +16,7 @@
  *		429, 5xx				retry, after backoff (Retry-After honoured)
  *		401, 403				key_refused: about the key, not the request; the
  *								row goes back to the queue, the attempt does not
- *								count, and Direct Charge calls wait (owo_key.c)
+ *								count, and Direct Charge calls wait (common_key.c)
  *		other 4xx of a re-send	refused_resend: an earlier attempt may have
  *		  of a charge			reached Mono; whatever the wording, a read decides
  *		other 4xx				refused, with Mono's message, trace_id and fields
@@ -637,12 +637,11 @@ note_key(MonoJob *job)
 	curl_easy_getinfo(job->http.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 401 && status != 403)
 	{
-		if (status > 0)
-			mono_owo_key_answered();
+		mono_key_note(MONO_APP_PAYMENTS, status, NULL);
 		return;
 	}
 	root = mono_json_try_parse(job->http.resp.data, job->http.resp.len);
-	mono_owo_key_refused(status, root ? mono_json_str(root, "message") : NULL);
+	mono_key_note(MONO_APP_PAYMENTS, status, root ? mono_json_str(root, "message") : NULL);
 	if (root)
 		json_decref(root);
 }

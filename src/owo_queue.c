@@ -301,9 +301,9 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 	int n = 0;
 
 	/* a refused key: nothing, or one probe, until Mono takes it (issue 22) */
-	if (mono_owo_key_is_refused())
+	if (mono_key_is_refused(MONO_APP_PAYMENTS))
 	{
-		limit = mono_owo_key_allows(Max(limit, 0));
+		limit = mono_key_allows(MONO_APP_PAYMENTS, Max(limit, 0));
 		poll_budget = 0;
 	}
 	if (mono_worker_number > 0)

@@ -91,33 +91,44 @@ describe_node(MonoShared *copy)
 	}
 }
 
-/* A refused key (issue 22) is what the worker is doing for Direct Charge: waiting. */
+/* A refused key (issue 22) is what the worker is doing for that app's product: waiting. */
 static void
 describe_key(MonoShared *copy)
 {
 	char state[256];
+	int app;
 
-	if (copy->key_refused_at == 0 || copy->workers[0].latch == NULL)
+	if (copy->workers[0].latch == NULL)
 		return;
-	snprintf(state, sizeof(state),
-			 "waiting for a key Mono takes: Mono refused the %s since %s; Direct Charge calls wait (reload with a new key, or a probe)",
-			 copy->key_refused, timestamptz_to_str(copy->key_refused_at));
-	strlcpy(copy->state, state, sizeof(copy->state));
+	for (app = 0; app < MONO_APPS; app++)
+	{
+		if (copy->key_refused_at[app] == 0)
+			continue;
+		snprintf(state, sizeof(state),
+				 "waiting for a key Mono takes: Mono refused the %s since %s; %s calls wait (reload with a new key, or a probe)",
+				 copy->key_refused[app], timestamptz_to_str(copy->key_refused_at[app]),
+				 mono_app_product((MonoApp) app));
+		strlcpy(copy->state, state, sizeof(copy->state));
+		return;
+	}
 }
 
 /*
  * mono.worker_counters(): the workers' figures for mono.metrics (issue
  * 22): key_refused (1 while Mono refuses the payments app's key),
- * key_refusals (outages so far), list_pages_read (the cost of Owo list
- * reads) and phone_filter_ignored (pages where Mono ignored ?phone=).
+ * key_refusals (its outages so far), connect_key_refused and
+ * connect_key_refusals (the same for the Connect app's key),
+ * list_pages_read (the cost of Owo list reads) and phone_filter_ignored
+ * (pages where Mono ignored ?phone=).
  */
 Datum
 mono_worker_counters(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MonoShared copy;
-	const char *names[4] = {"key_refused", "key_refusals", "list_pages_read", "phone_filter_ignored"};
-	double values[4];
+	const char *names[6] = {"key_refused", "key_refusals", "connect_key_refused",
+							"connect_key_refusals", "list_pages_read", "phone_filter_ignored"};
+	double values[6];
 	int i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -128,11 +139,13 @@ mono_worker_counters(PG_FUNCTION_ARGS)
 		memcpy(&copy, mono_shared, sizeof(copy));
 		SpinLockRelease(&mono_shared->mutex);
 	}
-	values[0] = copy.key_refused_at != 0 ? 1 : 0;
-	values[1] = (double) copy.key_refusals;
-	values[2] = (double) copy.list_pages_read;
-	values[3] = (double) copy.phone_filter_ignored;
-	for (i = 0; i < 4; i++)
+	values[0] = copy.key_refused_at[MONO_APP_PAYMENTS] != 0 ? 1 : 0;
+	values[1] = (double) copy.key_refusals[MONO_APP_PAYMENTS];
+	values[2] = copy.key_refused_at[MONO_APP_CONNECT] != 0 ? 1 : 0;
+	values[3] = (double) copy.key_refusals[MONO_APP_CONNECT];
+	values[4] = (double) copy.list_pages_read;
+	values[5] = (double) copy.phone_filter_ignored;
+	for (i = 0; i < 6; i++)
 	{
 		Datum v[2] = {CStringGetTextDatum(names[i]), Float8GetDatum(values[i])};
 		bool n[2] = {false, false};

@@ -72,6 +72,7 @@ DEFAULT_CONFIG = {
     "webhook_retry_base_s": 60.0,           # POSTed webhooks not answered 2xx: retried 5 times from this delay
     # Mono off the happy path (issue 22)
     "refuse_key": None,             # 401 or 403: every API call is refused so (the key, not the request)
+    "refuse_key_app": None,         # "payments" or "connect": refuse_key refuses that app's key only
     "duplicate_as_400": False,      # True: a re-sent reference is answered 400 "Duplicate transaction", no field errors
     "status_case": "lower",         # "upper": reads spell statuses in capitals (SUCCESSFUL, APPROVED)
     "stale_prompts": False,         # True: a newer request or link for a phone makes its earlier pending prompt stale
@@ -773,6 +774,9 @@ class Simulator:
         if not self.authorized(req.headers, req.path):
             return error(401, "Invalid authentication credentials")
         refused = self.config["refuse_key"]
+        app = "connect" if self.is_connect(req.path) else "payments"
+        if self.config["refuse_key_app"] not in (None, app):
+            refused = None
         if refused == 401:
             return error(401, "No valid API key provided")
         if refused == 403:
@@ -1427,6 +1431,7 @@ class Simulator:
             "active_at_approval": lambda v: isinstance(v, bool),
             "webhook_retry_base_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
             "refuse_key": lambda v: v in (None, 401, 403),
+            "refuse_key_app": lambda v: v in (None, "payments", "connect"),
             "duplicate_as_400": lambda v: isinstance(v, bool),
             "status_case": lambda v: v in ("lower", "upper"),
             "stale_prompts": lambda v: isinstance(v, bool),

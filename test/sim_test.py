@@ -1297,6 +1297,18 @@ class OffPathTest(SimCase):
         self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)
         self.assertEqual(call("POST", "/_sim/config", {"refuse_key": 500}, key=None).status, 400)
 
+    def test_refuse_key_app(self):
+        """refuse_key_app limits refuse_key to one app: the other app's calls go on."""
+        sim("POST", "/_sim/config", {"refuse_key": 401, "refuse_key_app": "connect"})
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)
+        r = call("GET", "/v2/accounts/acc_none")
+        self.assertEqual((r.status, r.json["message"]), (401, "No valid API key provided"))
+        sim("POST", "/_sim/config", {"refuse_key_app": "payments"})
+        self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 401)
+        self.assertEqual(call("GET", "/v2/accounts/acc_none").status, 404)
+        sim("POST", "/_sim/config", {"refuse_key": None, "refuse_key_app": None})
+        self.assertEqual(call("POST", "/_sim/config", {"refuse_key_app": "both"}, key=None).status, 400)
+
     def test_duplicate_as_400(self):
         """duplicate_as_400: a re-sent reference is a 400 "Duplicate transaction" with no field errors."""
         self.assertEqual(call("POST", "/owo/v1/fund-requests", fr_body()).status, 202)

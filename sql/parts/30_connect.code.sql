@@ -170,11 +170,14 @@ $$;
 
 -- Stores failed calls (outcomes with error): after a 429, a 5xx, a transfer
 -- failure or a bad body, the same step again after retry_ms; after another
--- 4xx (no retry_ms), back to details after the refresh interval.
+-- 4xx (no retry_ms), back to details after the refresh interval. A 401 or
+-- 403 (key_refused, retry_ms 0: Mono refused the Connect app's key, not the
+-- account) keeps the step, is due at once and counts no attempt; the
+-- worker holds Connect's claims back until Mono takes the key (issue 22).
 CREATE OR REPLACE FUNCTION mono.record_account_failures(p_outcomes jsonb) RETURNS void
 LANGUAGE sql VOLATILE AS $$
     UPDATE mono.accounts a SET
-           attempts = a.attempts + 1,
+           attempts = a.attempts + CASE WHEN o.key_refused THEN 0 ELSE 1 END,
            last_error = o.error,
            next_step = CASE WHEN o.retry_ms IS NULL THEN 'details' ELSE a.next_step END,
            transactions_page = CASE WHEN o.retry_ms IS NULL THEN 1 ELSE a.transactions_page END,
@@ -183,7 +186,8 @@ LANGUAGE sql VOLATILE AS $$
                                            mono.account_refresh_interval()),
            claimed_until = NULL,
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, error text, retry_ms bigint)
+      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, error text, retry_ms bigint,
+                                             key_refused boolean)
      WHERE a.account_id = o.account_id AND o.error IS NOT NULL;
 $$;
 

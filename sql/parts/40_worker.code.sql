@@ -18,7 +18,8 @@ LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 -- The workers' counters (issue 22): key_refused (1 while
--- Mono refuses the payments app's key), key_refusals, list_pages_read (the
+-- Mono refuses the payments app's key), key_refusals, connect_key_refused
+-- and connect_key_refusals (the same for the Connect app), list_pages_read (the
 -- cost of Owo list reads), phone_filter_ignored (pages where Mono ignored
 -- the undocumented ?phone= filter). Like mono_worker_status(), a monitoring
 -- role needs EXECUTE on it (mono.metrics needs no function grant).
