@@ -21,7 +21,8 @@ PGDLLEXPORT void mono_worker_main(Datum main_arg);
 
 /* worker_queue.c */
 extern void mono_queue_recover(void);
-extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
+extern int mono_send_limit(int free, bool reads);
+extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int read_free,
 							   dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
