@@ -503,7 +503,7 @@ exchange(bool want_claim, bool sweep)
 	finished = collect_outcomes(&out);
 	free = mono_max_in_flight - mono_dispatch_in_flight() - held_count;
 	if (want_claim && mono_enabled)
-		room = mono_send_limit(free, reads);
+		room = mono_send_limit(free, mono_dispatch_reads_in_flight(), reads);
 	dlist_init(&jobs);
 	claimed = mono_queue_exchange(&out, sweep, room, reads ? Max(free, 0) : 0,
 								  &jobs, job_cxt);

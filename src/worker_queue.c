@@ -279,19 +279,22 @@ has_outcomes(MonoOutcomes *out)
 /*
  * How reads and sends share the pipe (mono_pay.max_in_flight): the one
  * home of that decision. Reads count in the pipe like sends. On a turn
- * that may read (a sweep of the first worker), sends may take all the free
- * slots but the reads' share: at most MONO_POLL_BUDGET and at most half of
- * them. Sends are claimed first; the reads then get what the sends left,
- * within MONO_POLL_BUDGET: while sends wait (their claim was full) that is
- * the reads' share, at most half, so reads can never starve sends.
+ * that may read (a sweep of the first worker), the reads' share is kept
+ * from the sends: at most MONO_POLL_BUDGET, the free slots, and what keeps
+ * the reads in flight within half the pipe. Sends are claimed first; the
+ * reads then get what the sends left, within MONO_POLL_BUDGET: while sends
+ * wait (their claim was full) that is the reads' share, so reads never
+ * hold more than half the pipe while sends wait, and never starve them.
  */
 
-/* The most sends one turn may claim, given the free slots and whether it reads. */
+/* The most sends a turn may claim: free slots, reads in flight, whether it reads. */
 int
-mono_send_limit(int free, bool reads)
+mono_send_limit(int free, int reading, bool reads)
 {
-	int reads_share = reads ? Min(MONO_POLL_BUDGET, free / 2) : 0;
+	int reads_share = 0;
 
+	if (reads)
+		reads_share = Max(Min(Min(MONO_POLL_BUDGET, free), mono_max_in_flight / 2 - reading), 0);
 	return Min(free - reads_share, MONO_BATCH_SIZE);
 }
 
