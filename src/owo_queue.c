@@ -250,15 +250,16 @@ poll_job(MemoryContext cxt, OwoJobKind kind, int i, char *path, dlist_head *jobs
 }
 
 /*
- * Claim the polling reads due, within budget: links by their phone's list
- * (Mono lists a beneficiary once linked, and no more once unlinked); fund
- * requests by id (with their payments, page by page) once Mono's id is
- * known, else in their phone's list.
+ * Claim the polling reads due, never more than budget requests: links by
+ * their phone's list (Mono lists a beneficiary once linked, and no more
+ * once unlinked), up to half of it; fund requests by id (two reads: with
+ * their payments, page by page) once Mono's id is known, else in their
+ * phone's list.
  */
 static void
 claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum args[3] = {Int32GetDatum(budget / 2 + 1), Int64GetDatum(mono_poll_base),
+	Datum args[3] = {Int32GetDatum((budget + 1) / 2), Int64GetDatum(mono_poll_base),
 					 Int64GetDatum(mono_poll_max)};
 	uint64 i;
 	uint64 n = run(CLAIM_POLL_LINKS, args);
@@ -267,7 +268,9 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 		poll_job(cxt, OWO_POLL_LINK, i,
 				 psprintf("/owo/v1/beneficiaries?phone=%s", mono_spi_text(i, "phone")),
 				 jobs, "list_offset");
-	args[0] = Int32GetDatum(Max((budget - (int) n) / 2, 1));
+	if ((budget - (int) n) / 2 <= 0)
+		return;
+	args[0] = Int32GetDatum((budget - (int) n) / 2);
 	n = run(CLAIM_POLL_CHARGES, args);
 	for (i = 0; i < n; i++)
 	{
@@ -303,6 +306,8 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 	/* a refused key: nothing, or one probe, until Mono takes it (issue 22) */
 	if (mono_key_is_refused(MONO_APP_PAYMENTS))
 	{
+		if (limit <= 0)
+			return 0; /* a turn of reads only: the probe is a send's */
 		limit = mono_key_allows(MONO_APP_PAYMENTS, Max(limit, 0));
 		poll_budget = 0;
 	}

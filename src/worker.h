@@ -21,7 +21,8 @@ PGDLLEXPORT void mono_worker_main(Datum main_arg);
 
 /* worker_queue.c */
 extern void mono_queue_recover(void);
-extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
+extern int mono_send_limit(int free, int reading, bool reads);
+extern int mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int read_free,
 							   dlist_head *jobs, MemoryContext cxt);
 extern void mono_queue_maintain(void);
 extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
@@ -36,5 +37,6 @@ extern void mono_dispatch_add(MonoJob *job);
 extern bool mono_dispatch_wait(long timeout_ms);
 extern int mono_dispatch_collect(dlist_head *done);
 extern int mono_dispatch_in_flight(void);
+extern int mono_dispatch_reads_in_flight(void);
 
 #endif /* MONO_WORKER_H */

@@ -23,6 +23,7 @@ static long timer_ms = -1; /* curl's requested timeout, -1: none */
 static TimestampTz timer_set_at = 0;
 static WaitEventSet *wait_set = NULL;
 static int in_flight = 0;
+static int reads_in_flight = 0; /* of them, reads (GET) */
 
 /* curl tells us which sockets to watch; mirror that in our epoll set. */
 static int
@@ -82,6 +83,13 @@ mono_dispatch_init(void)
 	MemoryContextSwitchTo(old);
 }
 
+/* Is the job a read (a GET), not a send? */
+static bool
+is_read(MonoJob *job)
+{
+	return job->method != NULL && strcmp(job->method, "GET") == 0;
+}
+
 /* Start a job's transfer. */
 void
 mono_dispatch_add(MonoJob *job)
@@ -94,6 +102,8 @@ mono_dispatch_add(MonoJob *job)
 	if (curl_multi_add_handle(multi, job->http.easy) != CURLM_OK)
 		elog(ERROR, "could not start a transfer");
 	in_flight++;
+	if (is_read(job))
+		reads_in_flight++;
 }
 
 /* Let curl act on the sockets epoll reports ready. */
@@ -188,6 +198,8 @@ mono_dispatch_collect(dlist_head *done)
 		curl_multi_remove_handle(multi, msg->easy_handle);
 		dlist_push_tail(done, &job->node);
 		in_flight--;
+		if (is_read(job))
+			reads_in_flight--;
 		n++;
 	}
 	return n;
@@ -198,4 +210,11 @@ int
 mono_dispatch_in_flight(void)
 {
 	return in_flight;
+}
+
+/* Transfers under way that are reads (GET). */
+int
+mono_dispatch_reads_in_flight(void)
+{
+	return reads_in_flight;
 }

@@ -492,20 +492,20 @@ exchange(bool want_claim, bool sweep)
 	int g;
 	dlist_head jobs;
 	int room = 0;
+	int free;
+	/* a sweep of the first worker reads, unless it holds claims for a standby */
+	bool reads = sweep && mono_enabled && mono_worker_number == 0 && dlist_is_empty(&held);
 	int finished;
 	int claimed;
-	bool holding = !dlist_is_empty(&held);
 
 	for (g = 0; g < NUM_GROUPS; g++)
 		out.group[g] = json_array();
 	finished = collect_outcomes(&out);
+	free = mono_max_in_flight - mono_dispatch_in_flight() - held_count;
 	if (want_claim && mono_enabled)
-		room = Min(mono_max_in_flight - mono_dispatch_in_flight() - held_count, MONO_BATCH_SIZE);
+		room = mono_send_limit(free, mono_dispatch_reads_in_flight(), reads);
 	dlist_init(&jobs);
-	claimed = mono_queue_exchange(&out, sweep, room,
-								  sweep && mono_enabled && mono_worker_number == 0 && !holding ?
-									  MONO_POLL_BUDGET :
-									  0,
+	claimed = mono_queue_exchange(&out, sweep, room, reads ? Max(free, 0) : 0,
 								  &jobs, job_cxt);
 	for (g = 0; g < NUM_GROUPS; g++)
 		json_decref(out.group[g]);

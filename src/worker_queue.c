@@ -276,38 +276,75 @@ has_outcomes(MonoOutcomes *out)
 	return false;
 }
 
-/* Claim up to limit jobs, product after product, plus their reads within poll_budget. */
+/*
+ * How reads and sends share the pipe (mono_pay.max_in_flight): the one
+ * home of that decision. Reads count in the pipe like sends. On a turn
+ * that may read (a sweep of the first worker), the reads' share is kept
+ * from the sends: at most MONO_POLL_BUDGET, the free slots, and what keeps
+ * the reads in flight within half the pipe. Sends are claimed first; the
+ * reads then get what the sends left, within MONO_POLL_BUDGET: while sends
+ * wait (their claim was full) that is the reads' share, so reads never
+ * hold more than half the pipe while sends wait, and never starve them.
+ */
+
+/* The most sends a turn may claim: free slots, reads in flight, whether it reads. */
+int
+mono_send_limit(int free, int reading, bool reads)
+{
+	int reads_share = 0;
+
+	if (reads)
+		reads_share = Max(Min(Min(MONO_POLL_BUDGET, free), mono_max_in_flight / 2 - reading), 0);
+	return Min(free - reads_share, MONO_BATCH_SIZE);
+}
+
+/* The most reads one turn may claim, given its free slots and the sends it claimed. */
 static int
-claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
+read_budget(int free, int sent)
+{
+	return Max(Min(MONO_POLL_BUDGET, free - sent), 0);
+}
+
+/*
+ * Claim up to limit sends, product after product; then, when the turn
+ * reads (free > 0), the reads within read_budget(). Returns the sends.
+ */
+static int
+claim(int limit, int free, dlist_head *jobs, MemoryContext cxt)
 {
 	int n = 0;
+	int budget;
 	int i;
 
 	for (i = 0; i < (int) lengthof(products); i++)
-		n += products[i]->claim(limit - n, poll_budget, jobs, cxt);
+		n += products[i]->claim(limit - n, 0, jobs, cxt);
+	budget = free > 0 ? read_budget(free, n) : 0;
+	for (i = 0; i < (int) lengthof(products) && budget > 0; i++)
+		products[i]->claim(0, budget, jobs, cxt);
 	return n;
 }
 
 /*
  * One short transaction per turn of the worker's loop: record the outcomes
- * of finished jobs, then claim up to limit new ones (and the polling reads
- * of a sweep). Returns the number claimed.
+ * of finished jobs, then claim up to limit sends (mono_send_limit()) and,
+ * when read_free (the pipe's free slots on a turn that reads) is above 0,
+ * the polling reads within it. Returns the number of sends claimed.
  */
 int
-mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int poll_budget,
+mono_queue_exchange(MonoOutcomes *out, bool sweep, int limit, int read_free,
 					dlist_head *jobs, MemoryContext cxt)
 {
 	int n;
 
 	if (sweep)
 		take_carried(out);
-	if (!has_outcomes(out) && limit <= 0 && poll_budget <= 0)
+	if (!has_outcomes(out) && limit <= 0 && read_free <= 0)
 		return 0;
 	mono_tx_begin("mono_pay: recording and claiming");
 	record_all(out);
 	/* a restore's rows are never claimable: see mono_ha_may_claim() */
-	n = (limit > 0 || poll_budget > 0) && mono_ha_may_claim() ?
-		claim(limit, poll_budget, jobs, cxt) :
+	n = (limit > 0 || read_free > 0) && mono_ha_may_claim() ?
+		claim(limit, read_free, jobs, cxt) :
 		0;
 	mono_tx_commit();
 	return n;
