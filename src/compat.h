@@ -29,6 +29,16 @@
 #endif
 
 /*
+ * Every GUC and their count (utils/guc_tables.h): PG16's
+ * get_guc_variables() returns the count, and GetNumConfigOptions() is gone.
+ */
+#if PG_VERSION_NUM >= 160000
+#define mono_guc_variables(count) get_guc_variables(count)
+#else
+#define mono_guc_variables(count) (*(count) = GetNumConfigOptions(), get_guc_variables())
+#endif
+
+/*
  * PG18 replaced the suffix pg_attribute_noreturn() by the prefix pg_noreturn
  * (C11 _Noreturn). The fuzz shim (test/fuzz/shim) still uses the suffix.
  */

@@ -40,8 +40,8 @@ per_database_or_role(GucSource source)
 void
 mono_settings_keep(void)
 {
-	struct config_generic **vars = get_guc_variables();
-	int n = GetNumConfigOptions();
+	int n;
+	struct config_generic **vars = mono_guc_variables(&n);
 	int i;
 
 	kept = MemoryContextAlloc(TopMemoryContext, sizeof(KeptSetting) * n);
@@ -81,8 +81,8 @@ find_kept(const char *name)
 void
 mono_settings_ignore_per_database(void)
 {
-	struct config_generic **vars = get_guc_variables();
-	int n = GetNumConfigOptions();
+	int n;
+	struct config_generic **vars = mono_guc_variables(&n);
 	int i;
 
 	for (i = 0; i < n; i++)

@@ -749,3 +749,14 @@ pg_server_to_any(const char *s, int len, int encoding)
 	(void) encoding;
 	return unconstify(char *, s);
 }
+
+/*
+ * The node seal's atomic write (common_seal.c): the backend's durable_rename
+ * lives in fd.c; libpgcommon's frontend one would pull its own palloc in.
+ */
+int
+durable_rename(const char *oldfile, const char *newfile, int elevel)
+{
+	(void) elevel;
+	return rename(oldfile, newfile);
+}
