@@ -79,7 +79,7 @@ reconcile(void)
 		}
 		read = json_array_size(all);
 		mono_tx_begin("mono_pay: reconciling with Mono after a promotion");
-		found = mono_spi_run(&record_unknown, (Datum[]) {mono_json_jsonb(all)}, NULL, 0);
+		found = mono_spi_run(&record_unknown, (Datum[]){mono_json_jsonb(all)}, NULL, 0);
 		mono_tx_commit();
 	}
 	PG_FINALLY();
@@ -88,8 +88,7 @@ reconcile(void)
 	}
 	PG_END_TRY();
 	ereport(LOG,
-			(errmsg("mono_pay worker: reconciled with Mono after a promotion: %zu fund requests read, "
-					UINT64_FORMAT " references the database does not know (listed in mono.orphans)",
+			(errmsg("mono_pay worker: reconciled with Mono after a promotion: %zu fund requests read, " UINT64_FORMAT " references the database does not know (listed in mono.orphans)",
 					read, found),
 			 more ? errdetail("Only the first %d pages of Mono's list were read.", MONO_LIST_PAGES) : 0));
 }
