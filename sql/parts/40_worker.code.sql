@@ -161,8 +161,9 @@ CREATE OR REPLACE TRIGGER restored_rows BEFORE INSERT ON mono.accounts
 -- Orphans: what Mono told us about that this database does not know (a
 -- payment of an unknown fund request, an event naming an unknown
 -- reference or Mono id, a reference Mono listed at a promotion). After a
--- lost failover or a restore these are the charges Mono holds and the database lost. An event waiting for an id
--- that comes later (approved before created) is listed until it matches.
+-- lost failover or a restore these are the charges Mono holds and the
+-- database lost. An event waiting for an id that comes later (approved
+-- before created) is listed until it matches.
 CREATE OR REPLACE VIEW mono.orphans AS
 SELECT 'payment'::text AS kind, p.mono_id, p.reference, p.fund_request_mono_id,
        p.amount::bigint AS amount, p.status::text AS detail, p.created_at AS seen_at
