@@ -34,6 +34,7 @@ OBJS = \
 	src/worker_queue.o \
 	src/worker_status.o \
 	src/worker_settings.o \
+	src/worker_reconcile.o \
 	src/worker_main.o
 
 PG_CONFIG ?= pg_config

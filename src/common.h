@@ -288,6 +288,8 @@ extern void mono_seal_at_start(void);
 extern void mono_seal_resume(void);
 extern bool mono_seal_ok(char *why, size_t len);
 extern char *mono_seal_own_name(void);
+extern bool mono_seal_reconcile_due(void);
+extern bool mono_seal_reconciled(void);
 
 /*
  * common_job.c: a job is one HTTP call for one row. A product (owo_*,

@@ -196,8 +196,9 @@ mono_seal_resume(void)
 
 /*
  * Is the seal this place's, as the primary (a promoted standby that
- * mono_pay.standby_names names, or any when it is empty, is sealed as the
- * primary now)? Else why says why the worker pauses.
+ * mono_pay.standby_names names, or any when it is empty, is sealed as
+ * "promoted" now: the primary, its reconciliation with Mono still due)?
+ * Else why says why the worker pauses.
  */
 bool
 mono_seal_ok(char *why, size_t len)
@@ -212,7 +213,7 @@ mono_seal_ok(char *why, size_t len)
 	else if (strncmp(seal, place, strlen(place)) != 0 || (role = strstr(seal, "\nrole ")) == NULL)
 		snprintf(why, len, "paused: a copy of another data directory (sealed for %s); %s",
 				 one_line(seal), hint);
-	else if (strncmp(role + 6, "primary", 7) == 0)
+	else if (strncmp(role + 6, "primary", 7) == 0 || strncmp(role + 6, "promoted", 8) == 0)
 		return true;
 	else if (strncmp(role + 6, "restored", 8) == 0)
 		snprintf(why, len, "paused: started from a base backup or by an archive recovery (a pg_basebackup copy or a PITR restore); %s", hint);
@@ -221,7 +222,7 @@ mono_seal_ok(char *why, size_t len)
 		char *name = pstrdup(role + 6 + strlen("standby "));
 
 		name[strcspn(name, "\n")] = '\0';
-		if (mono_seal_names_standby(name) && seal_write("primary"))
+		if (mono_seal_names_standby(name) && seal_write("promoted"))
 			return true;
 		if (mono_seal_names_standby(name))
 			snprintf(why, len, "paused: could not seal this promoted standby (%s) as the primary in %s (see the log); %s", name, SEAL_FILE, hint);
@@ -229,4 +230,22 @@ mono_seal_ok(char *why, size_t len)
 			snprintf(why, len, "paused: a promoted standby (%s) that mono_pay.standby_names does not name; %s", name, hint);
 	}
 	return false;
+}
+
+/* Is this place sealed as a promoted standby whose reconciliation is due? */
+bool
+mono_seal_reconcile_due(void)
+{
+	char *seal = seal_read();
+	char *place = seal_place();
+
+	return seal != NULL && strncmp(seal, place, strlen(place)) == 0 &&
+		strstr(seal, "\nrole promoted") != NULL;
+}
+
+/* The promoted standby has reconciled with Mono: sealed as the primary. */
+bool
+mono_seal_reconciled(void)
+{
+	return seal_write("primary");
 }

@@ -9,6 +9,8 @@
  *						of finished jobs, claim new ones from each product
  *	worker_status.c		mono_worker_status()
  *	worker_settings.c	ignores settings made per database or per role
+ *	worker_reconcile.c	after a promotion, lists what Mono holds and the
+ *						database does not know
  */
 #ifndef MONO_WORKER_H
 #define MONO_WORKER_H
@@ -30,6 +32,9 @@ extern void mono_queue_outcome(MonoJob *job, MonoOutcomes *out);
 /* worker_settings.c */
 extern void mono_settings_keep(void);
 extern void mono_settings_ignore_per_database(void);
+
+/* worker_reconcile.c */
+extern void mono_reconcile_if_due(void);
 
 /* worker_dispatch.c */
 extern void mono_dispatch_init(void);

@@ -715,7 +715,10 @@ run(void)
 			want_claim = true;
 			next_sweep = TimestampTzPlusMilliseconds(now, mono_poll_interval);
 			if (mono_enabled && mono_worker_number == 0)
+			{
 				maintain();
+				mono_reconcile_if_due();
+			}
 		}
 		if (sweep && dlist_is_empty(&held))
 			set_running_state();

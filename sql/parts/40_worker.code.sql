@@ -161,9 +161,10 @@ CREATE OR REPLACE TRIGGER restored_rows BEFORE INSERT ON mono.accounts
 
 -- Orphans: what Mono told us about that this database does not know (a
 -- payment of an unknown fund request, an event naming an unknown
--- reference or Mono id). After a lost failover or a restore these are the
--- charges Mono holds and the database lost. An event waiting for an id
--- that comes later (approved before created) is listed until it matches.
+-- reference or Mono id, a reference Mono listed at a promotion). After a
+-- lost failover or a restore these are the charges Mono holds and the
+-- database lost. An event waiting for an id that comes later (approved
+-- before created) is listed until it matches.
 CREATE OR REPLACE VIEW mono.orphans AS
 SELECT 'payment'::text AS kind, p.mono_id, p.reference, p.fund_request_mono_id,
        p.amount::bigint AS amount, p.status::text AS detail, p.created_at AS seen_at
@@ -185,7 +186,14 @@ SELECT 'unknown_status', e.mono_ref, e.body -> 'data' ->> 'reference',
             THEN (e.body -> 'data' ->> 'amount')::bigint END,
        e.event, e.received_at
   FROM mono.webhook_events e
- WHERE e.outcome = 'unknown';
+ WHERE e.outcome = 'unknown'
+UNION ALL
+-- a reference Mono holds that the database does not know, found by the
+-- reconciliation of a promoted standby (issue 23b)
+SELECT 'unknown_reference', u.mono_id, u.reference, u.mono_id, u.amount,
+       u.status, u.seen_at
+  FROM mono.unknown_references u
+ WHERE NOT EXISTS (SELECT 1 FROM mono.fund_requests f WHERE f.reference = u.reference);
 
 -- NOTIFY mono_pay '{"table":"orphans",...,"status":"unmatched"}' when one
 -- appears. One function for two tables: their fields through to_jsonb(NEW).

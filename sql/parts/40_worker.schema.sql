@@ -50,3 +50,17 @@ SELECT mono.system_identifier(), d.oid, d.datname,
 SELECT pg_catalog.pg_extension_config_dump('mono.http_log', '');
 SELECT pg_catalog.pg_extension_config_dump('mono.http_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mono.node_identity', '');
+
+-- References Mono holds that this database does not know (issue 23b):
+-- read from Mono's list of fund requests when a promoted standby's worker
+-- starts (the charges an asynchronous failover lost). Listed in
+-- mono.orphans as 'unknown_reference', each once.
+CREATE TABLE mono.unknown_references (
+    reference       text PRIMARY KEY,
+    mono_id         text,
+    amount          bigint,
+    phone           text,
+    status          text,
+    seen_at         timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.unknown_references', '');

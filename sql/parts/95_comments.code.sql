@@ -244,10 +244,17 @@ COMMENT ON COLUMN mono.metrics.label IS 'Its label (e.g. a status).';
 COMMENT ON COLUMN mono.metrics.value IS 'Value.';
 
 COMMENT ON VIEW mono.orphans IS 'What Mono reported that matches no row here (payments, events): to look into.';
-COMMENT ON COLUMN mono.orphans.kind IS 'What it is (payment, event).';
+COMMENT ON COLUMN mono.orphans.kind IS 'What it is (payment, event, unknown_status, unknown_reference).';
 COMMENT ON COLUMN mono.orphans.mono_id IS 'Mono''s id.';
 COMMENT ON COLUMN mono.orphans.reference IS 'Reference Mono gave.';
 COMMENT ON COLUMN mono.orphans.fund_request_mono_id IS 'Mono''s fund request id it names.';
 COMMENT ON COLUMN mono.orphans.amount IS 'Amount, kobo.';
 COMMENT ON COLUMN mono.orphans.detail IS 'Status or event.';
 COMMENT ON COLUMN mono.orphans.seen_at IS 'When it was seen.';
+COMMENT ON TABLE mono.unknown_references IS 'References Mono listed at a promotion that this database does not know (a failover lost them); shown in mono.orphans.';
+COMMENT ON COLUMN mono.unknown_references.reference IS 'Reference Mono holds.';
+COMMENT ON COLUMN mono.unknown_references.mono_id IS 'Mono''s fund request id.';
+COMMENT ON COLUMN mono.unknown_references.amount IS 'Amount, kobo.';
+COMMENT ON COLUMN mono.unknown_references.phone IS 'Customer phone Mono gave.';
+COMMENT ON COLUMN mono.unknown_references.status IS 'Status Mono gave when it was read.';
+COMMENT ON COLUMN mono.unknown_references.seen_at IS 'When the reconciliation found it.';

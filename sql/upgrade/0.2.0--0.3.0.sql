@@ -71,3 +71,15 @@ ALTER TABLE mono.node_identity DROP CONSTRAINT node_identity_recorded_by_check,
     ADD CONSTRAINT node_identity_recorded_by_check
     CHECK (recorded_by IN ('create extension', 'pg_restore', 'upgrade', 'mono_resume',
                            'restored rows'));
+
+-- issue 23b: a promoted standby reconciles with Mono: the references Mono
+-- holds that the database does not know
+CREATE TABLE mono.unknown_references (
+    reference       text PRIMARY KEY,
+    mono_id         text,
+    amount          bigint,
+    phone           text,
+    status          text,
+    seen_at         timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('mono.unknown_references', '');

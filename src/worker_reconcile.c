@@ -1,0 +1,128 @@
+/*
+ * worker_reconcile.c
+ *		After a promotion (issue 23b): the first worker of a standby that
+ *		was promoted reads Mono's fund requests (GET /owo/v1/fund-requests,
+ *		pages of 100, at most MONO_LIST_PAGES) and records each reference
+ *		the database does not know in mono.unknown_references, which
+ *		mono.orphans lists: the charges an asynchronous failover lost are
+ *		seen at once, not only when Mono reports on each. Until it has
+ *		read them, the node's seal says "promoted"; it tries again at each
+ *		sweep, and sending goes on meanwhile.
+ */
+#include "worker.h"
+#include "owo.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/memutils.h"
+
+static MonoStatement record_unknown = {
+	"record the references Mono holds that the database does not know",
+	"INSERT INTO mono.unknown_references (reference, mono_id, amount, phone, status)"
+	" SELECT i ->> 'reference', i ->> 'id',"
+	"        CASE WHEN i ->> 'amount' ~ '^[0-9]{1,18}$' THEN (i ->> 'amount')::bigint END,"
+	"        i ->> 'phone', lower(i ->> 'status')"
+	"   FROM jsonb_array_elements($1) i"
+	"  WHERE jsonb_typeof(i -> 'reference') = 'string'"
+	"    AND NOT EXISTS (SELECT 1 FROM mono.fund_requests f WHERE f.reference = i ->> 'reference')"
+	" ON CONFLICT (reference) DO NOTHING",
+	1,
+	{JSONBOID}};
+
+/* Append the items of one page to all; true when Mono says more follow. */
+static bool
+read_page(int offset, json_t *all)
+{
+	MonoAnswer answer;
+	json_t *root;
+	json_t *data;
+	json_t *has_more;
+	bool more;
+
+	mono_http_get(mono_page_path("/owo/v1/fund-requests", offset), false, NULL, &answer);
+	if (answer.status != 200)
+		mono_raise_http_error(answer.status, answer.body, answer.len);
+	root = mono_json_parse(answer.body, answer.len, "Mono's list of fund requests");
+	data = json_object_get(root, "data");
+	if (!json_is_array(data))
+	{
+		json_decref(root);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("Mono's list of fund requests has no data array"),
+				 errhint("Check mono_pay.api_url; the reconciliation is tried again at the next sweep.")));
+	}
+	json_array_extend(all, data);
+	has_more = json_object_get(json_object_get(root, "pagination"), "has_more");
+	more = json_array_size(data) > 0 &&
+		(json_is_boolean(has_more) ? json_is_true(has_more) : json_array_size(data) >= MONO_PAGE_SIZE);
+	json_decref(root);
+	return more;
+}
+
+/* Read up to MONO_LIST_PAGES pages and record the unknown references (logged). */
+static void
+reconcile(void)
+{
+	json_t *all = json_array();
+	int pages = 0;
+	bool more = true;
+	size_t read = 0;
+	uint64 found = 0;
+
+	PG_TRY();
+	{
+		while (more && pages < MONO_LIST_PAGES)
+		{
+			more = read_page((int) json_array_size(all), all);
+			pages++;
+		}
+		read = json_array_size(all);
+		mono_tx_begin("mono_pay: reconciling with Mono after a promotion");
+		found = mono_spi_run(&record_unknown, (Datum[]){mono_json_jsonb(all)}, NULL, 0);
+		mono_tx_commit();
+	}
+	PG_FINALLY();
+	{
+		json_decref(all);
+	}
+	PG_END_TRY();
+	ereport(LOG,
+			(errmsg("mono_pay worker: reconciled with Mono after a promotion: %zu fund requests read, " UINT64_FORMAT " references the database does not know (listed in mono.orphans)",
+					read, found),
+			 more ? errdetail("Only the first %d pages of Mono's list were read.", MONO_LIST_PAGES) : 0));
+}
+
+/*
+ * At a sweep of the first worker: when the seal says this node was
+ * promoted, reconcile with Mono, then seal it as the primary. A failure
+ * is logged and the seal kept: the next sweep tries again.
+ */
+void
+mono_reconcile_if_due(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!mono_seal_reconcile_due())
+		return;
+	PG_TRY();
+	{
+		reconcile();
+		(void) mono_seal_reconciled();
+	}
+	PG_CATCH();
+	{
+		ErrorData *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		mono_set_last_error(psprintf("reconciliation after a promotion failed: %s", edata->message));
+		ereport(WARNING,
+				(errmsg("mono_pay worker: could not reconcile with Mono after a promotion: %s", edata->message),
+				 errhint("It is tried again at the next sweep; until then mono.orphans may miss charges the failover lost.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
