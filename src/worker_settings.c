@@ -40,7 +40,7 @@ per_database_or_role(GucSource source)
 void
 mono_settings_keep(void)
 {
-	int n;
+	int n = 0;
 	struct config_generic **vars = mono_guc_variables(&n);
 	int i;
 
@@ -81,7 +81,7 @@ find_kept(const char *name)
 void
 mono_settings_ignore_per_database(void)
 {
-	int n;
+	int n = 0;
 	struct config_generic **vars = mono_guc_variables(&n);
 	int i;
 
