@@ -22,7 +22,11 @@
 #include "common/jsonapi.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include <time.h>
 
 /* ------------------------------------------------------------------ */
 /* memory																*/
@@ -759,4 +763,57 @@ durable_rename(const char *oldfile, const char *newfile, int elevel)
 {
 	(void) elevel;
 	return rename(oldfile, newfile);
+}
+
+/* Seconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch). */
+#define FUZZ_EPOCH_OFFSET INT64CONST(946684800)
+
+/*
+ * A timestamp's fields in the fuzz targets' session TimeZone, UTC, from
+ * libc's gmtime_r (mono_calendar_day, issue 22); -1 when out of its range.
+ */
+int
+timestamp2tm(Timestamp dt, int *tzp, struct pg_tm *tm, fsec_t *fsec, const char **tzn,
+			 pg_tz *attimezone)
+{
+	int64 secs = dt / USECS_PER_SEC;
+	int64 usecs = dt % USECS_PER_SEC;
+	time_t t;
+	struct tm r;
+
+	(void) attimezone;
+	if (usecs < 0)
+	{
+		usecs += USECS_PER_SEC;
+		secs--;
+	}
+	if (secs > PG_INT64_MAX - FUZZ_EPOCH_OFFSET)
+		return -1;
+	t = (time_t) (secs + FUZZ_EPOCH_OFFSET);
+	if (gmtime_r(&t, &r) == NULL)
+		return -1;
+	tm->tm_year = r.tm_year + 1900;
+	tm->tm_mon = r.tm_mon + 1;
+	tm->tm_mday = r.tm_mday;
+	tm->tm_hour = r.tm_hour;
+	tm->tm_min = r.tm_min;
+	tm->tm_sec = r.tm_sec;
+	*fsec = (fsec_t) usecs;
+	if (tzp)
+		*tzp = 0;
+	if (tzn)
+		*tzn = NULL;
+	return 0;
+}
+
+/* The Julian day of a UTC calendar date, from libc's timegm. */
+int
+date2j(int year, int month, int day)
+{
+	struct tm r = {0};
+
+	r.tm_year = year - 1900;
+	r.tm_mon = month - 1;
+	r.tm_mday = day;
+	return (int) (timegm(&r) / SECS_PER_DAY) + UNIX_EPOCH_JDATE;
 }
