@@ -197,6 +197,9 @@ PGPORT=$(standby_port s1) wait_for "SELECT pg_last_wal_replay_lsn() >= '$lsn'::p
 	diag "s1 did not replay the RESET in 30 s"
 
 # --- a promoted named standby keeps sending ------------------------------
+# (this script's own sessions override what the owner set above, should
+# the promoted node still carry it: the worker ignores it, tests 16-17)
+export PGOPTIONS="$OLD_PGOPTIONS -c default_transaction_read_only=off -c statement_timeout=0"
 cluster_stop immediate
 standby_promote s1
 S1PORT=$(standby_port s1)
