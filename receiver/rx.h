@@ -9,6 +9,9 @@
  *				loopback-only /healthz and /metrics
  *	rx_db.c		one libpq connection per HTTP thread, the outage log and
  *				the reconnect backoff, and the answer for each SQLSTATE
+ *	rx_common.c	the options' values and the log line, used by all three
+ *
+ * Calls go down this list only: main -> http -> db -> common.
  */
 #ifndef MONO_RX_H
 #define MONO_RX_H
@@ -17,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The program's options; rx_main.c fills them. */
+/* The program's options: defaults in rx_common.c, set by rx_main.c. */
 typedef struct RxConfig
 {
 	char *listen;		  /* host:port of the webhook path */

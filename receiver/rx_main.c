@@ -12,31 +12,14 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef MONO_PAY_VERSION
 #define MONO_PAY_VERSION "unknown"
 #endif
-
-RxConfig rx_config = {
-	.listen = "127.0.0.1:8787",
-	.path = "/mono/webhooks",
-	.conninfo = "",
-	.status_listen = "",
-	.max_body = 262144,
-	.max_header = 16384,
-	.read_timeout = 10000,
-	.idle_timeout = 30,
-	.max_connections = 256,
-	.max_per_address = 32,
-	.threads = 16,
-	.backoff_max = 5000,
-};
 
 /* One option: its name, where it goes, and for numbers their range. */
 typedef struct RxOption
@@ -63,25 +46,6 @@ static const RxOption options[] = {
 	{"threads", NULL, &rx_config.threads, 1, 256, "HTTP threads, one database connection each (16)"},
 	{"backoff-max", NULL, &rx_config.backoff_max, 100, 600000, "longest ms between reconnect attempts (5000)"},
 	{NULL}};
-
-/* One line to stderr: time, level, message. */
-void
-rx_log(const char *level, const char *fmt, ...)
-{
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", gmtime_r(&now, &tm));
-	flockfile(stderr);
-	fprintf(stderr, "%s UTC mono_pay_receiver[%d] %s: ", stamp, (int) getpid(), level);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-}
 
 /* Set one option by name; false (logged) when the name or value is bad. */
 static bool
