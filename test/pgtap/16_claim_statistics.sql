@@ -45,3 +45,6 @@ SELECT cmp_ok(:seq_scans::bigint, '<=', 1::bigint,
 SELECT cmp_ok(:idx_scans::bigint, '>=', 200::bigint, 'each probe looks the phone up in its index');
 
 SELECT * FROM finish();
+
+-- leave nothing behind for the worker to send or poll during later files
+\ir clean.psql

@@ -115,3 +115,6 @@ SELECT is((SELECT count(*) FROM mono.webhook_events), 12::bigint,
 ALTER SYSTEM RESET ALL;
 SELECT mono_test.reload() AS reloaded \gset
 SELECT * FROM finish();
+
+-- leave nothing behind for the worker to send or poll during later files
+\ir clean.psql
