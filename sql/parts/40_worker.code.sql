@@ -3,6 +3,16 @@
 -- availability (mono_resume(), orphans)
 ------------------------------------------------------------------------
 
+-- Store the worker's mono.http_log rows.
+CREATE OR REPLACE FUNCTION mono.record_http_log(p_rows jsonb) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO mono.http_log (at, method, path, http_status, duration_ms, error)
+    SELECT at, method, path, http_status, duration_ms, error
+      FROM jsonb_to_recordset(p_rows) AS l(at timestamptz, method text, path text,
+                                           http_status integer, duration_ms double precision,
+                                           error text)
+$$;
+
 -- (issue 25: oldest_sendable_seconds, send_rate and seconds_left, after
 -- the columns of 0.2.0)
 CREATE OR REPLACE FUNCTION mono_worker_status()
