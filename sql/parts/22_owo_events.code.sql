@@ -86,8 +86,9 @@ BEGIN
                nullif(current_setting('mono_pay.poll_max', true), ''), '6h')::interval)
      WHERE phone = p_data ->> 'phone' AND action = 'link'
        AND status IN ('queued', 'sending', 'awaiting_authorization', 'unknown');
+    -- (the events that waited for this Mono id are replayed by the
+    -- webhooks' trigger replay_unmatched, 50_webhooks.code.sql)
     IF FOUND THEN
-        PERFORM mono.replay_unmatched(p_data ->> 'id');
         RETURN 'applied';
     END IF;
     RETURN 'unmatched';
@@ -188,21 +189,22 @@ BEGIN
                       f.id, p_data ->> 'reference', f.mono_id, f.amount, f.phone, f.type,
                       p_data ->> 'id', v_amount, p_data ->> 'phone', p_data ->> 'type');
     END IF;
-    UPDATE mono.fund_requests
-       SET mono_id = coalesce(mono_id, p_data ->> 'id'),
-           beneficiary_mono_id = coalesce(beneficiary_mono_id, p_data ->> 'beneficiary'),
-           updated_at = now()
-     WHERE id = f.id;
     v_moved := mono.advance_fund_request(f.id, 'created');
     IF f.mono_id IS NULL THEN
         UPDATE mono.payments SET fund_request_id = f.id
          WHERE fund_request_mono_id = p_data ->> 'id' AND fund_request_id IS NULL;
         PERFORM mono.match_payment(id) FROM mono.payments
          WHERE fund_request_id = f.id AND instalment_seq IS NULL;
-        PERFORM mono.replay_unmatched(p_data ->> 'id');
-        RETURN 'applied';
     END IF;
-    RETURN CASE WHEN v_moved THEN 'applied' ELSE 'stale' END;
+    -- the Mono id last: the events that waited for it are replayed as it is
+    -- set (the webhooks' trigger replay_unmatched, 50_webhooks.code.sql),
+    -- after the request is created and its payments are matched
+    UPDATE mono.fund_requests
+       SET mono_id = coalesce(mono_id, p_data ->> 'id'),
+           beneficiary_mono_id = coalesce(beneficiary_mono_id, p_data ->> 'beneficiary'),
+           updated_at = now()
+     WHERE id = f.id;
+    RETURN CASE WHEN f.mono_id IS NULL OR v_moved THEN 'applied' ELSE 'stale' END;
 END;
 $$;
 

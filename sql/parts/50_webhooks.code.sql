@@ -49,6 +49,25 @@ BEGIN
 END;
 $$;
 
+-- A link or a fund request that learns its Mono id (a webhook, a settling
+-- read, the worker's verdict) replays the stored events that waited for
+-- it. A trigger, so that Direct Charge's parts (22_owo_events,
+-- 23_owo_outcomes) call nothing of this part above them.
+CREATE OR REPLACE FUNCTION mono.on_mono_id_learned() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM mono.replay_unmatched(NEW.mono_id);
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER replay_unmatched AFTER UPDATE OF mono_id ON mono.fund_requests
+    FOR EACH ROW WHEN (NEW.mono_id IS NOT NULL AND OLD.mono_id IS DISTINCT FROM NEW.mono_id)
+    EXECUTE FUNCTION mono.on_mono_id_learned();
+CREATE OR REPLACE TRIGGER replay_unmatched AFTER UPDATE OF mono_id ON mono.beneficiaries
+    FOR EACH ROW WHEN (NEW.mono_id IS NOT NULL AND OLD.mono_id IS DISTINCT FROM NEW.mono_id)
+    EXECUTE FUNCTION mono.on_mono_id_learned();
+
 -- Apply, in order, the events a polling read stands for: [{event, data}, ...]
 -- (and mono_pay.read_offset: where the next read of a paged list starts).
 CREATE OR REPLACE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
