@@ -1,10 +1,10 @@
 ------------------------------------------------------------------------
--- Direct Charge's statuses: their order (mono.fund_request_rank), what
--- Mono's words mean, and the one step that moves a fund request forward
--- (mono.advance_fund_request). The layers above decide when: 21 schedules,
--- 22 events (webhooks and polling reads), 23 the worker's verdicts, 24 its
--- claims, 25 the upkeep, 28 the API. (No SET search_path: see
--- 10_common.schema.sql.)
+-- Direct Charge's statuses: their order (mono.fund_request_rank), their
+-- named sets (mono.fund_request_open(), ...), what Mono's words mean, and
+-- the one step that moves a fund request forward (mono.advance_fund_request).
+-- The layers above decide when: 21 schedules, 22 events (webhooks and
+-- polling reads), 23 the worker's verdicts, 24 its claims, 25 the upkeep,
+-- 28 the API. (No SET search_path: see 10_common.schema.sql.)
 ------------------------------------------------------------------------
 
 -- The order of fund request states. A row only ever moves to a higher rank;
@@ -23,6 +23,77 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN 'active' THEN 6
         ELSE 9
     END
+$$;
+
+-- The named sets of statuses (issue 24): each set is spelled here once, and
+-- every function names it. Inlined (plain SQL, IMMUTABLE, no SET clause),
+-- so a query that names a set still matches the partial indexes whose WHERE
+-- spells the same list. The view mono.metrics (40_worker.code.sql) and the
+-- indexes (20_owo.schema.sql) write the lists out: a view's reader needs
+-- EXECUTE on each function it calls, and nothing is granted to PUBLIC.
+
+-- A fund request's final statuses (rank 9): nothing moves it on but Mono's
+-- later word (mono.advance_fund_request).
+CREATE OR REPLACE FUNCTION mono.fund_request_final(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('completed', 'expired', 'failed', 'cancelled')
+$$;
+
+-- A fund request Mono has and that is not final (ranks 2 to 8): sent and
+-- accepted, created, approved, processing, active.
+CREATE OR REPLACE FUNCTION mono.fund_request_open(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+$$;
+
+-- A fund request that polling reads back: open, and completed until one of
+-- its payments is known (fund_requests_poll's rows, with expired_locally).
+CREATE OR REPLACE FUNCTION mono.fund_request_polled(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active',
+                        'completed')
+$$;
+
+-- A fund request that ended without Mono collecting it, or may have: failed,
+-- expired, cancelled (its instalments are never due nor missed).
+CREATE OR REPLACE FUNCTION mono.fund_request_given_up(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('failed', 'expired', 'cancelled')
+$$;
+
+-- A fund request the customer approved (from approved on, completed too):
+-- Mono collects its instalments.
+CREATE OR REPLACE FUNCTION mono.fund_request_approved(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('approved', 'processing', 'active', 'completed')
+$$;
+
+-- A fund request or a link in the outbox: queued, sending, unknown (a read
+-- settles it) or awaiting the customer (fund_requests_phone_live's rows).
+CREATE OR REPLACE FUNCTION mono.in_outbox(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+$$;
+
+-- A fund request or a link whose answer from Mono is not known: queued
+-- (not sent yet), sending, or unknown (its answer lost).
+CREATE OR REPLACE FUNCTION mono.unanswered(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('queued', 'sending', 'unknown')
+$$;
+
+-- A fund request or a link in flight: sending, or unknown (its answer was
+-- lost, a prompt may be pending) until a read settles it.
+CREATE OR REPLACE FUNCTION mono.in_flight(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('sending', 'unknown')
+$$;
+
+-- A link that the worker reads back now and then: awaiting the customer,
+-- or linked (an unlink made in WhatsApp whose webhook was lost).
+CREATE OR REPLACE FUNCTION mono.link_read_back(p_status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_status IN ('awaiting_authorization', 'linked')
 $$;
 
 -- Is this a fund request status of Mono's that mono_pay knows (doc/mono-api.md
@@ -95,11 +166,11 @@ BEGIN
                              THEN left(format('Mono reports it %s after mono_pay had failed it: %s',
                                               p_status, last_error), 2000)
                              ELSE last_error END,
-           next_poll_at = CASE WHEN status = 'failed' AND mono.fund_request_rank(p_status) < 9
+           next_poll_at = CASE WHEN status = 'failed' AND NOT mono.fund_request_final(p_status)
                                THEN coalesce(next_poll_at, now()) ELSE next_poll_at END
      WHERE id = p_id
        AND ((mono.fund_request_rank(p_status) > mono.fund_request_rank(status)
-             AND mono.fund_request_rank(status) < 9)
+             AND NOT mono.fund_request_final(status))
             OR (expired_locally AND mono.fund_request_rank(p_status) > 3)
             OR (status = 'failed' AND p_status <> 'failed' AND mono.fund_request_rank(p_status) >= 3));
     RETURN FOUND;
@@ -132,11 +203,11 @@ $$;
 CREATE OR REPLACE FUNCTION mono.phone_is_free(p_phone text, p_id bigint, p_one_prompt boolean)
 RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = p_phone
-               AND e.status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
-               AND (e.status IN ('sending', 'unknown') OR (e.status = 'queued' AND e.id < p_id)
+               AND mono.in_outbox(e.status)
+               AND (mono.in_flight(e.status) OR (e.status = 'queued' AND e.id < p_id)
                     OR (p_one_prompt AND e.status = 'awaiting_authorization')) OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = p_phone
-               AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')
+               AND l.action = 'link' AND (mono.unanswered(l.status)
                     OR (p_one_prompt AND l.status = 'awaiting_authorization'
                         AND l.updated_at > now() - mono.setting_interval('approval_window'))) OFFSET 0)
 $$;

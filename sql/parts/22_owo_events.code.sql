@@ -85,7 +85,7 @@ BEGIN
            next_poll_at = coalesce(next_poll_at, now() + coalesce(
                nullif(current_setting('mono_pay.poll_max', true), ''), '6h')::interval)
      WHERE phone = p_data ->> 'phone' AND action = 'link'
-       AND status IN ('queued', 'sending', 'awaiting_authorization', 'unknown');
+       AND mono.in_outbox(status);
     -- (the events that waited for this Mono id are replayed by the
     -- webhooks' trigger replay_unmatched, 50_webhooks.code.sql)
     IF FOUND THEN
@@ -133,7 +133,7 @@ BEGIN
     UPDATE mono.fund_requests
        SET status = 'cancelled', updated_at = now()
      WHERE type = 'recurring'
-       AND status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+       AND mono.fund_request_open(status)
        AND (beneficiary_mono_id = v_mono_id OR link_id = p_link_id);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
@@ -177,7 +177,7 @@ BEGIN
                                    ' (amount %s, phone %s, type %s): not ours',
                                    p_data ->> 'reference', v_amount, p_data ->> 'phone',
                                    p_data ->> 'type')
-         WHERE id = f.id AND mono.fund_request_rank(status) < 9;
+         WHERE id = f.id AND NOT mono.fund_request_final(status);
         RETURN 'rejected: fund request ' || f.id || ' has the reference with another amount, phone or type';
     END IF;
     -- a request that knows its Mono id: an event naming another id, amount,

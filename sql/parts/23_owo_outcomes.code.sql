@@ -149,7 +149,7 @@ BEGIN
            next_attempt_at = CASE WHEN v.retry IS NULL THEN f.next_attempt_at
                                   ELSE now() + v.retry * interval '1 millisecond' END,
            accepted_at = CASE WHEN v.status = 'awaiting_authorization' THEN now() ELSE f.accepted_at END,
-           next_poll_at = CASE WHEN mono.fund_request_rank(v.status) BETWEEN 2 AND 8
+           next_poll_at = CASE WHEN mono.fund_request_open(v.status)
                                THEN now() + p_poll_ms * interval '1 millisecond' ELSE f.next_poll_at END,
            updated_at = now()
       FROM v
@@ -189,7 +189,7 @@ BEGIN
                   trace_id = v.trace_id, last_error = v.error, error_details = v.error_details,
                   next_attempt_at = CASE WHEN v.retry IS NULL THEN b.next_attempt_at
                                          ELSE now() + v.retry * interval '1 millisecond' END,
-                  next_poll_at = CASE WHEN v.status IN ('awaiting_authorization', 'linked')
+                  next_poll_at = CASE WHEN mono.link_read_back(v.status)
                                       THEN now() + p_poll_ms * interval '1 millisecond' ELSE b.next_poll_at END,
                   linked_at = CASE WHEN v.status = 'linked' THEN now() ELSE b.linked_at END,
                   unlinked_at = CASE WHEN v.status = 'unlinked' THEN now() ELSE b.unlinked_at END,
@@ -201,15 +201,15 @@ BEGIN
            status = CASE b.status WHEN 'linked' THEN 'awaiting_authorization' ELSE b.status END,
            attempts = f.attempts - CASE WHEN b.verdict = 'key_refused' AND f.attempts > 0 THEN 1 ELSE 0 END,
            redirect_url = coalesce(b.redirect_url, f.redirect_url),
-           accepted_at = CASE WHEN b.status IN ('awaiting_authorization', 'linked') THEN now()
+           accepted_at = CASE WHEN mono.link_read_back(b.status) THEN now()
                               ELSE f.accepted_at END,
-           next_poll_at = CASE WHEN b.status IN ('awaiting_authorization', 'linked')
+           next_poll_at = CASE WHEN mono.link_read_back(b.status)
                                THEN now() + p_poll_ms * interval '1 millisecond' ELSE f.next_poll_at END,
            last_error = b.last_error, http_status = b.http_status, trace_id = b.trace_id,
            error_details = b.error_details, updated_at = now()
       FROM b
      WHERE f.link_id = b.id AND b.action = 'link'
-       AND f.status IN ('queued', 'sending', 'unknown')
+       AND mono.unanswered(f.status)
        AND b.status IN ('queued', 'awaiting_authorization', 'failed', 'unknown', 'linked');
 END;
 $$;

@@ -66,7 +66,7 @@ BEGIN
                      WHERE q.status = 'queued' AND q.next_attempt_at <= now()
                        AND (q.action = 'unlink' OR NOT EXISTS (SELECT 1 FROM mono.fund_requests e
                             WHERE e.phone = q.phone AND e.link_id IS NULL
-                              AND (e.status IN ('sending', 'unknown')
+                              AND (mono.in_flight(e.status)
                                    OR (p_one_prompt AND e.status = 'awaiting_authorization'))))
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING b.id, b.attempts, b.action::text, b.phone::text, b.bvn::text,
@@ -122,8 +122,7 @@ BEGIN
            next_poll_at = now() + least(p_max_ms::float8, p_base_ms::float8 * power(2, least(f.polls, 40)))
                                   * interval '1 millisecond'
      WHERE f.id IN (SELECT q.id FROM mono.fund_requests q
-                     WHERE (q.status IN ('awaiting_authorization', 'created', 'approved', 'processing',
-                                         'active', 'completed') OR q.expired_locally)
+                     WHERE (mono.fund_request_polled(q.status) OR q.expired_locally)
                        AND q.next_poll_at <= now()
                      ORDER BY q.next_poll_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING f.id, f.attempts, f.phone::text, f.reference::text, f.mono_id, f.amount::bigint,
@@ -144,7 +143,7 @@ BEGIN
            next_poll_at = now() + least(p_max_ms::float8, p_base_ms::float8 * power(2, least(b.polls, 40)))
                                   * interval '1 millisecond'
      WHERE b.id IN (SELECT q.id FROM mono.beneficiaries q
-                     WHERE q.status IN ('awaiting_authorization', 'linked')
+                     WHERE mono.link_read_back(q.status)
                        AND q.next_poll_at <= now()
                      ORDER BY q.next_poll_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING b.id, b.attempts, b.phone::text, b.mono_id, b.status = 'linked', b.list_offset;
@@ -184,8 +183,8 @@ LANGUAGE sql STABLE AS $$
            count(*) FILTER (WHERE status = 'unknown'),
            count(*) FILTER (WHERE status = 'awaiting_authorization')
       FROM (SELECT status FROM mono.fund_requests
-             WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
+             WHERE mono.in_outbox(status)
             UNION ALL
             SELECT status FROM mono.beneficiaries
-             WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')) s
+             WHERE mono.in_outbox(status)) s
 $$;

@@ -25,7 +25,7 @@ BEGIN
            SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
              JOIN mono.fund_requests f ON f.id = s2.fund_request_id
             WHERE s2.status = 'upcoming' AND s2.due_at <= now()
-              AND f.status NOT IN ('failed', 'expired', 'cancelled')
+              AND NOT mono.fund_request_given_up(f.status)
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     -- (the schedule's notify_update trigger tells LISTENers)
     -- missed (issue 22): only once the customer approved the plan (Mono
@@ -38,7 +38,7 @@ BEGIN
            SELECT s2.fund_request_id, s2.seq FROM mono.schedule s2
              JOIN mono.fund_requests f ON f.id = s2.fund_request_id
             WHERE s2.status = 'due' AND s2.due_at < v_missed_before
-              AND f.status IN ('approved', 'processing', 'active', 'completed')
+              AND mono.fund_request_approved(f.status)
               AND mono.is_live_mono_status(f.mono_status)
             LIMIT 1000 FOR UPDATE OF s2 SKIP LOCKED);
     -- a recurring request held back (one prompt per phone) until its start
@@ -55,7 +55,7 @@ BEGIN
     PERFORM mono.plan_instalments(f.id, now() + interval '1 year')
        FROM mono.fund_requests f
       WHERE f.type = 'recurring' AND f.end_date IS NULL
-        AND f.status IN ('awaiting_authorization', 'created', 'approved', 'processing', 'active')
+        AND mono.fund_request_open(f.status)
         AND (SELECT max(due_at) FROM mono.schedule WHERE fund_request_id = f.id)
             < now() + interval '3 months'
       LIMIT 100;

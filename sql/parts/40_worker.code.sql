@@ -76,7 +76,9 @@ UNION ALL
 -- their phone by one prompt per phone excluded; 0 when none can go): the
 -- figure to page on
 -- (mono.claim_charges() and mono.phone_is_free() pick the same row; written
--- out here since a view's reader needs EXECUTE on each function it calls)
+-- out here since a view's reader needs EXECUTE on each function it calls:
+-- so are the named status sets, mono.in_outbox(), mono.in_flight(),
+-- mono.unanswered(), 20_owo_statuses.code.sql)
 SELECT 'oldest_sendable_seconds', 'charges', 'queued',
        coalesce(extract(epoch FROM now() - (
            SELECT q.next_attempt_at FROM mono.fund_requests q
