@@ -103,8 +103,6 @@ CREATE TABLE mono.fund_requests (
     accepted_at     timestamptz,
     -- expired by mono_pay.approval_window, not by Mono: Mono's word still wins
     expired_locally boolean NOT NULL DEFAULT false,
-    -- the worker process that claimed it last (0 .. mono_pay.workers - 1)
-    claimed_by      smallint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     -- the status Mono last reported, as Mono said it (also ones mono_pay
@@ -121,7 +119,7 @@ CREATE TABLE mono.fund_requests (
 -- ids are taken in bulk by trigger-charged INSERT ... SELECT
 ALTER SEQUENCE mono.fund_requests_id_seq CACHE 64;
 -- The claim probes a phone's rows one phone at a time (mono.phone_is_free(),
--- 20_owo_state.code.sql), and each probe must stay a look-up of the phone
+-- 20_owo_statuses.code.sql), and each probe must stay a look-up of the phone
 -- index whatever ANALYZE last saw: after the statistics of a batch of one
 -- phone's rows, the planner took every row for a match of any phone and
 -- scanned the whole table under every candidate row of a burst (orders of
@@ -130,7 +128,7 @@ ALTER TABLE mono.fund_requests ALTER COLUMN phone SET (n_distinct = -1);
 CREATE INDEX fund_requests_due ON mono.fund_requests (next_attempt_at)
     WHERE status IN ('queued', 'unknown') AND link_id IS NULL;
 -- the claim sends a phone's requests one after another (mono.phone_is_free(),
--- 20_owo_state.code.sql)
+-- 20_owo_statuses.code.sql)
 CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
     WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
 CREATE INDEX fund_requests_link ON mono.fund_requests (link_id)

@@ -4,10 +4,9 @@
 -- the start-up recovery of interrupted sends, and the outbox's counts.
 ------------------------------------------------------------------------
 
--- Claim due one-time and recurring charges for worker p_worker: sending,
--- attempts + 1. Free text longer than Mono takes comes back NULL, so that
+-- Claim due one-time and recurring charges: sending, attempts + 1. Free text longer than Mono takes comes back NULL, so that
 -- a hostile row costs no memory: the row then fails on its own.
-CREATE OR REPLACE FUNCTION mono.claim_charges(p_limit integer, p_worker smallint, p_one_prompt boolean)
+CREATE OR REPLACE FUNCTION mono.claim_charges(p_limit integer, p_one_prompt boolean)
 RETURNS TABLE (id bigint, attempts integer, reference text, phone text, type text,
                description text, amount bigint, currency text, period text,
                "interval" integer, start_iso text, end_iso text)
@@ -15,8 +14,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1,
-           claimed_by = p_worker, updated_at = now()
+    UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1, updated_at = now()
      WHERE f.id IN (SELECT q.id FROM mono.fund_requests q
                      WHERE q.status = 'queued' AND q.link_id IS NULL AND q.next_attempt_at <= now()
                        AND mono.phone_is_free(q.phone, q.id, p_one_prompt)
@@ -40,8 +38,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1,
-           claimed_by = 0, updated_at = now()
+    UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1, updated_at = now()
      WHERE f.link_id = p_link_id AND f.status IN ('queued', 'unknown')
     RETURNING f.id, f.attempts, f.reference::text, f.phone::text, f.type::text,
               CASE WHEN octet_length(f.description) <= 1020 THEN f.description::text END,
@@ -150,25 +147,22 @@ BEGIN
 END;
 $$;
 
--- At start-up, rows worker p_worker left in sending become unknown: its
--- own charges (worker 0 also takes those of numbers no longer configured,
--- p_workers and up) and, for worker 0, links. Other workers' sends go on.
-CREATE OR REPLACE FUNCTION mono.recover_sends(p_worker smallint, p_workers smallint)
+-- At start-up, the fund requests and links the worker left in sending
+-- become unknown: settled by a read, never re-sent blindly.
+CREATE OR REPLACE FUNCTION mono.recover_sends()
 RETURNS TABLE (charges bigint, links bigint) LANGUAGE plpgsql AS $$
 DECLARE
     v_charges bigint;
-    v_links bigint := 0;
+    v_links bigint;
 BEGIN
     UPDATE mono.fund_requests SET status = 'unknown', next_attempt_at = now(),
            last_error = 'worker stopped while sending', updated_at = now()
-     WHERE status = 'sending' AND (claimed_by = p_worker OR (p_worker = 0 AND claimed_by >= p_workers));
+     WHERE status = 'sending';
     GET DIAGNOSTICS v_charges = ROW_COUNT;
-    IF p_worker = 0 THEN
-        UPDATE mono.beneficiaries SET status = 'unknown', next_attempt_at = now(),
-               last_error = 'worker stopped while sending', updated_at = now()
-         WHERE status = 'sending';
-        GET DIAGNOSTICS v_links = ROW_COUNT;
-    END IF;
+    UPDATE mono.beneficiaries SET status = 'unknown', next_attempt_at = now(),
+           last_error = 'worker stopped while sending', updated_at = now()
+     WHERE status = 'sending';
+    GET DIAGNOSTICS v_links = ROW_COUNT;
     RETURN QUERY SELECT v_charges, v_links;
 END;
 $$;

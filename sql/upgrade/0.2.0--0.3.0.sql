@@ -83,3 +83,15 @@ CREATE TABLE mono.unknown_references (
     seen_at         timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('mono.unknown_references', '');
+
+------------------------------------------------------------------------
+-- issue 24: types
+------------------------------------------------------------------------
+
+-- issue 24: the last of the several workers (mono_pay.workers, gone in
+-- 0.3.0). The worker that claimed a fund request was always 0; the claim
+-- and the start-up recovery lose their worker parameters (a new signature:
+-- the old ones go, the code parts make the new ones).
+DROP FUNCTION mono.claim_charges(integer, smallint, boolean);
+DROP FUNCTION mono.recover_sends(smallint, smallint);
+ALTER TABLE mono.fund_requests DROP COLUMN claimed_by;
