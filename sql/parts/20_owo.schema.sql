@@ -183,6 +183,36 @@ CREATE TABLE mono.schedule (
 CREATE INDEX schedule_open ON mono.schedule (due_at)
     WHERE status IN ('upcoming', 'due', 'failed');
 
+-- What the worker (C, src/owo_outcome.c) reports of a call to Mono: the
+-- verdict, which mono.charge_verdict() and mono.link_verdict() turn into a
+-- status (23_owo_outcomes.code.sql says what each one means). An enum, so
+-- that a verdict SQL does not know is an error, never a silent no-op.
+-- Of a send (the row is expected in sending), of a settling read (in
+-- unknown), and unrecordable (the worker could not record its verdict).
+CREATE TYPE mono.verdict AS ENUM (
+    'accepted', 'reference_named', 'retry', 'ambiguous', 'refused', 'refused_resend',
+    'key_refused',
+    'read_failed', 'found', 'foreign', 'partial', 'absent', 'gone', 'present',
+    'unrecordable');
+
+-- One outcome the worker records on a fund request or a link, as it sends
+-- them in JSON (mono.record_charge_outcomes(), mono.record_link_outcomes()):
+-- the row, its verdict ("of": the verdict an unrecordable one stands for),
+-- and what Mono answered. A link has no mono_status.
+CREATE TYPE mono.owo_outcome AS (
+    id              bigint,
+    verdict         mono.verdict,
+    "of"            mono.verdict,
+    redirect_url    text,
+    mono_id         text,
+    mono_status     text,
+    http_status     integer,
+    trace_id        text,
+    last_error      text,
+    error_details   jsonb,
+    retry_ms        bigint,
+    read_offset     integer
+);
 
 -- pg_dump keeps every table and sequence that holds user data
 SELECT pg_catalog.pg_extension_config_dump('mono.beneficiaries', '');

@@ -141,7 +141,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The status a verdict expects its row in.
-CREATE OR REPLACE FUNCTION mono.verdict_expects(p_verdict text) RETURNS text
+CREATE OR REPLACE FUNCTION mono.verdict_expects(p_verdict mono.verdict) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_verdict IN ('accepted', 'reference_named', 'retry', 'ambiguous', 'refused',
                                    'refused_resend', 'key_refused')

@@ -35,7 +35,7 @@
 
 -- What a verdict means for a fund request: the status it expects, the new
 -- status, its error and when to try again.
-CREATE OR REPLACE FUNCTION mono.charge_verdict(p_verdict text, p_of text, p_attempts integer,
+CREATE OR REPLACE FUNCTION mono.charge_verdict(p_verdict mono.verdict, p_of mono.verdict, p_attempts integer,
                                                p_prior_http integer, p_reference text,
                                                p_mono_status text, p_error text, p_retry_ms bigint)
 RETURNS TABLE (expect text, status text, last_error text, retry_ms bigint, erase_bvn boolean)
@@ -82,7 +82,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- What a verdict means for a link or an unlink (same columns).
-CREATE OR REPLACE FUNCTION mono.link_verdict(p_verdict text, p_of text, p_attempts integer,
+CREATE OR REPLACE FUNCTION mono.link_verdict(p_verdict mono.verdict, p_of mono.verdict, p_attempts integer,
                                              p_action text, p_error text, p_retry_ms bigint)
 RETURNS TABLE (expect text, status text, last_error text, retry_ms bigint, erase_bvn boolean)
 LANGUAGE sql STABLE AS $$
@@ -117,17 +117,14 @@ $$;
 -- mono_id, mono_status, http_status, trace_id, last_error, error_details,
 -- retry_ms, read_offset}]; p_poll_ms: mono_pay.poll_base. The rows are
 -- reached through their ids as an array the primary key looks up: joined
--- with jsonb_to_recordset alone, a table of some 20,000 rows or fewer was
+-- with the outcomes alone, a table of some 20,000 rows or fewer was
 -- hash-joined by a scan of the whole table on every record.
 CREATE OR REPLACE FUNCTION mono.record_charge_outcomes(p_outcomes jsonb, p_poll_ms bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_ids bigint[] := ARRAY(SELECT (x ->> 'id')::bigint FROM jsonb_array_elements(p_outcomes) x);
 BEGIN
-    WITH o AS (SELECT * FROM jsonb_to_recordset(p_outcomes) AS o(id bigint, verdict text, "of" text,
-                   redirect_url text, mono_id text, mono_status text, http_status integer,
-                   trace_id text, last_error text, error_details jsonb, retry_ms bigint,
-                   read_offset integer)),
+    WITH o AS (SELECT * FROM jsonb_populate_recordset(NULL::mono.owo_outcome, p_outcomes)),
          v AS (SELECT o.*, d.expect, d.status, d.last_error AS error, d.retry_ms AS retry
                  FROM o JOIN mono.fund_requests f ON f.id = o.id AND f.id = ANY (v_ids),
                       LATERAL mono.charge_verdict(o.verdict, o."of", f.attempts, f.http_status,
@@ -165,9 +162,7 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_ids bigint[] := ARRAY(SELECT (x ->> 'id')::bigint FROM jsonb_array_elements(p_outcomes) x);
 BEGIN
-    WITH o AS (SELECT * FROM jsonb_to_recordset(p_outcomes) AS o(id bigint, verdict text, "of" text,
-                   redirect_url text, mono_id text, http_status integer, trace_id text,
-                   last_error text, error_details jsonb, retry_ms bigint, read_offset integer)),
+    WITH o AS (SELECT * FROM jsonb_populate_recordset(NULL::mono.owo_outcome, p_outcomes)),
          r AS (SELECT o.*, d.expect, d.last_error AS error, d.retry_ms AS retry, d.erase_bvn,
                       o.mono_id IS NOT NULL AND EXISTS (SELECT 1 FROM mono.beneficiaries x
                           WHERE x.mono_id = o.mono_id AND x.id <> o.id) AS held,

@@ -21,8 +21,7 @@ LANGUAGE sql VOLATILE AS $$
                                            mono.account_refresh_interval()),
            claimed_until = NULL,
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, error text, retry_ms bigint,
-                                             key_refused boolean)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND o.error IS NOT NULL;
 $$;
 
@@ -60,15 +59,14 @@ LANGUAGE sql VOLATILE AS $$
       FROM (SELECT x.account_id, x.account, x.event_at,
                    mono.normalize_data_status(x.account ->> 'data_status') AS ds,
                    mono.normalize_retrieved_data(x.account -> 'retrieved_data') AS rd
-              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text, account jsonb,
-                                                     event_at timestamptz)
+              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x
              WHERE x.account IS NOT NULL) o
      WHERE a.account_id = o.account_id
        AND (NOT p_from_webhook OR a.last_synced_at IS NULL OR o.event_at >= a.last_synced_at);
 
     UPDATE mono.accounts a SET balance = (o.account ->> 'balance')::bigint,
            balance_updated_at = CASE WHEN p_from_webhook THEN o.event_at ELSE now() END
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, account jsonb, event_at timestamptz)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id
        AND (o.account ->> 'balance') ~ '^-?[0-9]{1,18}$'
        AND mono.data_status_action(a.data_status, a.retrieved_data, 'balance') = 'read'
@@ -89,7 +87,7 @@ LANGUAGE sql VOLATILE AS $$
            has_new_data = true,
            refresh_pending = false,
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, refresh jsonb)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND (o.refresh ->> 'has_new_data') = 'true'
        AND ((o.refresh ->> 'called') = 'true'
             OR a.job_id IS DISTINCT FROM o.refresh ->> 'job_id'
@@ -115,8 +113,7 @@ LANGUAGE sql VOLATILE AS $$
            updated_at = now()
       FROM (SELECT x.account_id, x.refresh, x.event_at,
                    coalesce((x.refresh ->> 'called') = 'true', false) AS called
-              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text, refresh jsonb,
-                                                     event_at timestamptz)
+              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x
              WHERE x.refresh IS NOT NULL) o
      WHERE a.account_id = o.account_id
        AND (o.called OR a.job_id IS NULL OR a.job_id = o.refresh ->> 'job_id'
@@ -133,7 +130,7 @@ LANGUAGE sql VOLATILE AS $$
                                         date, category)
     SELECT DISTINCT ON (o.account_id, x.id)
            o.account_id, x.id, x.narration, x.amount, x.type, x.balance, x.date, x.category
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, transactions jsonb)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
       JOIN mono.accounts a ON a.account_id = o.account_id
      CROSS JOIN LATERAL jsonb_to_recordset(
            CASE WHEN jsonb_typeof(o.transactions) = 'array' THEN o.transactions
@@ -162,8 +159,7 @@ LANGUAGE sql VOLATILE AS $$
            updated_at = now()
       FROM (SELECT x.account_id, coalesce(x.skipped, 0) AS skipped,
                    coalesce(x.more, false) AND y.transactions_page < 1000 AS more
-              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text, transactions jsonb,
-                                                     more boolean, skipped integer)
+              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x
               JOIN mono.accounts y ON y.account_id = x.account_id
              WHERE x.transactions IS NOT NULL) o
      WHERE a.account_id = o.account_id;
@@ -202,7 +198,7 @@ BEGIN
     -- either waits for us or is seen by every statement below
     PERFORM 1 FROM mono.accounts a
      WHERE a.account_id IN (SELECT x.account_id
-                              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text))
+                              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x)
      ORDER BY a.account_id
        FOR UPDATE;
 
@@ -215,7 +211,7 @@ BEGIN
                    NOT coalesce(o.unlinked, false)
                        AND (p_source = 'sync' OR mono.track_webhook_accounts()),
                    coalesce(o.unlinked, false)
-              FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, unlinked boolean)
+              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
              ORDER BY o.account_id
             ON CONFLICT (account_id) DO NOTHING
             RETURNING account_id)
@@ -223,7 +219,7 @@ BEGIN
     END IF;
     IF p_source = 'sync' THEN
         UPDATE mono.accounts a SET tracked = true, unlinked = false
-          FROM jsonb_to_recordset(p_outcomes) AS o(account_id text)
+          FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
          WHERE a.account_id = o.account_id AND NOT (a.tracked AND NOT a.unlinked);
     END IF;
 
@@ -233,18 +229,18 @@ BEGIN
     PERFORM mono.record_account_transactions(p_outcomes);
     UPDATE mono.accounts a SET refresh_requested_at = coalesce(a.refresh_requested_at, now()),
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, refresh_requested boolean)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND o.refresh_requested;
 
     -- unlinked at Mono: no longer tracked; re-authorised: works again
     UPDATE mono.accounts a SET unlinked = true, tracked = false, updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, unlinked boolean)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND o.unlinked;
     UPDATE mono.accounts a SET
            sync_status = CASE WHEN a.sync_status = 'REAUTHORISATION_REQUIRED'
                               THEN NULL ELSE a.sync_status END,
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, reauthorized boolean)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND o.reauthorized;
     -- a sync_status of its own (legacy events), unless older than the details
     UPDATE mono.accounts a SET
@@ -253,8 +249,7 @@ BEGIN
                              THEN 'Mono reported that a sync of the account failed'
                              ELSE a.last_error END,
            updated_at = now()
-      FROM jsonb_to_recordset(p_outcomes) AS o(account_id text, sync_status text,
-                                             event_at timestamptz)
+      FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) o
      WHERE a.account_id = o.account_id AND o.sync_status IS NOT NULL
        AND (a.last_synced_at IS NULL OR o.event_at IS NULL OR o.event_at >= a.last_synced_at);
 
@@ -270,8 +265,7 @@ BEGIN
                    bool_or(coalesce(x.check_now, false)
                            OR (p_source = 'webhook' AND x.account_id = ANY (v_created)))
                        AS check_now
-              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text, error text,
-                                                     check_now boolean)
+              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x
              WHERE x.error IS NULL
              GROUP BY x.account_id) o
      WHERE a.account_id = o.account_id
@@ -280,7 +274,7 @@ BEGIN
     SELECT count(*)::integer INTO v_due
       FROM mono.accounts a
      WHERE a.account_id IN (SELECT x.account_id
-                              FROM jsonb_to_recordset(p_outcomes) AS x(account_id text))
+                              FROM jsonb_populate_recordset(NULL::mono.account_outcome, p_outcomes) x)
        AND a.tracked AND a.next_sync_at <= now()
        AND (a.claimed_until IS NULL OR a.claimed_until < now());
     RETURN v_due;
