@@ -37,8 +37,9 @@
  *
  * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
- * Statuses are decided in SQL, in one file (sql/parts/20_owo_state.code.sql):
- * C reports what Mono answered, as a
+ * Statuses are decided in SQL (sql/parts/20_owo_statuses.code.sql to
+ * 25_owo_upkeep.code.sql, the SQL layers of doc/design.md): C reports what
+ * Mono answered, as a
  * verdict, and SQL turns it into a status; the worker names no status.
  * Only the statements of SQL functions that backends call (owo_enqueue.c,
  * owo_wait.c, the DROP EXTENSION guard) spell statuses in their SQL: they

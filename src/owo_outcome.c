@@ -2,8 +2,9 @@
  * owo_outcome.c
  *		What a finished Direct Charge call says, as a verdict for SQL: the
  *		status it makes is decided by mono.charge_verdict() and
- *		mono.link_verdict() (the state machine of
- *		sql/parts/20_owo_state.code.sql), never here. The verdicts:
+ *		mono.link_verdict() (sql/parts/23_owo_outcomes.code.sql; the verdicts
+ *		are the enum mono.verdict, so SQL refuses one it does not know), never
+ *		here. The verdicts:
  *
  *		2xx with a JSON body	accepted
  *		409, or 400 naming		reference_named: perhaps an earlier send of this

@@ -33,7 +33,7 @@ typedef enum OwoStatement
 #define CALL(f, ...) "SELECT * FROM mono." f "(" __VA_ARGS__ ")"
 
 static MonoStatement statements[NUM_STATEMENTS] = {
-	[CLAIM_CHARGES] = {"claim due fund requests", CALL("claim_charges", "p_limit => $1, p_worker => $2, p_one_prompt => $3"), 3, {INT4OID, INT2OID, BOOLOID}},
+	[CLAIM_CHARGES] = {"claim due fund requests", CALL("claim_charges", "p_limit => $1, p_one_prompt => $2"), 2, {INT4OID, BOOLOID}},
 	[CLAIM_FIRST_CHARGE] = {"claim a link's first fund request", CALL("claim_first_charge", "p_link_id => $1"), 1, {INT8OID}},
 	[CLAIM_LINKS] = {"claim due links and unlinks", CALL("claim_links", "p_limit => $1, p_one_prompt => $2"), 2, {INT4OID, BOOLOID}},
 	[CLAIM_UNKNOWN_CHARGES] = {"claim settling reads of fund requests", CALL("claim_unknown_charges", "p_limit => $1, p_push_ms => $2"), 2, {INT4OID, INT8OID}},
@@ -42,7 +42,7 @@ static MonoStatement statements[NUM_STATEMENTS] = {
 	[CLAIM_POLL_LINKS] = {"claim polling reads of links", CALL("claim_poll_links", "p_limit => $1, p_base_ms => $2, p_max_ms => $3"), 3, {INT4OID, INT8OID, INT8OID}},
 	[FAIL_UNBUILDABLE_CHARGE] = {"fail a fund request that makes no request body", CALL("fail_unbuildable_charge", "p_id => $1"), 1, {INT8OID}},
 	[FAIL_UNBUILDABLE_LINK] = {"fail a link that makes no request body", CALL("fail_unbuildable_link", "p_id => $1"), 1, {INT8OID}},
-	[RECOVER_SENDS] = {"recover interrupted sends", CALL("recover_sends", "p_worker => $1, p_workers => $2"), 2, {INT2OID, INT2OID}},
+	[RECOVER_SENDS] = {"recover interrupted sends", CALL("recover_sends", ""), 0},
 	[RECORD_CHARGES] = {"record fund request verdicts", CALL("record_charge_outcomes", "p_outcomes => $1, p_poll_ms => $2"), 2, {JSONBOID, INT8OID}},
 	[RECORD_LINKS] = {"record link verdicts", CALL("record_link_outcomes", "p_outcomes => $1, p_poll_ms => $2"), 2, {JSONBOID, INT8OID}},
 	[RECORD_EVENTS] = {"apply polled events", CALL("apply_owo_events", "p_events => $1"), 1, {JSONBOID}},
@@ -113,8 +113,7 @@ fail_unbuildable(OwoStatement which, const char *table, int64 id)
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum args[3] = {Int32GetDatum(limit), Int16GetDatum(mono_worker_number),
-					 BoolGetDatum(mono_one_prompt_per_phone)};
+	Datum args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
 	uint64 n = run(CLAIM_CHARGES, args);
 	SPITupleTable *tt = SPI_tuptable;
 	uint64 i;
@@ -295,8 +294,7 @@ claim_polls(int budget, dlist_head *jobs, MemoryContext cxt)
 /*
  * Claim up to limit due jobs: links first (rare, and a customer is waiting),
  * then charges, then settling reads; plus up to poll_budget reconciliation
- * reads. Returns the count (reads excluded). A sender (a worker other than
- * the first) claims charges only.
+ * reads. Returns the count (reads excluded).
  */
 static int
 owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
@@ -311,8 +309,6 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 		limit = mono_key_allows(MONO_APP_PAYMENTS, Max(limit, 0));
 		poll_budget = 0;
 	}
-	if (mono_worker_number > 0)
-		return limit > 0 ? claim_charges(limit, jobs, cxt) : 0;
 	if (limit > 0)
 		n += claim_links(limit, jobs, cxt);
 	if (n < limit)
@@ -325,19 +321,17 @@ owo_claim(int limit, int poll_budget, dlist_head *jobs, MemoryContext cxt)
 }
 
 /*
- * At start-up, rows this worker left in sending become unknown: its own
- * charges (the first worker also takes those of numbers no longer
- * configured) and, for the first worker, links. Other workers' sends go on.
+ * At start-up, the fund requests and links the worker left in sending
+ * become unknown: settled by a read, never re-sent blindly.
  */
 static void
 owo_recover(void)
 {
-	Datum args[2] = {Int16GetDatum(mono_worker_number), Int16GetDatum(1)};
 	bool isnull;
 	int64 charges,
 		links;
 
-	mono_spi_run(&statements[RECOVER_SENDS], args, NULL, 1);
+	mono_spi_run(&statements[RECOVER_SENDS], NULL, NULL, 1);
 	charges = DatumGetInt64(mono_spi_value(0, 1, &isnull));
 	links = DatumGetInt64(mono_spi_value(0, 2, &isnull));
 	if (charges + links > 0)

@@ -5,11 +5,11 @@
 -- requests that finished (in a subtransaction: try_record), then claim as
 -- many due rows as there are free slots (links, then charges). It runs the
 -- very SQL functions the worker calls (src/owo_queue.c's statements, the
--- state machine of sql/parts/20_owo_state.code.sql). Each turn records the
+-- state machine of sql/parts/2*_owo_*.code.sql). Each turn records the
 -- rows the previous turn of the same client claimed with the verdict
 -- Mono's 202 answer gets (accepted), and claims :batch more.
 -- Variables (pgbench -D): outcomes ('[]' at first), batch (free slots: at
--- most min(mono_pay.max_in_flight, 500)), worker (claimed_by),
+-- most min(mono_pay.max_in_flight, 500)),
 -- one_prompt (mono_pay.one_prompt_per_phone), poll_base (mono_pay.poll_base
 -- in ms). Run with -M prepared: the worker's plans are prepared once too.
 BEGIN;
@@ -20,8 +20,7 @@ RELEASE SAVEPOINT record;
 SELECT * FROM mono.claim_links(p_limit => :batch::integer, p_one_prompt => :one_prompt::boolean);
 -- the claimed charges become the next turn's outcomes
 WITH claimed AS (
-SELECT * FROM mono.claim_charges(p_limit => :batch::integer, p_worker => :worker::smallint,
-                                 p_one_prompt => :one_prompt::boolean))
+SELECT * FROM mono.claim_charges(p_limit => :batch::integer, p_one_prompt => :one_prompt::boolean))
 SELECT count(*) AS claimed,
  coalesce(jsonb_agg(jsonb_build_object('id', id, 'verdict', 'accepted',
   'http_status', 202, 'redirect_url', 'https://wa.me/2348000000000?text=bench')),

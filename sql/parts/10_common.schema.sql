@@ -6,8 +6,11 @@
 -- a new install starts with; run once), then the CODE parts (*.code.sql:
 -- functions, views, triggers, privileges; every statement may run again,
 -- CREATE OR REPLACE), each kind in the order of the layers: 10 common,
--- 20 Direct Charge ("owo"), 30 Connect, 40 worker-facing, 50 webhooks,
--- 90 privileges. The upgrade script from 0.2.0 is sql/upgrade/0.2.0--0.3.0.sql (0.1.0 -> 0.2.0 is frozen in sql/released/)
+-- 20-28 Direct Charge ("owo"), 30-38 Connect, 40 worker-facing, 50 webhooks,
+-- 90 privileges, 95 comments. A code part calls only its own functions and
+-- those of lower-numbered parts, and none is over 500 lines
+-- (test/lint/sql-layers; doc/design.md lists the parts).
+-- The upgrade script from 0.2.0 is sql/upgrade/0.2.0--0.3.0.sql (0.1.0 -> 0.2.0 is frozen in sql/released/)
 -- (what changed in the schema) followed by the same CODE parts.
 --
 -- Value rules are domains (checked when a value is stored, not again on

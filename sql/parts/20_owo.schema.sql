@@ -103,8 +103,6 @@ CREATE TABLE mono.fund_requests (
     accepted_at     timestamptz,
     -- expired by mono_pay.approval_window, not by Mono: Mono's word still wins
     expired_locally boolean NOT NULL DEFAULT false,
-    -- the worker process that claimed it last (0 .. mono_pay.workers - 1)
-    claimed_by      smallint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     -- the status Mono last reported, as Mono said it (also ones mono_pay
@@ -121,7 +119,7 @@ CREATE TABLE mono.fund_requests (
 -- ids are taken in bulk by trigger-charged INSERT ... SELECT
 ALTER SEQUENCE mono.fund_requests_id_seq CACHE 64;
 -- The claim probes a phone's rows one phone at a time (mono.phone_is_free(),
--- 20_owo_state.code.sql), and each probe must stay a look-up of the phone
+-- 20_owo_statuses.code.sql), and each probe must stay a look-up of the phone
 -- index whatever ANALYZE last saw: after the statistics of a batch of one
 -- phone's rows, the planner took every row for a match of any phone and
 -- scanned the whole table under every candidate row of a burst (orders of
@@ -130,7 +128,7 @@ ALTER TABLE mono.fund_requests ALTER COLUMN phone SET (n_distinct = -1);
 CREATE INDEX fund_requests_due ON mono.fund_requests (next_attempt_at)
     WHERE status IN ('queued', 'unknown') AND link_id IS NULL;
 -- the claim sends a phone's requests one after another (mono.phone_is_free(),
--- 20_owo_state.code.sql)
+-- 20_owo_statuses.code.sql)
 CREATE INDEX fund_requests_phone_live ON mono.fund_requests (phone, id)
     WHERE status IN ('queued', 'sending', 'unknown', 'awaiting_authorization');
 CREATE INDEX fund_requests_link ON mono.fund_requests (link_id)
@@ -185,6 +183,36 @@ CREATE TABLE mono.schedule (
 CREATE INDEX schedule_open ON mono.schedule (due_at)
     WHERE status IN ('upcoming', 'due', 'failed');
 
+-- What the worker (C, src/owo_outcome.c) reports of a call to Mono: the
+-- verdict, which mono.charge_verdict() and mono.link_verdict() turn into a
+-- status (23_owo_outcomes.code.sql says what each one means). An enum, so
+-- that a verdict SQL does not know is an error, never a silent no-op.
+-- Of a send (the row is expected in sending), of a settling read (in
+-- unknown), and unrecordable (the worker could not record its verdict).
+CREATE TYPE mono.verdict AS ENUM (
+    'accepted', 'reference_named', 'retry', 'ambiguous', 'refused', 'refused_resend',
+    'key_refused',
+    'read_failed', 'found', 'foreign', 'partial', 'absent', 'gone', 'present',
+    'unrecordable');
+
+-- One outcome the worker records on a fund request or a link, as it sends
+-- them in JSON (mono.record_charge_outcomes(), mono.record_link_outcomes()):
+-- the row, its verdict ("of": the verdict an unrecordable one stands for),
+-- and what Mono answered. A link has no mono_status.
+CREATE TYPE mono.owo_outcome AS (
+    id              bigint,
+    verdict         mono.verdict,
+    "of"            mono.verdict,
+    redirect_url    text,
+    mono_id         text,
+    mono_status     text,
+    http_status     integer,
+    trace_id        text,
+    last_error      text,
+    error_details   jsonb,
+    retry_ms        bigint,
+    read_offset     integer
+);
 
 -- pg_dump keeps every table and sequence that holds user data
 SELECT pg_catalog.pg_extension_config_dump('mono.beneficiaries', '');

@@ -98,6 +98,39 @@ CREATE TABLE mono.account_flow_totals (
     PRIMARY KEY (account_id, direction)
 );
 
+-- One outcome about an account, as the worker (src/connect_worker.c), a
+-- webhook (mono.apply_connect_event()) or mono_account_sync() send them in
+-- JSON to mono.record_account_outcomes(): each names the account and
+-- carries some of the other fields.
+CREATE TYPE mono.account_outcome AS (
+    account_id      text,
+    -- the worker's call: details, refresh or transactions
+    step            text,
+    -- a failed call: its error; retry_ms (NULL: no retry, back to details
+    -- after the refresh interval); key_refused (Mono refused the key)
+    error           text,
+    retry_ms        bigint,
+    key_refused     boolean,
+    -- account details (Mono's account object, read by connect_parse.c)
+    account         jsonb,
+    -- a real-time refresh: {called, job_id, job_status, has_new_data}
+    refresh         jsonb,
+    -- a page of transactions, whether another follows, and how many of
+    -- its items had an unusable shape
+    transactions    jsonb,
+    more            boolean,
+    skipped         integer,
+    -- a webhook's time (details older than the stored ones change nothing)
+    event_at        timestamptz,
+    unlinked        boolean,
+    reauthorized    boolean,
+    sync_status     text,
+    -- mono_account_sync(id, true): a real-time refresh is asked for
+    refresh_requested boolean,
+    -- look at the account now (its next step: details, due at once)
+    check_now       boolean
+);
+
 -- pg_dump keeps every table that holds user data
 SELECT pg_catalog.pg_extension_config_dump('mono.accounts', '');
 SELECT pg_catalog.pg_extension_config_dump('mono.transactions', '');

@@ -3,6 +3,16 @@
 -- availability (mono_resume(), orphans)
 ------------------------------------------------------------------------
 
+-- Store the worker's mono.http_log rows.
+CREATE OR REPLACE FUNCTION mono.record_http_log(p_rows jsonb) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO mono.http_log (at, method, path, http_status, duration_ms, error)
+    SELECT at, method, path, http_status, duration_ms, error
+      FROM jsonb_to_recordset(p_rows) AS l(at timestamptz, method text, path text,
+                                           http_status integer, duration_ms double precision,
+                                           error text)
+$$;
+
 -- (issue 25: oldest_sendable_seconds, send_rate and seconds_left, after
 -- the columns of 0.2.0)
 CREATE OR REPLACE FUNCTION mono_worker_status()
@@ -66,7 +76,9 @@ UNION ALL
 -- their phone by one prompt per phone excluded; 0 when none can go): the
 -- figure to page on
 -- (mono.claim_charges() and mono.phone_is_free() pick the same row; written
--- out here since a view's reader needs EXECUTE on each function it calls)
+-- out here since a view's reader needs EXECUTE on each function it calls:
+-- so are the named status sets, mono.in_outbox(), mono.in_flight(),
+-- mono.unanswered(), 20_owo_statuses.code.sql)
 SELECT 'oldest_sendable_seconds', 'charges', 'queued',
        coalesce(extract(epoch FROM now() - (
            SELECT q.next_attempt_at FROM mono.fund_requests q

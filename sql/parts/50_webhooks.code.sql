@@ -49,6 +49,65 @@ BEGIN
 END;
 $$;
 
+-- A link or a fund request that learns its Mono id (a webhook, a settling
+-- read, the worker's verdict) replays the stored events that waited for
+-- it. A trigger, so that Direct Charge's parts (22_owo_events,
+-- 23_owo_outcomes) call nothing of this part above them.
+CREATE OR REPLACE FUNCTION mono.on_mono_id_learned() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM mono.replay_unmatched(NEW.mono_id);
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER replay_unmatched AFTER UPDATE OF mono_id ON mono.fund_requests
+    FOR EACH ROW WHEN (NEW.mono_id IS NOT NULL AND OLD.mono_id IS DISTINCT FROM NEW.mono_id)
+    EXECUTE FUNCTION mono.on_mono_id_learned();
+CREATE OR REPLACE TRIGGER replay_unmatched AFTER UPDATE OF mono_id ON mono.beneficiaries
+    FOR EACH ROW WHEN (NEW.mono_id IS NOT NULL AND OLD.mono_id IS DISTINCT FROM NEW.mono_id)
+    EXECUTE FUNCTION mono.on_mono_id_learned();
+
+-- Apply, in order, the events a polling read stands for: [{event, data}, ...]
+-- (and mono_pay.read_offset: where the next read of a paged list starts).
+CREATE OR REPLACE FUNCTION mono.apply_owo_events(p_events jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e jsonb;
+    v_outcome text;
+    v_error text;
+BEGIN
+    FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- where the next read of a paged list starts: no event of Mono's
+        IF e ->> 'event' = 'mono_pay.read_offset' AND NOT e ? 'reject' THEN
+            PERFORM mono.set_read_offset(e -> 'data');
+            CONTINUE;
+        END IF;
+        -- the worker marks an event it could not record at all with "reject"
+        IF e ? 'reject' THEN
+            v_outcome := 'rejected';
+            v_error := e ->> 'reject';
+            e := e - 'reject';
+        ELSE
+            SELECT r.outcome, r.error INTO v_outcome, v_error
+              FROM mono.apply_event_safely(e ->> 'event', e) r;
+        END IF;
+        -- a read the database cannot take is kept aside, once, with its
+        -- error; so is one whose status cannot be mapped (issue 22: never
+        -- dropped silently; mono.orphans lists it)
+        IF v_outcome IN ('rejected', 'unknown') THEN
+            INSERT INTO mono.webhook_events (event_id, event, body, mono_ref, outcome, error)
+            VALUES ('poll:' || md5(e::text), e ->> 'event', e,
+                    coalesce(e -> 'data' ->> 'id', e -> 'data' ->> 'fund_request'),
+                    v_outcome, CASE WHEN v_outcome = 'unknown'
+                        THEN format('status %s read from Mono cannot be mapped', e -> 'data' ->> 'status')
+                        ELSE v_error END)
+            ON CONFLICT (event_id) DO NOTHING;
+        END IF;
+    END LOOP;
+END;
+$$;
+
 -- A JSON value with every BVN masked: a member named bvn (any case) whose
 -- value is 11 digits (a string or a number) becomes the string
 -- '*******' || its last 4 digits, at any depth.

@@ -68,7 +68,6 @@ COMMENT ON COLUMN mono.fund_requests.beneficiary_mono_id IS 'Mono''s id of the l
 COMMENT ON COLUMN mono.fund_requests.status IS 'queued, sending, awaiting_authorization, created, approved, processing, active, completed, expired, failed, unknown (settled by a read) or cancelled.';
 COMMENT ON COLUMN mono.fund_requests.accepted_at IS 'When Mono accepted it (the approval window starts here).';
 COMMENT ON COLUMN mono.fund_requests.expired_locally IS 'True when mono_pay.approval_window expired it, not Mono (Mono''s later word still wins).';
-COMMENT ON COLUMN mono.fund_requests.claimed_by IS 'Internal: the worker process that claimed it last (always 0 since 0.3.0).';
 COMMENT ON COLUMN mono.fund_requests.mono_status IS 'The status Mono last reported, as Mono said it (also ones mono_pay does not know, e.g. paused).';
 COMMENT ON COLUMN mono.fund_requests.list_offset IS 'Internal: where the next read of the phone''s list at Mono starts.';
 COMMENT ON COLUMN mono.fund_requests.payments_offset IS 'Internal: where the next read of its payments at Mono starts.';

@@ -83,3 +83,62 @@ CREATE TABLE mono.unknown_references (
     seen_at         timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('mono.unknown_references', '');
+
+------------------------------------------------------------------------
+-- issue 24: types
+------------------------------------------------------------------------
+
+-- The worker's verdicts become an enum, and its outcomes composite types
+-- (20_owo.schema.sql, 30_connect.schema.sql say what each field is): an
+-- unknown verdict is an error, and the functions that read outcomes name
+-- one type instead of a column list each.
+CREATE TYPE mono.verdict AS ENUM (
+    'accepted', 'reference_named', 'retry', 'ambiguous', 'refused', 'refused_resend',
+    'key_refused',
+    'read_failed', 'found', 'foreign', 'partial', 'absent', 'gone', 'present',
+    'unrecordable');
+CREATE TYPE mono.owo_outcome AS (
+    id              bigint,
+    verdict         mono.verdict,
+    "of"            mono.verdict,
+    redirect_url    text,
+    mono_id         text,
+    mono_status     text,
+    http_status     integer,
+    trace_id        text,
+    last_error      text,
+    error_details   jsonb,
+    retry_ms        bigint,
+    read_offset     integer
+);
+CREATE TYPE mono.account_outcome AS (
+    account_id      text,
+    step            text,
+    error           text,
+    retry_ms        bigint,
+    key_refused     boolean,
+    account         jsonb,
+    refresh         jsonb,
+    transactions    jsonb,
+    more            boolean,
+    skipped         integer,
+    event_at        timestamptz,
+    unlinked        boolean,
+    reauthorized    boolean,
+    sync_status     text,
+    refresh_requested boolean,
+    check_now       boolean
+);
+-- the functions whose verdict parameters were text (made again by the
+-- code parts with mono.verdict)
+DROP FUNCTION mono.verdict_expects(text);
+DROP FUNCTION mono.charge_verdict(text, text, integer, integer, text, text, text, bigint);
+DROP FUNCTION mono.link_verdict(text, text, integer, text, text, bigint);
+
+-- issue 24: the last of the several workers (mono_pay.workers, gone in
+-- 0.3.0). The worker that claimed a fund request was always 0; the claim
+-- and the start-up recovery lose their worker parameters (a new signature:
+-- the old ones go, the code parts make the new ones).
+DROP FUNCTION mono.claim_charges(integer, smallint, boolean);
+DROP FUNCTION mono.recover_sends(smallint, smallint);
+ALTER TABLE mono.fund_requests DROP COLUMN claimed_by;

@@ -1,8 +1,9 @@
 ------------------------------------------------------------------------
--- Direct Charge ("owo") code: notifications, references between its
--- tables, the view of instalments, and the SQL functions (C). Its state
--- machine is 20_owo_state.code.sql. Links and beneficiaries: see the
--- vocabulary note of 20_owo.schema.sql.
+-- Direct Charge ("owo") API: notifications, references between its
+-- tables, the view of instalments, and the SQL functions (C). Its statuses
+-- are decided in the parts below (20_owo_statuses.code.sql to
+-- 25_owo_upkeep.code.sql). Links and beneficiaries: see the vocabulary note
+-- of 20_owo.schema.sql.
 ------------------------------------------------------------------------
 
 -- Notifications (mono.notify_status(), 10_common.code.sql)
