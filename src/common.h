@@ -72,7 +72,6 @@
 #include "utils/timestamp.h"
 #include "compat.h"
 
-#define MONO_MAX_WORKERS 8
 /* what were settings until 0.3.0 (CHANGELOG.md says why each is fixed) */
 #define MONO_MAX_RESPONSE_SIZE (1024 * 1024) /* largest response body from Mono */
 #define MONO_POLL_BUDGET 100				 /* reconciliation reads (GET) per sweep */
@@ -109,9 +108,9 @@ extern int mono_webhook_max_size;
 
 extern void mono_settings_init(void);
 
-/* common_shmem.c: what the workers share with every backend */
+/* common_shmem.c: what the worker shares with every backend */
 
-/* One worker process: number 0 does everything, the others send charges. */
+/* The worker process, as backends see it. */
 typedef struct MonoWorkerSlot
 {
 	Latch *latch; /* NULL when not running */
@@ -134,12 +133,12 @@ typedef enum MonoApp
 typedef struct MonoShared
 {
 	slock_t mutex;
-	char state[256];	  /* what worker 0 is doing, or why it idles */
-	char last_error[256]; /* the latest error of any worker */
+	char state[256];	  /* what the worker is doing, or why it idles */
+	char last_error[256]; /* the worker's latest error */
 	TimestampTz last_error_at;
 	bool database_seen;	  /* false once a worker found its database missing */
 	bool database_warned; /* its absence was reported once */
-	MonoWorkerSlot workers[MONO_MAX_WORKERS];
+	MonoWorkerSlot worker;
 	/* issue 22: each app whose key Mono refused ("" when none), and the cost of reads */
 	char key_refused[MONO_APPS][128];	   /* what Mono said, e.g. "payments app: HTTP 401 ..." */
 	TimestampTz key_refused_at[MONO_APPS]; /* since when (0: the key is taken) */
@@ -149,13 +148,13 @@ typedef struct MonoShared
 } MonoShared;
 
 extern MonoShared *mono_shared;
-extern int mono_worker_number; /* 0 in backends and the first worker */
+/* always 0: the one worker (owo_queue.c's claims still pass it; issue 24) */
+extern int mono_worker_number;
 
 extern void mono_shmem_init(void);
-extern void mono_register_worker(int number, const char *function, const char *name,
+extern void mono_register_worker(const char *function, const char *name,
 								 const char *type, int restart_s);
 extern void mono_wake_at_commit(void);
-extern void mono_wake_senders(void);
 extern void mono_wake_worker(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
