@@ -37,12 +37,14 @@
  *
  * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
- * Statuses are decided in SQL, in one file (sql/parts/20_owo_state.code.sql):
- * C reports what Mono answered, as a
- * verdict, and SQL turns it into a status; the worker names no status.
- * Only the statements of SQL functions that backends call (owo_enqueue.c,
- * owo_wait.c, the DROP EXTENSION guard) spell statuses in their SQL: they
- * must run against 0.1.0's objects too, until ALTER EXTENSION UPDATE.
+ * Statuses are decided in SQL (sql/parts/): C reports what Mono answered,
+ * as a verdict, and SQL turns it into a status; the worker names no status.
+ * The C runs SQL only as calls of named SQL functions. Every SQL-callable
+ * function that reaches them first checks that the installed extension is
+ * the library's version (mono_require_sql_version()), as the worker waits
+ * for it: a new library never runs against older objects. Only the DROP
+ * EXTENSION guard (common_ha.c) reads tables itself: it must work at any
+ * installed version.
  */
 #ifndef MONO_COMMON_H
 #define MONO_COMMON_H
@@ -183,6 +185,7 @@ extern char *mono_spi_text(int row, const char *column);
 extern void mono_tx_begin(const char *activity);
 extern void mono_tx_commit(void);
 extern char *mono_extension_version(void);
+extern void mono_require_sql_version(const char *function);
 
 /* common_http.c: a response body held outside PostgreSQL's memory contexts */
 typedef struct MonoBuf

@@ -237,12 +237,14 @@ record_sync(const char *id, const char *details, bool refresh)
 Datum
 mono_account_sync(PG_FUNCTION_ARGS)
 {
-	char *id = account_id_arg(fcinfo);
+	char *id;
 	bool realtime;
 	char *details;
 	bool refresh;
 	Datum result;
 
+	mono_require_sql_version("mono_account_sync()");
+	id = account_id_arg(fcinfo);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -347,6 +349,7 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 Datum
 mono_inflow(PG_FUNCTION_ARGS)
 {
+	mono_require_sql_version("mono_inflow()");
 	mono_require_writable("mono_inflow()");
 	return flows(fcinfo, "inflow", "credits");
 }
@@ -355,6 +358,7 @@ mono_inflow(PG_FUNCTION_ARGS)
 Datum
 mono_outflow(PG_FUNCTION_ARGS)
 {
+	mono_require_sql_version("mono_outflow()");
 	mono_require_writable("mono_outflow()");
 	return flows(fcinfo, "outflow", "debits");
 }

@@ -202,6 +202,7 @@ mono_charge(PG_FUNCTION_ARGS)
 	HeapTuple row;
 	Datum result;
 
+	mono_require_sql_version("mono_charge()");
 	mono_require_writable("mono_charge()");
 	memset(&a, 0, sizeof(a));
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
@@ -335,6 +336,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	TupleDesc desc;
 	Datum result;
 
+	mono_require_sql_version("mono_link_beneficiary()");
 	mono_require_writable("mono_link_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
@@ -411,6 +413,7 @@ mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 	char *phone;
 	Datum result;
 
+	mono_require_sql_version("mono_unlink_beneficiary()");
 	mono_require_writable("mono_unlink_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
@@ -620,6 +623,7 @@ mono_charge_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("mono_charge_trigger() must be an AFTER INSERT ... FOR EACH ROW trigger"),
 				 errhint("CREATE TRIGGER ... AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION mono_charge_trigger(...).")));
+	mono_require_sql_version("mono_charge_trigger()");
 	map_trigger_args(td->tg_trigger, td->tg_relation, attnums);
 	charge_from_row(td->tg_trigtuple, td->tg_relation->rd_att, attnums, &a);
 	mono_validate_charge(&a);

@@ -76,6 +76,7 @@ mono_wait(PG_FUNCTION_ARGS)
 	long sleep_ms = 1;
 	Interval *timeout;
 
+	mono_require_sql_version("mono_wait()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -103,6 +103,7 @@ mono_worker_counters(PG_FUNCTION_ARGS)
 	double values[6];
 	int i;
 
+	mono_require_sql_version("mono.worker_counters()");
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&copy, 0, sizeof(copy));
 	if (mono_shared != NULL)
@@ -139,6 +140,7 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	MonoWorkerSlot *w = &copy.worker;
 	int i;
 
+	mono_require_sql_version("mono_worker_status()");
 	InitMaterializedSRF(fcinfo, 0);
 	memset(n, 0, sizeof(n));
 	memset(&copy, 0, sizeof(copy));
