@@ -16,8 +16,7 @@ PG_FUNCTION_INFO_V1(mono_wait);
 /* The request's row, its xmin, and whether it still waits to be sent. */
 static MonoStatement fetch_stmt = {
 	"read the awaited fund request",
-	"SELECT f, f.xmin, f.status IN ('queued', 'sending')"
-	" FROM mono.fund_requests f WHERE f.reference = $1",
+	"SELECT * FROM mono.awaited_fund_request($1)",
 	1,
 	{TEXTOID}};
 
