@@ -15,8 +15,7 @@ PG_FUNCTION_INFO_V1(mono_worker_counters);
 
 /*
  * Count outbox rows per status across links and fund requests, and how
- * long the next sendable row has been due (*oldest; NULL before ALTER
- * EXTENSION UPDATE).
+ * long the next sendable row has been due (*oldest).
  */
 static void
 count_queue(int64 *counts, Datum *oldest, bool *oldest_null)
@@ -24,22 +23,10 @@ count_queue(int64 *counts, Datum *oldest, bool *oldest_null)
 	int i;
 	bool isnull;
 
-	*oldest_null = true;
-
-	/* before ALTER EXTENSION UPDATE gives the database mono.outbox_counts(), zeros */
-	mono_spi_query("look up mono.outbox_counts",
-				   "SELECT pg_catalog.to_regprocedure('mono.outbox_counts()') IS NOT NULL", true);
-	if (!DatumGetBool(mono_spi_value(0, 1, &isnull)))
-	{
-		memset(counts, 0, 4 * sizeof(int64));
-		return;
-	}
-	mono_spi_query("count the outbox", "SELECT * FROM mono.outbox_counts()", true);
+	mono_spi_query("count the outbox", "SELECT * FROM mono.worker_queue_status()", true);
 	for (i = 0; i < 4; i++)
 		counts[i] = DatumGetInt64(mono_spi_value(0, i + 1, &isnull));
-	mono_spi_query("find the oldest sendable row",
-				   "SELECT max(value) FROM mono.metrics WHERE name = 'oldest_sendable_seconds'", true);
-	*oldest = mono_spi_value(0, 1, oldest_null);
+	*oldest = mono_spi_value(0, 5, oldest_null);
 }
 
 /*
