@@ -42,9 +42,10 @@
  * The C runs SQL only as calls of named SQL functions. Every SQL-callable
  * function that reaches them first checks that the installed extension is
  * the library's version (mono_require_sql_version()), as the worker waits
- * for it: a new library never runs against older objects. Only the DROP
- * EXTENSION guard (common_ha.c) reads tables itself: it must work at any
- * installed version.
+ * for it: a new library never runs against older objects. Only two read
+ * tables themselves: the DROP EXTENSION guard (common_ha.c: it must work at
+ * any installed version) and mono_wait() (owo_wait.c: it runs with its
+ * caller's rights, and no role is granted EXECUTE on schema mono).
  */
 #ifndef MONO_COMMON_H
 #define MONO_COMMON_H

@@ -13,10 +13,16 @@
 
 PG_FUNCTION_INFO_V1(mono_wait);
 
-/* The request's row, its xmin, and whether it still waits to be sent. */
+/*
+ * The request's row, its xmin, and whether it still waits to be sent. A
+ * read of the table, not a call of an internal function: mono_wait() runs
+ * with its caller's rights (SELECT on mono.fund_requests), and no one is
+ * granted EXECUTE on schema mono's functions.
+ */
 static MonoStatement fetch_stmt = {
 	"read the awaited fund request",
-	"SELECT * FROM mono.awaited_fund_request($1)",
+	"SELECT f, f.xmin, f.status IN ('queued', 'sending')"
+	" FROM mono.fund_requests f WHERE f.reference = $1",
 	1,
 	{TEXTOID}};
 

@@ -93,13 +93,3 @@ LANGUAGE sql AS $$
            AND status = 'queued')
     SELECT * FROM b
 $$;
-
--- mono_wait(): the awaited fund request, the transaction that last wrote
--- it (xmin: mono_wait() refuses to wait in the one that queued it), and
--- whether it still waits to be sent.
-CREATE OR REPLACE FUNCTION mono.awaited_fund_request(p_reference text)
-RETURNS TABLE (request mono.fund_requests, written_by xid, pending boolean)
-LANGUAGE sql STABLE AS $$
-    SELECT f, f.xmin, f.status IN ('queued', 'sending')
-      FROM mono.fund_requests f WHERE f.reference = p_reference
-$$;
