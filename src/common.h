@@ -38,12 +38,16 @@
  * Each family's header (owo.h, connect.h, webhook.h, worker.h) lists its files.
  *
  * Statuses are decided in SQL (sql/parts/20_owo_statuses.code.sql to
- * 25_owo_upkeep.code.sql, the SQL layers of doc/design.md): C reports what
- * Mono answered, as a
- * verdict, and SQL turns it into a status; the worker names no status.
- * Only the statements of SQL functions that backends call (owo_enqueue.c,
- * owo_wait.c, the DROP EXTENSION guard) spell statuses in their SQL: they
- * must run against 0.1.0's objects too, until ALTER EXTENSION UPDATE.
+ * 26_owo_intake.code.sql, the SQL layers of doc/design.md): C reports what
+ * Mono answered, as a verdict, and SQL turns it into a status; the worker
+ * names no status. The C runs SQL only as calls of named SQL functions.
+ * Every SQL-callable function that reaches them first checks that the
+ * installed extension is the library's version (mono_require_sql_version()),
+ * as the worker waits for it: a new library never runs against older
+ * objects. Only two read tables themselves: the DROP EXTENSION guard
+ * (common_ha.c: it must work at any installed version) and mono_wait()
+ * (owo_wait.c: it runs with its caller's rights, and no role is granted
+ * EXECUTE on schema mono).
  */
 #ifndef MONO_COMMON_H
 #define MONO_COMMON_H
@@ -73,7 +77,6 @@
 #include "utils/timestamp.h"
 #include "compat.h"
 
-#define MONO_MAX_WORKERS 8
 /* what were settings until 0.3.0 (CHANGELOG.md says why each is fixed) */
 #define MONO_MAX_RESPONSE_SIZE (1024 * 1024) /* largest response body from Mono */
 #define MONO_POLL_BUDGET 100				 /* reconciliation reads (GET) per sweep */
@@ -110,9 +113,9 @@ extern int mono_webhook_max_size;
 
 extern void mono_settings_init(void);
 
-/* common_shmem.c: what the workers share with every backend */
+/* common_shmem.c: what the worker shares with every backend */
 
-/* One worker process: number 0 does everything, the others send charges. */
+/* The worker process, as backends see it. */
 typedef struct MonoWorkerSlot
 {
 	Latch *latch; /* NULL when not running */
@@ -135,12 +138,12 @@ typedef enum MonoApp
 typedef struct MonoShared
 {
 	slock_t mutex;
-	char state[256];	  /* what worker 0 is doing, or why it idles */
-	char last_error[256]; /* the latest error of any worker */
+	char state[256];	  /* what the worker is doing, or why it idles */
+	char last_error[256]; /* the worker's latest error */
 	TimestampTz last_error_at;
 	bool database_seen;	  /* false once a worker found its database missing */
 	bool database_warned; /* its absence was reported once */
-	MonoWorkerSlot workers[MONO_MAX_WORKERS];
+	MonoWorkerSlot worker;
 	/* issue 22: each app whose key Mono refused ("" when none), and the cost of reads */
 	char key_refused[MONO_APPS][128];	   /* what Mono said, e.g. "payments app: HTTP 401 ..." */
 	TimestampTz key_refused_at[MONO_APPS]; /* since when (0: the key is taken) */
@@ -150,13 +153,11 @@ typedef struct MonoShared
 } MonoShared;
 
 extern MonoShared *mono_shared;
-extern int mono_worker_number; /* 0 in backends and the first worker */
 
 extern void mono_shmem_init(void);
-extern void mono_register_worker(int number, const char *function, const char *name,
+extern void mono_register_worker(const char *function, const char *name,
 								 const char *type, int restart_s);
 extern void mono_wake_at_commit(void);
-extern void mono_wake_senders(void);
 extern void mono_wake_worker(void);
 extern void mono_set_state(const char *state);
 extern void mono_set_last_error(const char *error);
@@ -182,9 +183,11 @@ extern uint64 mono_spi_run(MonoStatement *stmt, Datum *args, const char *nulls,
 extern uint64 mono_spi_query(const char *name, const char *sql, bool read_only);
 extern Datum mono_spi_value(int row, int col, bool *isnull);
 extern char *mono_spi_text(int row, const char *column);
+extern Datum mono_spi_return_row(FunctionCallInfo fcinfo, HeapTuple row, TupleDesc desc);
 extern void mono_tx_begin(const char *activity);
 extern void mono_tx_commit(void);
 extern char *mono_extension_version(void);
+extern void mono_require_sql_version(const char *function);
 
 /* common_http.c: a response body held outside PostgreSQL's memory contexts */
 typedef struct MonoBuf

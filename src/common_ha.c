@@ -159,20 +159,39 @@ mono_ha_streaming_standbys(void)
 }
 
 /*
- * A recorded identity that is not this node's, or that pg_restore or
- * restored rows recorded.
+ * The identities recorded in mono.node_identity that are not this node's,
+ * or that pg_restore or restored rows recorded: how many, and the first.
  */
-#define FOREIGN_IDENTITY \
-	"system_identifier::text OPERATOR(pg_catalog.<>) $1 OR database_oid OPERATOR(pg_catalog.<>) $2" \
-	" OR recorded_by::text OPERATOR(pg_catalog.=) ANY ('{pg_restore,restored rows}'::text[])"
-
-/* Does mono.node_identity hold an identity that is not this node's? */
 static MonoStatement foreign_stmt = {
 	"look for a foreign identity in mono.node_identity",
-	"SELECT EXISTS (SELECT 1 FROM mono.node_identity WHERE " FOREIGN_IDENTITY ")",
+	"SELECT * FROM mono.foreign_identities($1, $2)",
 	2,
 	{TEXTOID, OIDOID},
 	true};
+
+/* Record this cluster and database as the only identity (mono_resume()). */
+static MonoStatement resume_stmt = {
+	"record the node's identity",
+	"SELECT mono.record_node_identity($1)",
+	1,
+	{TEXTOID}};
+
+/*
+ * Run foreign_stmt for this node (SPI connected): the count of foreign
+ * identities, and with none recorded at all (when want_some) one more.
+ */
+static int64
+foreign_identities(bool want_some)
+{
+	Datum args[2];
+	bool isnull;
+
+	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
+	args[1] = ObjectIdGetDatum(MyDatabaseId);
+	mono_spi_run(&foreign_stmt, args, NULL, 1);
+	return DatumGetInt64(mono_spi_value(0, 1, &isnull)) +
+		(want_some && DatumGetInt64(mono_spi_value(0, 2, &isnull)) == 0 ? 1 : 0);
+}
 
 /*
  * In the worker's claiming transaction, before its claims (issue 23): may
@@ -186,17 +205,12 @@ bool
 mono_ha_may_claim(void)
 {
 	Oid rel = RangeVarGetRelid(makeRangeVar("mono", "node_identity", -1), NoLock, true);
-	Datum args[2];
-	bool isnull;
 
 	if (!OidIsValid(rel))
 		return false;
 	if (!ConditionalLockRelationOid(rel, RowExclusiveLock))
 		return false;
-	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
-	args[1] = ObjectIdGetDatum(MyDatabaseId);
-	mono_spi_run(&foreign_stmt, args, NULL, 1);
-	return !DatumGetBool(mono_spi_value(0, 1, &isnull));
+	return foreign_identities(false) == 0;
 }
 
 /*
@@ -208,35 +222,16 @@ mono_ha_may_claim(void)
 bool
 mono_ha_identity_ok(char *why, size_t len)
 {
-	Oid types[2] = {TEXTOID, OIDOID};
-	Datum args[2];
-	bool isnull;
-	bool ok = true;
-	int64 other;
+	bool ok;
 
-	args[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
-	args[1] = ObjectIdGetDatum(MyDatabaseId);
 	mono_tx_begin("mono_pay: checking the node's identity");
-	mono_spi_query("look for mono.node_identity",
-				   "SELECT pg_catalog.to_regclass('mono.node_identity') IS NOT NULL", true);
-	if (DatumGetBool(mono_spi_value(0, 1, &isnull)))
+	ok = foreign_identities(true) == 0;
+	if (!ok)
 	{
-		if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE " FOREIGN_IDENTITY ")"
-								  " OPERATOR(pg_catalog.+) (pg_catalog.count(*) OPERATOR(pg_catalog.=) 0)::int,"
-								  " pg_catalog.min(pg_catalog.format('%s: system identifier %s, database %s',"
-								  "  recorded_by, system_identifier, database_name)) FILTER (WHERE " FOREIGN_IDENTITY ")"
-								  " FROM mono.node_identity",
-								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read mono.node_identity");
-		other = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		ok = other == 0;
-		if (!ok)
-		{
-			char *was = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char *was = mono_spi_text(0, "first_foreign");
 
-			snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier " UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
-					 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
-		}
+		snprintf(why, len, "paused: a restored or cloned copy (recorded by %s; this is system identifier " UINT64_FORMAT ", database %s); a superuser's SELECT mono_resume() lets it work",
+				 was ? was : "no identity", GetSystemIdentifier(), get_database_name(MyDatabaseId));
 	}
 	mono_tx_commit();
 	return ok;
@@ -258,9 +253,9 @@ Datum
 mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
 {
 	char *sysid = psprintf(UINT64_FORMAT, GetSystemIdentifier());
-	Oid types[1] = {TEXTOID};
 	Datum arg = CStringGetTextDatum(sysid);
 
+	mono_require_sql_version("mono_resume()");
 	if (!superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -268,13 +263,7 @@ mono_resume(PG_FUNCTION_ARGS pg_attribute_unused())
 				 errdetail("It lets a restored or cloned database send charges to Mono.")));
 	mono_require_writable("mono_resume()");
 	SPI_connect();
-	if (SPI_execute("DELETE FROM mono.node_identity", false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("INSERT INTO mono.node_identity (system_identifier, database_oid,"
-							  " database_name, recorded_by)"
-							  " SELECT $1, d.oid, d.datname, 'mono_resume' FROM pg_catalog.pg_database d"
-							  " WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()",
-							  1, types, &arg, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the node's identity");
+	mono_spi_run(&resume_stmt, &arg, NULL, 0);
 	SPI_finish();
 	mono_seal_resume();
 	mono_wake_at_commit();

@@ -1,8 +1,8 @@
 /*
  * common_shmem.c
- *		What the workers share with every backend: their latches, state and
+ *		What the worker shares with every backend: its latch, state and
  *		latest error; and the commit-time wake (a transaction that queued
- *		work wakes the first worker when it commits, never before).
+ *		work wakes the worker when it commits, never before).
  */
 #include "common.h"
 
@@ -14,9 +14,6 @@
 #include "storage/shmem.h"
 
 MonoShared *mono_shared = NULL;
-
-/* This process's number: 0 does everything, the others send charges. */
-int mono_worker_number = 0;
 
 static bool wake_pending = false;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -52,43 +49,25 @@ shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Set the latches of the running worker processes numbered first to last. */
-static void
-wake_range(int first, int last)
+/* Wake the worker now, if it runs (commits, notifications wait for it). */
+void
+mono_wake_worker(void)
 {
-	Latch *latches[MONO_MAX_WORKERS];
-	int i;
+	Latch *latch;
 
 	if (mono_shared == NULL)
 		return;
 	SpinLockAcquire(&mono_shared->mutex);
-	for (i = first; i <= last; i++)
-		latches[i] = mono_shared->workers[i].latch;
+	latch = mono_shared->worker.latch;
 	SpinLockRelease(&mono_shared->mutex);
-	for (i = first; i <= last; i++)
-		if (latches[i] != NULL)
-			SetLatch(latches[i]);
-}
-
-/* Wake the senders: the first worker found more work than it can take. */
-void
-mono_wake_senders(void)
-{
-	wake_range(1, MONO_MAX_WORKERS - 1);
-}
-
-/* Wake the first worker now (notifications wait for it). */
-void
-mono_wake_worker(void)
-{
-	wake_range(0, 0);
+	if (latch != NULL)
+		SetLatch(latch);
 }
 
 /*
- * At commit of a transaction that queued work, wake the first worker (one
- * process, so that a lone charge is not raced for by all of them); it wakes
- * the senders if need be. On abort, or at PREPARE (the worker's sweep finds
- * a prepared transaction's work once it commits), wake nobody.
+ * At commit of a transaction that queued work, wake the worker. On abort,
+ * or at PREPARE (the worker's sweep finds a prepared transaction's work
+ * once it commits), do not.
  */
 static void
 wake_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -99,7 +78,7 @@ wake_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			wake_range(0, 0);
+			mono_wake_worker();
 			wake_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
@@ -123,7 +102,7 @@ mono_wake_at_commit(void)
 void
 mono_set_state(const char *state)
 {
-	if (mono_shared == NULL || mono_worker_number != 0)
+	if (mono_shared == NULL)
 		return;
 	SpinLockAcquire(&mono_shared->mutex);
 	strlcpy(mono_shared->state, state, sizeof(mono_shared->state));
@@ -143,13 +122,12 @@ mono_set_last_error(const char *error)
 }
 
 /*
- * Register background worker number (its main_arg) of mono_pay: its entry
- * point, the name and type pg_stat_activity shows, and how many seconds
- * after it stops the postmaster restarts it.
+ * Register a background worker of mono_pay: its entry point, the name and
+ * type pg_stat_activity shows, and how many seconds after it stops the
+ * postmaster restarts it.
  */
 void
-mono_register_worker(int number, const char *function, const char *name, const char *type,
-					 int restart_s)
+mono_register_worker(const char *function, const char *name, const char *type, int restart_s)
 {
 	BackgroundWorker worker;
 
@@ -157,7 +135,7 @@ mono_register_worker(int number, const char *function, const char *name, const c
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = restart_s;
-	worker.bgw_main_arg = Int32GetDatum(number);
+	worker.bgw_main_arg = (Datum) 0;
 	strlcpy(worker.bgw_library_name, "mono_pay", BGW_MAXLEN);
 	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
 	strlcpy(worker.bgw_name, name, BGW_MAXLEN);

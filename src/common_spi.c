@@ -7,9 +7,18 @@
  */
 #include "common.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tupconvert.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "funcapi.h"
 #include "pgstat.h"
 #include "storage/proc.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
@@ -70,6 +79,25 @@ mono_spi_text(int row, const char *column)
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
+/*
+ * row (of desc, an SPI result) as the composite result of the function
+ * called, copied out of SPI: matched by column name, so a table that an
+ * upgrade left with a dropped column still gets its row type.
+ */
+Datum
+mono_spi_return_row(FunctionCallInfo fcinfo, HeapTuple row, TupleDesc desc)
+{
+	TupleDesc result;
+	TupleConversionMap *map;
+
+	if (get_call_result_type(fcinfo, NULL, &result) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "mono_pay: function returning a row called in a context that cannot accept one");
+	map = convert_tuples_by_name(desc, result);
+	if (map != NULL)
+		row = execute_attr_map_tuple(row, map);
+	return PointerGetDatum(SPI_returntuple(row, result));
+}
+
 /* Open a worker's short transaction with SPI and a snapshot. */
 void
 mono_tx_begin(const char *activity)
@@ -112,20 +140,80 @@ mono_tx_commit(void)
 }
 
 /*
+ * The version of the extension mono_pay installed in this database
+ * (palloc'd), or NULL; read from pg_extension directly, in the current
+ * transaction.
+ */
+static char *
+installed_version(void)
+{
+	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple tup;
+	char *version = NULL;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("mono_pay"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool isnull;
+		Datum d = heap_getattr(tup, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = text_to_cstring(DatumGetTextPP(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
+/*
  * The version of the extension installed in this database (palloc'd in the
- * caller's context), or NULL when it is not installed.
+ * caller's context), or NULL when it is not installed; in a transaction of
+ * its own (the worker, before it works).
  */
 char *
 mono_extension_version(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	char *version = NULL;
+	char *version;
 
 	mono_tx_begin("mono_pay: checking for the extension");
-	if (mono_spi_query("look up the installed version",
-					   "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'mono_pay'",
-					   true) > 0)
-		version = MemoryContextStrdup(caller, mono_spi_text(0, "extversion"));
+	version = installed_version();
+	if (version != NULL)
+		version = MemoryContextStrdup(caller, version);
 	mono_tx_commit();
 	return version;
+}
+
+/* The local transaction in which the SQL objects were last found current. */
+static LocalTransactionId version_checked_in = InvalidLocalTransactionId;
+
+/*
+ * Refuse to run a function of this library against SQL objects of another
+ * version (the library was replaced, ALTER EXTENSION UPDATE not yet run):
+ * the C calls SQL functions that only this version's scripts create. Read
+ * once per transaction. The extension's own scripts (CREATE and ALTER
+ * EXTENSION, the released ones included) run before the version is set,
+ * so they are let through.
+ */
+void
+mono_require_sql_version(const char *function)
+{
+	char *version;
+
+	if (MONO_LXID == version_checked_in || creating_extension)
+		return;
+	version = installed_version();
+	if (version == NULL || strcmp(version, MONO_PAY_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot run: the SQL objects of mono_pay do not match its library", function),
+				 errdetail("The extension installed in this database is %s; the library is %s.",
+						   version ? version : "not installed", MONO_PAY_VERSION),
+				 errhint("Run ALTER EXTENSION mono_pay UPDATE.")));
+	version_checked_in = MONO_LXID;
 }

@@ -70,4 +70,12 @@ mono_wait_event(bool network)
 #define mono_wait_event(network) ((void) (network), PG_WAIT_EXTENSION)
 #endif
 
+/* This backend's local transaction id: PG17 moved it into MyProc->vxid */
+#include "storage/proc.h"
+#if PG_VERSION_NUM >= 170000
+#define MONO_LXID (MyProc->vxid.lxid)
+#else
+#define MONO_LXID (MyProc->lxid)
+#endif
+
 #endif /* MONO_COMPAT_H */

@@ -24,60 +24,36 @@ PG_FUNCTION_INFO_V1(mono_outflow);
 PG_FUNCTION_INFO_V1(mono_connect_backoff);
 PG_FUNCTION_INFO_V1(mono_connect_wake);
 
-/* The statements of the synchronous Connect functions. */
+/*
+ * The statements of the synchronous Connect functions: calls of the SQL
+ * functions of sql/parts/36_connect_flows.code.sql.
+ */
 typedef enum ConnectStatement
 {
 	LAST_REFRESH,
 	MAY_REFRESH,
 	RECORD_SYNC,
-	ACCOUNT_ROW,
 	STORE_FLOWS,
-	STORE_TOTALS,
 	NUM_STATEMENTS
 } ConnectStatement;
 
 static MonoStatement statements[NUM_STATEMENTS] = {
 	[LAST_REFRESH] = {"find a real-time refresh of the last 5 minutes",
-					  "SELECT to_char(last_refresh_at + interval '5 minutes', 'YYYY-MM-DD HH24:MI:SS TZ')"
-					  "  FROM mono.accounts WHERE account_id = $1"
-					  "   AND NOT mono.realtime_allowed(last_refresh_at)",
+					  "SELECT * FROM mono.next_realtime_refresh($1)",
 					  1,
 					  {TEXTOID}},
 	[MAY_REFRESH] = {"decide whether a real-time refresh may start",
-					 "SELECT mono.may_refresh(mono.normalize_data_status($1::jsonb ->> 'data_status')),"
-					 " coalesce($1::jsonb ->> 'data_status', 'missing')",
+					 "SELECT * FROM mono.sync_may_refresh($1::jsonb)",
 					 1,
 					 {TEXTOID}},
 	[RECORD_SYNC] = {"record a sync",
-					 "SELECT mono.record_account_outcomes(jsonb_build_array(jsonb_build_object("
-					 " 'account_id', $1::text, 'step', 'details', 'account', $2::jsonb,"
-					 " 'refresh_requested', $3)), 'sync')",
+					 "SELECT mono.record_sync($1, $2::jsonb, $3)",
 					 3,
 					 {TEXTOID, TEXTOID, BOOLOID}},
-	[ACCOUNT_ROW] = {"read the account's row",
-					 "SELECT a FROM mono.accounts a WHERE a.account_id = $1",
-					 1,
-					 {TEXTOID}},
-	[STORE_FLOWS] = {"store monthly flows",
-					 "WITH r AS (INSERT INTO mono.account_flows AS f (account_id, direction, period,"
-					 "  amount, transaction_count, source, fetched_at)"
-					 " SELECT $1, $2, m.period, m.amount, m.count, 'api', now()"
-					 "  FROM jsonb_to_recordset($3) AS m(period date, amount bigint, count integer)"
-					 " ON CONFLICT (account_id, direction, period) DO UPDATE SET amount = excluded.amount,"
-					 "  transaction_count = excluded.transaction_count, source = 'api',"
-					 "  fetched_at = excluded.fetched_at"
-					 " RETURNING f.*)"
-					 " SELECT * FROM r ORDER BY period",
-					 3,
-					 {TEXTOID, TEXTOID, JSONBOID}},
-	[STORE_TOTALS] = {"store flow totals",
-					  "INSERT INTO mono.account_flow_totals AS t (account_id, direction, amount,"
-					  "  transaction_count, fetched_at)"
-					  " SELECT $1, $2, ($3 ->> 'amount')::bigint, ($3 ->> 'count')::integer, now()"
-					  " ON CONFLICT (account_id, direction) DO UPDATE SET amount = excluded.amount,"
-					  "  transaction_count = excluded.transaction_count, fetched_at = excluded.fetched_at",
-					  3,
-					  {TEXTOID, TEXTOID, JSONBOID}},
+	[STORE_FLOWS] = {"store monthly flows and their totals",
+					 "SELECT * FROM mono.store_account_flows($1, $2, $3, $4)",
+					 4,
+					 {TEXTOID, TEXTOID, JSONBOID, JSONBOID}},
 };
 
 /* Is id a plausible Mono account id: 1-64 of [A-Za-z0-9_-]? */
@@ -215,15 +191,14 @@ record_sync(const char *id, const char *details, bool refresh)
 {
 	Datum args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(details),
 					 BoolGetDatum(refresh)};
-	HeapTuple row;
+	HeapTuple row = run1(RECORD_SYNC, args, NULL);
 	bool isnull;
+	Datum account;
 
-	run1(RECORD_SYNC, args, NULL);
-	row = run1(ACCOUNT_ROW, args, NULL);
-	if (row == NULL)
+	account = row ? SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull) : (Datum) 0;
+	if (row == NULL || isnull)
 		elog(ERROR, "account \"%s\" vanished while it was being recorded", id);
-	return SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull),
-							 false, -1);
+	return SPI_datumTransfer(account, false, -1);
 }
 
 /*
@@ -237,12 +212,14 @@ record_sync(const char *id, const char *details, bool refresh)
 Datum
 mono_account_sync(PG_FUNCTION_ARGS)
 {
-	char *id = account_id_arg(fcinfo);
+	char *id;
 	bool realtime;
 	char *details;
 	bool refresh;
 	Datum result;
 
+	mono_require_sql_version("mono_account_sync()");
+	id = account_id_arg(fcinfo);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -305,15 +282,14 @@ static void
 store_flows(ReturnSetInfo *rsinfo, const char *id, const char *direction, const char *months,
 			const char *totals)
 {
-	Datum args[3] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
+	Datum args[4] = {CStringGetTextDatum(id), CStringGetTextDatum(direction),
+					 DirectFunctionCall1(jsonb_in, CStringGetDatum(months)),
 					 DirectFunctionCall1(jsonb_in, CStringGetDatum(totals))};
 	Datum *values;
 	bool *nulls;
 	uint64 i;
 
 	SPI_connect();
-	mono_spi_run(&statements[STORE_TOTALS], args, NULL, 0);
-	args[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(months));
 	mono_spi_run(&statements[STORE_FLOWS], args, NULL, 0);
 	values = palloc(sizeof(Datum) * SPI_tuptable->tupdesc->natts);
 	nulls = palloc(sizeof(bool) * SPI_tuptable->tupdesc->natts);
@@ -347,6 +323,7 @@ flows(FunctionCallInfo fcinfo, const char *direction, const char *endpoint)
 Datum
 mono_inflow(PG_FUNCTION_ARGS)
 {
+	mono_require_sql_version("mono_inflow()");
 	mono_require_writable("mono_inflow()");
 	return flows(fcinfo, "inflow", "credits");
 }
@@ -355,6 +332,7 @@ mono_inflow(PG_FUNCTION_ARGS)
 Datum
 mono_outflow(PG_FUNCTION_ARGS)
 {
+	mono_require_sql_version("mono_outflow()");
 	mono_require_writable("mono_outflow()");
 	return flows(fcinfo, "outflow", "debits");
 }

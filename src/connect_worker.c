@@ -84,8 +84,7 @@ connect_claim(int limit, int poll_budget pg_attribute_unused(), dlist_head *jobs
 	uint64 i,
 		n;
 
-	/* senders (workers other than the first) send charges only */
-	if (limit <= 0 || mono_worker_number > 0)
+	if (limit <= 0)
 		return 0;
 	/* a refused key: nothing, or one probe, until Mono takes it (issue 22) */
 	limit = mono_key_allows(MONO_APP_CONNECT, limit);

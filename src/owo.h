@@ -94,7 +94,7 @@ extern void mono_validate_charge(MonoCharge *a);
 extern void mono_batch_init(void);
 extern void mono_buffer_charge(MonoCharge *a);
 extern void mono_flush_charges(void);
-extern void mono_plan_schedules(Datum references);
+extern void mono_enqueue_charge(const MonoCharge *a);
 extern void mono_discard_charges(int level);
 
 /* owo_body.c */

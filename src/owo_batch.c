@@ -30,7 +30,7 @@
 
 #define FLUSH_AT 10000 /* rows buffered before an early flush */
 
-/* The columns of the batch insert, in the order of its statement's arguments. */
+/* The arguments of mono.enqueue_fund_requests(), one array each. */
 typedef enum BatchColumn
 {
 	COL_REFERENCE,
@@ -38,11 +38,11 @@ typedef enum BatchColumn
 	COL_AMOUNT,
 	COL_CURRENCY,
 	COL_DESCRIPTION,
-	COL_TYPE,
 	COL_PERIOD,
 	COL_INTERVAL,
 	COL_START_DATE,
 	COL_END_DATE,
+	COL_LINK_ID,
 	NCOLS
 } BatchColumn;
 
@@ -55,32 +55,15 @@ typedef struct PendingCharge
 static MemoryContext pending_cxt = NULL;
 static List *pending = NIL;
 /*
- * The statements of the buffer's flush. The columns are unnested in the
- * select list, where the ten arrays (of one length) are read in step, a
- * row at a time: ROWS FROM (...) wrote every row to a tuplestore first.
+ * The one INSERT of fund requests, for the trigger's batches and for
+ * mono_charge() alike: the arrays are unnested in step by the SQL function.
  */
 static MonoStatement insert_stmt = {
-	"insert the buffered fund requests",
-	"INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
-	" description, type, period, \"interval\", start_date, end_date)"
-	" SELECT pg_catalog.unnest($1), pg_catalog.unnest($2),"
-	"  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-	"  pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
-	"  pg_catalog.unnest($9), pg_catalog.unnest($10)",
+	"queue fund requests",
+	"SELECT mono.enqueue_fund_requests($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 	NCOLS,
-	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-	 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
-	 TIMESTAMPTZARRAYOID}};
-static MonoStatement schedule_stmt = {
-	"plan the instalments of new recurring requests",
-	"SELECT pg_catalog.count(mono.plan_instalments(f.id,"
-	"  GREATEST(pg_catalog.now(), f.start_date)"
-	"  OPERATOR(pg_catalog.+) '1 year'::pg_catalog.interval))"
-	" FROM mono.fund_requests f"
-	" WHERE f.reference::text OPERATOR(pg_catalog.=) ANY ($1)"
-	"  AND f.type::text OPERATOR(pg_catalog.=) 'recurring'",
-	1,
-	{TEXTARRAYOID}};
+	{TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	 TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID}};
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -138,19 +121,18 @@ reference_in_violation(ErrorData *e)
 
 /*
  * Insert the batch in one statement. A reference used already, or twice
- * in the batch, is refused by the reference's unique index (no probe of
- * the index before the insert: that cost a fifth of an enqueue), and
- * said as mono_charge() says it.
+ * in the batch, is refused by the reference's unique index, and said with
+ * the caller's hint.
  */
 static void
-insert_columns(Datum *cols)
+insert_columns(Datum *cols, const char *nulls, const char *hint)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	char *reference;
 
 	PG_TRY();
 	{
-		mono_spi_run(&insert_stmt, cols, NULL, 0);
+		mono_spi_run(&insert_stmt, cols, nulls, 0);
 	}
 	PG_CATCH();
 	{
@@ -165,7 +147,7 @@ insert_columns(Datum *cols)
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("reference \"%s\" is already used", reference),
 				 errdetail("A reference identifies one fund request at Mono, forever."),
-				 errhint("Give every order its own reference, or map none to have them generated.")));
+				 errhint("%s", hint)));
 	}
 	PG_END_TRY();
 }
@@ -175,7 +157,7 @@ static Datum
 column_array(List *batch, BatchColumn col)
 {
 	static const Oid types[NCOLS] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
-									 TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+									 TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
 	ArrayBuildState *st = initArrayResult(types[col], CurrentMemoryContext, false);
 	ListCell *lc;
 
@@ -192,7 +174,6 @@ column_array(List *batch, BatchColumn col)
 			case COL_AMOUNT: d = Int64GetDatum(a->amount); break;
 			case COL_CURRENCY: d = CStringGetTextDatum(a->currency); break;
 			case COL_DESCRIPTION: d = CStringGetTextDatum(a->description); break;
-			case COL_TYPE: d = CStringGetTextDatum(a->period ? "recurring" : "onetime"); break;
 			case COL_PERIOD:
 				isnull = a->period == NULL;
 				d = isnull ? 0 : CStringGetTextDatum(a->period);
@@ -209,6 +190,10 @@ column_array(List *batch, BatchColumn col)
 				isnull = a->end_null;
 				d = TimestampTzGetDatum(a->end_date);
 				break;
+			case COL_LINK_ID:
+				isnull = a->link_id == 0;
+				d = Int64GetDatum(a->link_id);
+				break;
 			case NCOLS: break;
 		}
 		st = accumArrayResult(st, d, isnull, types[col], CurrentMemoryContext);
@@ -216,43 +201,59 @@ column_array(List *batch, BatchColumn col)
 	return makeArrayResult(st, CurrentMemoryContext);
 }
 
-/*
- * Plan the instalments of the recurring requests among the references (a
- * text[]), a year ahead when open-ended. This is done here, not by a
- * trigger on mono.fund_requests, so that pg_restore's COPY of the requests
- * plans nothing: the dump brings their schedules, statuses included.
- */
-void
-mono_plan_schedules(Datum references)
-{
-	mono_spi_run(&schedule_stmt, &references, NULL, 0);
-}
-
-/* Does the batch hold a recurring charge? */
+/* Does a charge of the batch have a period (recurring), or a link? */
 static bool
-has_recurring(List *batch)
+batch_has(List *batch, bool link)
 {
 	ListCell *lc;
 
 	foreach(lc, batch)
-		if (((PendingCharge *) lfirst(lc))->a.period != NULL)
+	{
+		MonoCharge *a = &((PendingCharge *) lfirst(lc))->a;
+
+		if (link ? a->link_id != 0 : a->period != NULL)
 			return true;
+	}
 	return false;
 }
 
-/* Insert the batch in one statement. */
+/*
+ * Queue the batch through mono.enqueue_fund_requests() (SPI connected);
+ * columns no charge uses go as NULL arrays.
+ */
 static void
-insert_batch(List *batch)
+insert_batch(List *batch, const char *hint)
 {
 	Datum cols[NCOLS];
+	char nulls[NCOLS];
+	bool recurring = batch_has(batch, false);
+	bool linked = batch_has(batch, true);
 	BatchColumn c;
 
 	for (c = 0; c < NCOLS; c++)
-		cols[c] = column_array(batch, c);
-	insert_columns(cols);
-	if (has_recurring(batch))
-		mono_plan_schedules(cols[COL_REFERENCE]);
+	{
+		bool unused = (c >= COL_PERIOD && c <= COL_END_DATE && !recurring) ||
+			(c == COL_LINK_ID && !linked);
+
+		nulls[c] = unused ? 'n' : ' ';
+		cols[c] = unused ? (Datum) 0 : column_array(batch, c);
+	}
+	insert_columns(cols, nulls, hint);
 	mono_wake_at_commit();
+}
+
+/*
+ * Queue one validated charge now, through the trigger's path (the caller
+ * is connected to SPI and may write schema mono).
+ */
+void
+mono_enqueue_charge(const MonoCharge *a)
+{
+	PendingCharge p;
+
+	p.a = *a;
+	p.level = GetCurrentTransactionNestLevel();
+	insert_batch(list_make1(&p), "Pass a new reference, or NULL to have one generated.");
 }
 
 /* The owner of schema mono: the extension's owner, who may write its tables. */
@@ -300,7 +301,7 @@ mono_flush_charges(void)
 	PG_TRY();
 	{
 		SPI_connect();
-		insert_batch(batch);
+		insert_batch(batch, "Give every order its own reference, or map none to have them generated.");
 		SPI_finish();
 	}
 	PG_FINALLY();

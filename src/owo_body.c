@@ -152,14 +152,15 @@ Datum
 mono_user_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char *phone = mono_normalize_phone(PG_ARGISNULL(0) ? NULL :
-														 text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char *phone;
 	MonoAnswer answer;
 	bool exists = false;
 	char *status = "not_found";
 	Datum values[3];
 	bool nulls[3] = {false, false, false};
 
+	mono_require_sql_version("mono_user_status()");
+	phone = mono_normalize_phone(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	mono_require_secret_key();
 	InitMaterializedSRF(fcinfo, 0);
 	mono_http_get(psprintf("/owo/v1/users/status?phone=%s", mono_url_escape(phone)), false,

@@ -10,7 +10,6 @@
 
 #include "commands/trigger.h"
 #include "catalog/pg_type.h"
-#include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -20,14 +19,13 @@ PG_FUNCTION_INFO_V1(mono_unlink_beneficiary);
 PG_FUNCTION_INFO_V1(mono_charge_trigger);
 
 /*
- * The statements of the outbox's entry points. They stay plain SQL, not
- * calls of the state machine's functions: a backend runs them with a new
- * library against the old objects too, until ALTER EXTENSION UPDATE.
+ * The statements of the outbox's entry points: calls of the intake's SQL
+ * functions (sql/parts/26_owo_intake.code.sql). The fund requests go
+ * through the trigger's batch insert (owo_batch.c).
  */
 typedef enum EnqueueStatement
 {
-	REFERENCE_USED,
-	INSERT_CHARGE,
+	CHARGE_ROW,
 	LIVE_LINK,
 	INSERT_LINK,
 	QUEUE_UNLINK,
@@ -35,42 +33,21 @@ typedef enum EnqueueStatement
 } EnqueueStatement;
 
 static MonoStatement statements[NUM_STATEMENTS] = {
-	[REFERENCE_USED] = {"look up a reference",
-						"SELECT 1 FROM mono.fund_requests WHERE reference = $1",
-						1,
-						{TEXTOID},
-						true},
-	[INSERT_CHARGE] = {"insert a fund request",
-					   "INSERT INTO mono.fund_requests (reference, phone, amount, currency,"
-					   " description, type, period, \"interval\", start_date, end_date, link_id)"
-					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
-					   11,
-					   {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
-						TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+	[CHARGE_ROW] = {"read the queued fund request",
+					"SELECT * FROM mono.fund_request($1)",
+					1,
+					{TEXTOID}},
 	[LIVE_LINK] = {"look up the phone's live link",
-				   "SELECT * FROM mono.beneficiaries"
-				   " WHERE phone = $1 AND status NOT IN ('unlinked', 'failed')",
+				   "SELECT * FROM mono.live_link($1)",
 				   1,
 				   {TEXTOID},
 				   true},
-	[INSERT_LINK] = {"insert a link",
-					 "INSERT INTO mono.beneficiaries (phone, account_name, nip_code,"
-					 " account_number, bvn) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+	[INSERT_LINK] = {"queue a link",
+					 "SELECT * FROM mono.enqueue_link($1, $2, $3, $4, $5)",
 					 5,
 					 {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
 	[QUEUE_UNLINK] = {"queue an unlink",
-					  "WITH b AS (UPDATE mono.beneficiaries SET action = 'unlink',"
-					  "  status = CASE WHEN status = 'linked' THEN 'queued' ELSE 'unlinked' END,"
-					  "  unlinked_at = CASE WHEN status = 'linked' THEN NULL ELSE now() END,"
-					  "  bvn = CASE WHEN status = 'linked' THEN bvn END,"
-					  "  attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()"
-					  "  WHERE phone = $1 AND (status = 'linked'"
-					  "   OR (status = 'queued' AND action = 'link' AND attempts = 0))"
-					  "  RETURNING *),"
-					  " f AS (UPDATE mono.fund_requests SET status = 'cancelled', updated_at = now()"
-					  "  WHERE link_id IN (SELECT id FROM b WHERE status = 'unlinked')"
-					  "  AND status = 'queued')"
-					  " SELECT * FROM b",
+					  "SELECT * FROM mono.queue_unlink($1)",
 					  1,
 					  {TEXTOID}},
 };
@@ -119,67 +96,24 @@ mono_validate_charge(MonoCharge *a)
 				 errhint("Pass a period (day, week, month or year) for a recurring charge, or leave interval at 1.")));
 }
 
-/* Refuse a reference that an earlier fund request already used. */
-static void
-check_reference_unused(const char *reference)
-{
-	Datum values[1] = {CStringGetTextDatum(reference)};
-
-	if (mono_spi_run(&statements[REFERENCE_USED], values, NULL, 1) > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("reference \"%s\" is already used", reference),
-				 errdetail("A reference identifies one fund request at Mono, forever."),
-				 errhint("Pass a new reference, or NULL to have one generated.")));
-}
-
-/* Insert the fund request row; returns the new row when want_row. */
-static HeapTuple
-insert_charge(MonoCharge *a, bool want_row)
-{
-	Datum v[11];
-	char n[11];
-	int i;
-
-	for (i = 0; i < 11; i++)
-		n[i] = ' ';
-	v[0] = CStringGetTextDatum(a->reference);
-	v[1] = CStringGetTextDatum(a->phone);
-	v[2] = Int64GetDatum(a->amount);
-	v[3] = CStringGetTextDatum(a->currency);
-	v[4] = CStringGetTextDatum(a->description);
-	v[5] = CStringGetTextDatum(a->period ? "recurring" : "onetime");
-	v[6] = a->period ? CStringGetTextDatum(a->period) : (Datum) 0;
-	n[6] = a->period ? ' ' : 'n';
-	v[7] = Int32GetDatum(a->interval);
-	n[7] = a->period ? ' ' : 'n';
-	v[8] = TimestampTzGetDatum(a->start_date);
-	n[8] = a->start_null ? 'n' : ' ';
-	v[9] = TimestampTzGetDatum(a->end_date);
-	n[9] = a->end_null ? 'n' : ' ';
-	v[10] = Int64GetDatum(a->link_id);
-	n[10] = a->link_id ? ' ' : 'n';
-	mono_spi_run(&statements[INSERT_CHARGE], v, n, 1);
-	if (a->period != NULL)
-	{
-		SPITupleTable *inserted = SPI_tuptable;
-		Datum ref = v[0];
-
-		mono_plan_schedules(PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false,
-															TYPALIGN_INT)));
-		SPI_tuptable = inserted;
-	}
-	mono_wake_at_commit();
-	return want_row ? SPI_tuptable->vals[0] : NULL;
-}
-
-/* Validate and queue one fund request; the caller is connected to SPI. */
+/*
+ * Validate and queue one fund request (the caller is connected to SPI); a
+ * reference used already is refused by the insert. Returns the new row
+ * when want_row.
+ */
 static HeapTuple
 queue_charge(MonoCharge *a, bool want_row)
 {
+	Datum ref;
+
 	mono_validate_charge(a);
-	check_reference_unused(a->reference);
-	return insert_charge(a, want_row);
+	mono_enqueue_charge(a);
+	if (!want_row)
+		return NULL;
+	ref = CStringGetTextDatum(a->reference);
+	if (mono_spi_run(&statements[CHARGE_ROW], &ref, NULL, 1) != 1)
+		elog(ERROR, "fund request \"%s\" vanished once queued", a->reference);
+	return SPI_tuptable->vals[0];
 }
 
 /* Read a text argument, NULL as NULL. */
@@ -202,6 +136,7 @@ mono_charge(PG_FUNCTION_ARGS)
 	HeapTuple row;
 	Datum result;
 
+	mono_require_sql_version("mono_charge()");
 	mono_require_writable("mono_charge()");
 	memset(&a, 0, sizeof(a));
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
@@ -224,7 +159,7 @@ mono_charge(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	row = queue_charge(&a, true);
-	result = PointerGetDatum(SPI_returntuple(row, SPI_tuptable->tupdesc));
+	result = mono_spi_return_row(fcinfo, row, SPI_tuptable->tupdesc);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
@@ -256,7 +191,8 @@ insert_link(char *phone, char *name, char *nip, char *nuban, char *bvn)
 	v[3] = CStringGetTextDatum(nuban);
 	v[4] = bvn ? CStringGetTextDatum(bvn) : (Datum) 0;
 	n[4] = bvn ? ' ' : 'n';
-	mono_spi_run(&statements[INSERT_LINK], v, n, 1);
+	if (mono_spi_run(&statements[INSERT_LINK], v, n, 1) != 1)
+		elog(ERROR, "mono.enqueue_link() returned no row");
 	mono_wake_at_commit();
 	return SPI_copytuple(SPI_tuptable->vals[0]);
 }
@@ -335,6 +271,7 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 	TupleDesc desc;
 	Datum result;
 
+	mono_require_sql_version("mono_link_beneficiary()");
 	mono_require_writable("mono_link_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
@@ -359,15 +296,14 @@ mono_link_beneficiary(PG_FUNCTION_ARGS)
 		a.link_id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
 		queue_charge(&a, false);
 	}
-	result = PointerGetDatum(SPI_returntuple(row, desc));
+	result = mono_spi_return_row(fcinfo, row, desc);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
 
 /*
- * Queue the unlink of the phone's link: a linked one gets an unlink to
- * send; one never sent (queued, no attempt yet) simply ends unlinked, with
- * its first fund request cancelled. Returns true when a row changed.
+ * Queue the unlink of the phone's link (mono.queue_unlink() decides what
+ * becomes of the link and its first request). Returns true when a row changed.
  */
 static bool
 queue_unlink(const char *phone)
@@ -411,6 +347,7 @@ mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 	char *phone;
 	Datum result;
 
+	mono_require_sql_version("mono_unlink_beneficiary()");
 	mono_require_writable("mono_unlink_beneficiary()");
 	require_not_null(PG_ARGISNULL(0), "phone", "Pass the customer's WhatsApp number, e.g. 2348012345678.");
 	phone = mono_normalize_phone(text_arg(fcinfo, 0));
@@ -419,7 +356,7 @@ mono_unlink_beneficiary(PG_FUNCTION_ARGS)
 		mono_wake_at_commit();
 	else
 		require_unlinkable(phone);
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	result = mono_spi_return_row(fcinfo, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
@@ -620,6 +557,7 @@ mono_charge_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("mono_charge_trigger() must be an AFTER INSERT ... FOR EACH ROW trigger"),
 				 errhint("CREATE TRIGGER ... AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION mono_charge_trigger(...).")));
+	mono_require_sql_version("mono_charge_trigger()");
 	map_trigger_args(td->tg_trigger, td->tg_relation, attnums);
 	charge_from_row(td->tg_trigtuple, td->tg_relation->rd_att, attnums, &a);
 	mono_validate_charge(&a);

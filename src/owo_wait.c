@@ -13,7 +13,12 @@
 
 PG_FUNCTION_INFO_V1(mono_wait);
 
-/* The request's row, its xmin, and whether it still waits to be sent. */
+/*
+ * The request's row, its xmin, and whether it still waits to be sent. A
+ * read of the table, not a call of an internal function: mono_wait() runs
+ * with its caller's rights (SELECT on mono.fund_requests), and no one is
+ * granted EXECUTE on schema mono's functions.
+ */
 static MonoStatement fetch_stmt = {
 	"read the awaited fund request",
 	"SELECT f, f.xmin, f.status IN ('queued', 'sending')"
@@ -76,6 +81,7 @@ mono_wait(PG_FUNCTION_ARGS)
 	long sleep_ms = 1;
 	Interval *timeout;
 
+	mono_require_sql_version("mono_wait()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

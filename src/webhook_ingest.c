@@ -391,35 +391,12 @@ read_event(char *body, size_t len, char **event, char **event_id)
 				 errhint("Mono's webhooks carry {\"event\": ..., \"data\": ...}; pass the raw body unchanged.")));
 }
 
-/*
- * The call that stores and applies an event: the body twice, parsed (jsonb)
- * and exactly as received (raw text). Until ALTER EXTENSION UPDATE gives
- * the database the raw form, the 0.1.0 call without it, so that webhooks
- * keep being taken meanwhile.
- */
-static MonoStatement ingest_raw = {
+/* The call that stores and applies an event: the body parsed (jsonb) and exactly as received. */
+static MonoStatement ingest = {
 	"store and apply a webhook",
 	"SELECT mono.ingest_webhook($1, $2, $3::jsonb, $4)",
 	4,
 	{TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
-static MonoStatement ingest_parsed = {
-	"store and apply a webhook (the 0.1.0 call)",
-	"SELECT mono.ingest_webhook($1, $2, $3::jsonb)",
-	3,
-	{TEXTOID, TEXTOID, TEXTOID}};
-static MonoStatement *ingest = NULL;
-
-/* The ingest statement this database has (once the raw form is found, kept for the session). */
-static MonoStatement *
-find_ingest(void)
-{
-	bool isnull;
-
-	mono_spi_query("look up mono.ingest_webhook",
-				   "SELECT pg_catalog.to_regprocedure('mono.ingest_webhook(text, text, jsonb, text)') IS NOT NULL",
-				   true);
-	return DatumGetBool(mono_spi_value(0, 1, &isnull)) ? &ingest_raw : &ingest_parsed;
-}
 
 /*
  * Check a webhook body (raises 22P02 or 22023 as mono_handle_webhook does)
@@ -446,14 +423,11 @@ mono_webhook_ingest(const char *event_id, const char *event, const char *body)
 	Datum result;
 
 	SPI_connect();
-	/* until the raw form is found, look again: an ALTER EXTENSION UPDATE may have come since */
-	if (ingest != &ingest_raw)
-		ingest = find_ingest();
 	args[0] = CStringGetTextDatum(event_id);
 	args[1] = CStringGetTextDatum(event);
 	args[2] = CStringGetTextDatum(body);
 	args[3] = args[2]; /* the raw body: the same text, stored as it came */
-	if (mono_spi_run(ingest, args, NULL, 1) != 1)
+	if (mono_spi_run(&ingest, args, NULL, 1) != 1)
 		elog(ERROR, "mono.ingest_webhook() returned no row");
 	result = mono_spi_value(0, 1, &isnull);
 	result = SPI_datumTransfer(result, false, -1);
@@ -475,6 +449,7 @@ mono_handle_webhook(PG_FUNCTION_ARGS)
 	char *event;
 	char *event_id;
 
+	mono_require_sql_version("mono_handle_webhook()");
 	verify_any_secret(secret, body_text ? VARDATA_ANY(body_text) : NULL, len);
 	mono_require_writable("mono_handle_webhook()");
 	if (body_text == NULL)

@@ -42,8 +42,7 @@ unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	my_slot->pid = 0;
 	my_slot->database = InvalidOid;
 	my_slot->in_flight = 0;
-	if (mono_worker_number == 0)
-		strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
+	strlcpy(mono_shared->state, "stopped", sizeof(mono_shared->state));
 	SpinLockRelease(&mono_shared->mutex);
 }
 
@@ -51,7 +50,7 @@ unpublish(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 static void
 publish(void)
 {
-	my_slot = &mono_shared->workers[mono_worker_number];
+	my_slot = &mono_shared->worker;
 	SpinLockAcquire(&mono_shared->mutex);
 	my_slot->latch = MyLatch;
 	my_slot->pid = MyProcPid;
@@ -90,8 +89,8 @@ wait_for_extension(void)
 	while ((version = mono_extension_version()) == NULL ||
 		   strcmp(version, MONO_PAY_VERSION) != 0)
 	{
-		/* one warning per thing to do, from the first worker */
-		if (mono_worker_number == 0 && (warned == NULL || strcmp(warned, version ? version : "") != 0))
+		/* one warning per thing to do */
+		if (warned == NULL || strcmp(warned, version ? version : "") != 0)
 		{
 			if (version == NULL)
 				ereport(WARNING,
@@ -327,8 +326,8 @@ log_progress(TimestampTz now)
 		return;
 	if (backlog_seen && log_finished > 0)
 		ereport(LOG,
-				(errmsg("mono_pay worker %d: %llu requests sent in the last %ld s (%.1f a second); the queue is not empty",
-						mono_worker_number, (unsigned long long) log_finished, ms / 1000,
+				(errmsg("mono_pay worker: %llu requests sent in the last %ld s (%.1f a second); the queue is not empty",
+						(unsigned long long) log_finished, ms / 1000,
 						log_finished * 1000.0 / ms),
 				 errhint("SELECT queued, send_rate, seconds_left FROM mono_worker_status() shows the time left.")));
 	log_start = now;
@@ -494,7 +493,7 @@ exchange(bool want_claim, bool sweep)
 	int room = 0;
 	int free;
 	/* a sweep of the first worker reads, unless it holds claims for a standby */
-	bool reads = sweep && mono_enabled && mono_worker_number == 0 && dlist_is_empty(&held);
+	bool reads = sweep && mono_enabled && dlist_is_empty(&held);
 	int finished;
 	int claimed;
 
@@ -516,8 +515,6 @@ exchange(bool want_claim, bool sweep)
 	/* a full pipe or a full claim: there is a backlog, the senders may help */
 	if (want_claim && (room <= 0 || claimed == room))
 		backlog_seen = true;
-	if (mono_worker_number == 0 && want_claim && (room <= 0 || claimed == room))
-		mono_wake_senders();
 	if (room <= 0)
 		return want_claim; /* the pipe is full: claim as soon as it drains */
 	return claimed == room;
@@ -533,7 +530,7 @@ say(const char *what)
 {
 	static char said[256] = "";
 
-	if (mono_worker_number != 0 || strcmp(said, what) == 0)
+	if (strcmp(said, what) == 0)
 		return;
 	strlcpy(said, what, sizeof(said));
 	if (strcmp(what, "sending") == 0)
@@ -644,7 +641,7 @@ set_running_state(void)
 		mono_set_state("paused: mono_pay.enabled is off");
 		return;
 	}
-	if (mono_worker_number == 0 && !mono_ha_waits_for_standby())
+	if (!mono_ha_waits_for_standby())
 		n = mono_ha_streaming_standbys();
 	if (n == 0)
 	{
@@ -714,7 +711,7 @@ run(void)
 		{
 			want_claim = true;
 			next_sweep = TimestampTzPlusMilliseconds(now, mono_poll_interval);
-			if (mono_enabled && mono_worker_number == 0)
+			if (mono_enabled)
 			{
 				maintain();
 				mono_reconcile_if_due();
@@ -734,9 +731,8 @@ run(void)
 
 /* Entry point of the background worker. */
 void
-mono_worker_main(Datum main_arg)
+mono_worker_main(Datum main_arg pg_attribute_unused())
 {
-	mono_worker_number = DatumGetInt32(main_arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -752,20 +748,15 @@ mono_worker_main(Datum main_arg)
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
-	pgstat_report_appname(mono_worker_number == 0 ? "mono_pay worker" : "mono_pay sender");
+	pgstat_report_appname("mono_pay worker");
 	publish();
 	job_cxt = AllocSetContextCreate(TopMemoryContext, "mono_pay jobs",
 									ALLOCSET_DEFAULT_SIZES);
 	wait_for_extension();
 	mono_dispatch_init();
 	/* where it sends is logged once it may (see say()) */
-	if (mono_worker_number == 0)
-		ereport(LOG,
-				(errmsg("mono_pay worker started in database \"%s\"", mono_database_name)));
-	else
-		ereport(LOG,
-				(errmsg("mono_pay sender %d started in database \"%s\"",
-						mono_worker_number, mono_database_name)));
+	ereport(LOG,
+			(errmsg("mono_pay worker started in database \"%s\"", mono_database_name)));
 	run();
 }
 
@@ -776,5 +767,5 @@ mono_worker_main(Datum main_arg)
 void
 mono_worker_init(void)
 {
-	mono_register_worker(0, "mono_worker_main", "mono_pay worker", "mono_pay worker", 1);
+	mono_register_worker("mono_worker_main", "mono_pay worker", "mono_pay worker", 1);
 }

@@ -18,14 +18,7 @@
 
 static MonoStatement record_unknown = {
 	"record the references Mono holds that the database does not know",
-	"INSERT INTO mono.unknown_references (reference, mono_id, amount, phone, status)"
-	" SELECT i ->> 'reference', i ->> 'id',"
-	"        CASE WHEN i ->> 'amount' ~ '^[0-9]{1,18}$' THEN (i ->> 'amount')::bigint END,"
-	"        i ->> 'phone', lower(i ->> 'status')"
-	"   FROM jsonb_array_elements($1) i"
-	"  WHERE jsonb_typeof(i -> 'reference') = 'string'"
-	"    AND NOT EXISTS (SELECT 1 FROM mono.fund_requests f WHERE f.reference = i ->> 'reference')"
-	" ON CONFLICT (reference) DO NOTHING",
+	"SELECT mono.record_unknown_references($1)",
 	1,
 	{JSONBOID}};
 
@@ -69,6 +62,7 @@ reconcile(void)
 	bool more = true;
 	size_t read = 0;
 	uint64 found = 0;
+	bool isnull;
 
 	PG_TRY();
 	{
@@ -79,7 +73,8 @@ reconcile(void)
 		}
 		read = json_array_size(all);
 		mono_tx_begin("mono_pay: reconciling with Mono after a promotion");
-		found = mono_spi_run(&record_unknown, (Datum[]){mono_json_jsonb(all)}, NULL, 0);
+		mono_spi_run(&record_unknown, (Datum[]){mono_json_jsonb(all)}, NULL, 1);
+		found = (uint64) DatumGetInt64(mono_spi_value(0, 1, &isnull));
 		mono_tx_commit();
 	}
 	PG_FINALLY();

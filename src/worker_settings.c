@@ -97,10 +97,9 @@ mono_settings_ignore_per_database(void)
 			continue;
 		v->source = k->source;
 		v->reset_source = k->source;
-		if (mono_worker_number == 0)
-			ereport(LOG,
-					(errmsg("mono_pay worker: ignores %s set per database or per role; it keeps \"%s\"",
-							v->name, k->value),
-					 errdetail("Only postgresql.conf, ALTER SYSTEM and the server's command line steer the worker.")));
+		ereport(LOG,
+				(errmsg("mono_pay worker: ignores %s set per database or per role; it keeps \"%s\"",
+						v->name, k->value),
+				 errdetail("Only postgresql.conf, ALTER SYSTEM and the server's command line steer the worker.")));
 	}
 }

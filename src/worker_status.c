@@ -1,7 +1,7 @@
 /*
  * worker_status.c
- *		mono_worker_status(): one row saying whether the workers run, what
- *		they do or why they wait, their queue and their latest error.
+ *		mono_worker_status(): one row saying whether the worker runs, what
+ *		it does or why it waits, its queue and its latest error.
  */
 #include "worker.h"
 
@@ -15,8 +15,7 @@ PG_FUNCTION_INFO_V1(mono_worker_counters);
 
 /*
  * Count outbox rows per status across links and fund requests, and how
- * long the next sendable row has been due (*oldest; NULL before ALTER
- * EXTENSION UPDATE).
+ * long the next sendable row has been due (*oldest).
  */
 static void
 count_queue(int64 *counts, Datum *oldest, bool *oldest_null)
@@ -24,55 +23,15 @@ count_queue(int64 *counts, Datum *oldest, bool *oldest_null)
 	int i;
 	bool isnull;
 
-	*oldest_null = true;
-
-	/* before ALTER EXTENSION UPDATE gives the database mono.outbox_counts(), zeros */
-	mono_spi_query("look up mono.outbox_counts",
-				   "SELECT pg_catalog.to_regprocedure('mono.outbox_counts()') IS NOT NULL", true);
-	if (!DatumGetBool(mono_spi_value(0, 1, &isnull)))
-	{
-		memset(counts, 0, 4 * sizeof(int64));
-		return;
-	}
-	mono_spi_query("count the outbox", "SELECT * FROM mono.outbox_counts()", true);
+	mono_spi_query("count the outbox", "SELECT * FROM mono.worker_queue_status()", true);
 	for (i = 0; i < 4; i++)
 		counts[i] = DatumGetInt64(mono_spi_value(0, i + 1, &isnull));
-	mono_spi_query("find the oldest sendable row",
-				   "SELECT max(value) FROM mono.metrics WHERE name = 'oldest_sendable_seconds'", true);
-	*oldest = mono_spi_value(0, 1, oldest_null);
-}
-
-/*
- * Sum the worker processes into slot 0 of copy: requests in flight and
- * sent, how many run, and the oldest settings any of them holds.
- */
-static int
-sum_workers(MonoShared *copy)
-{
-	MonoWorkerSlot *w = &copy->workers[0];
-	int running = w->latch != NULL ? 1 : 0;
-	int i;
-
-	if (w->latch == NULL)
-		w->send_rate = 0;
-	for (i = 1; i < MONO_MAX_WORKERS; i++)
-	{
-		MonoWorkerSlot *s = &copy->workers[i];
-
-		w->sent_total += s->sent_total;
-		if (s->latch == NULL)
-			continue;
-		running++;
-		w->in_flight += s->in_flight;
-		w->send_rate += s->send_rate;
-		w->config_loaded_at = Min(w->config_loaded_at, s->config_loaded_at);
-	}
-	return running;
+	*oldest = mono_spi_value(0, 5, oldest_null);
 }
 
 /*
  * On a standby, or in a database no worker serves, say so (issue 12): the
- * workers' slots then describe nobody here.
+ * worker's slot then describes nobody here.
  */
 static void
 describe_node(MonoShared *copy)
@@ -87,7 +46,7 @@ describe_node(MonoShared *copy)
 		snprintf(copy->state, sizeof(copy->state),
 				 "not serving this database: no worker serves it (mono_pay.database_name is \"%s\")",
 				 mono_database_name);
-		memset(copy->workers, 0, sizeof(copy->workers));
+		memset(&copy->worker, 0, sizeof(copy->worker));
 	}
 }
 
@@ -98,7 +57,7 @@ describe_key(MonoShared *copy)
 	char state[256];
 	int app;
 
-	if (copy->workers[0].latch == NULL)
+	if (copy->worker.latch == NULL)
 		return;
 	for (app = 0; app < MONO_APPS; app++)
 	{
@@ -114,7 +73,7 @@ describe_key(MonoShared *copy)
 }
 
 /*
- * mono.worker_counters(): the workers' figures for mono.metrics (issue
+ * mono.worker_counters(): the worker's figures for mono.metrics (issue
  * 22): key_refused (1 while Mono refuses the payments app's key),
  * key_refusals (its outages so far), connect_key_refused and
  * connect_key_refusals (the same for the Connect app's key),
@@ -131,6 +90,7 @@ mono_worker_counters(PG_FUNCTION_ARGS)
 	double values[6];
 	int i;
 
+	mono_require_sql_version("mono.worker_counters()");
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&copy, 0, sizeof(copy));
 	if (mono_shared != NULL)
@@ -155,7 +115,7 @@ mono_worker_counters(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* mono_worker_status(): one row describing the workers and their queue. */
+/* mono_worker_status(): one row describing the worker and its queue. */
 Datum
 mono_worker_status(PG_FUNCTION_ARGS)
 {
@@ -164,10 +124,10 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	bool n[17];
 	int64 counts[4];
 	MonoShared copy;
-	MonoWorkerSlot *w = &copy.workers[0];
-	int running;
+	MonoWorkerSlot *w = &copy.worker;
 	int i;
 
+	mono_require_sql_version("mono_worker_status()");
 	InitMaterializedSRF(fcinfo, 0);
 	memset(n, 0, sizeof(n));
 	memset(&copy, 0, sizeof(copy));
@@ -182,7 +142,8 @@ mono_worker_status(PG_FUNCTION_ARGS)
 				sizeof(copy.state));
 	describe_node(&copy);
 	describe_key(&copy);
-	running = sum_workers(&copy);
+	if (w->latch == NULL)
+		w->send_rate = 0;
 	SPI_connect();
 	count_queue(counts, &v[14], &n[14]);
 	SPI_finish();
@@ -201,8 +162,8 @@ mono_worker_status(PG_FUNCTION_ARGS)
 	n[11] = copy.last_error_at == 0;
 	v[12] = TimestampTzGetDatum(w->config_loaded_at);
 	n[12] = w->latch == NULL;
-	v[13] = Int32GetDatum(running);
-	/* the rate over the workers' last windows, and the queue's time left at it */
+	v[13] = Int32GetDatum(w->latch != NULL ? 1 : 0);
+	/* the rate over the worker's last window, and the queue's time left at it */
 	v[15] = Float8GetDatum(w->send_rate);
 	v[16] = Float8GetDatum(w->send_rate > 0 ? counts[0] / w->send_rate : 0);
 	n[16] = counts[0] > 0 && w->send_rate <= 0;

@@ -106,8 +106,7 @@ BEGIN
 END;
 $$;
 
-
--- (instalments of a new recurring request are planned by mono_charge() and
--- the trigger's batch insert (C), not by a trigger on mono.fund_requests:
+-- (instalments of a new recurring request are planned by
+-- mono.enqueue_fund_requests(), 26_owo_intake, not by a trigger on mono.fund_requests:
 -- pg_restore's COPY of a request must not plan a schedule that the dump
 -- brings too)

@@ -233,3 +233,63 @@ CREATE OR REPLACE TRIGGER notify_orphan AFTER INSERT ON mono.payments
     FOR EACH ROW WHEN (NEW.fund_request_id IS NULL) EXECUTE FUNCTION mono.notify_orphan();
 CREATE OR REPLACE TRIGGER notify_orphan AFTER INSERT ON mono.webhook_events
     FOR EACH ROW WHEN (NEW.outcome = 'unmatched') EXECUTE FUNCTION mono.notify_orphan();
+
+------------------------------------------------------------------------
+-- Issue 24 (C side): the statements the library ran as SQL in C strings
+------------------------------------------------------------------------
+
+-- mono_worker_status()'s queue: rows per status across links and fund
+-- requests, and how long the next sendable row has been due.
+CREATE OR REPLACE FUNCTION mono.worker_queue_status()
+RETURNS TABLE (queued bigint, sending bigint, unknown bigint, awaiting_authorization bigint,
+               oldest_sendable_seconds double precision)
+LANGUAGE sql STABLE AS $$
+    SELECT c.queued, c.sending, c.unknown, c.awaiting_authorization,
+           (SELECT max(m.value) FROM mono.metrics m WHERE m.name = 'oldest_sendable_seconds')
+      FROM mono.outbox_counts() c
+$$;
+
+-- Is an identity recorded in mono.node_identity that is not this node's
+-- (another system identifier or database), or one that pg_restore or
+-- restored rows recorded? The count of such identities, of all identities,
+-- and the first foreign one, described.
+CREATE OR REPLACE FUNCTION mono.foreign_identities(p_system_identifier text, p_database_oid oid)
+RETURNS TABLE (foreign_count bigint, recorded_count bigint, first_foreign text)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*) FILTER (WHERE f.is_foreign), count(*),
+           min(format('%s: system identifier %s, database %s',
+                      f.recorded_by, f.system_identifier, f.database_name)) FILTER (WHERE f.is_foreign)
+      FROM (SELECT i.*, i.system_identifier::text <> p_system_identifier
+                        OR i.database_oid <> p_database_oid
+                        OR i.recorded_by::text IN ('pg_restore', 'restored rows') AS is_foreign
+              FROM mono.node_identity i) f
+$$;
+
+-- mono_resume(): this cluster and database become the only identity recorded.
+CREATE OR REPLACE FUNCTION mono.record_node_identity(p_system_identifier text)
+RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM mono.node_identity;
+    INSERT INTO mono.node_identity (system_identifier, database_oid, database_name, recorded_by)
+    SELECT p_system_identifier, d.oid, d.datname, 'mono_resume'
+      FROM pg_database d WHERE d.datname = current_database();
+$$;
+
+-- After a promotion (src/worker_reconcile.c): record the fund requests
+-- Mono holds (the items of its list) whose reference the database does
+-- not know; mono.orphans lists them. Returns how many were new.
+CREATE OR REPLACE FUNCTION mono.record_unknown_references(p_items jsonb)
+RETURNS bigint
+LANGUAGE sql AS $$
+    WITH r AS (
+        INSERT INTO mono.unknown_references (reference, mono_id, amount, phone, status)
+        SELECT i ->> 'reference', i ->> 'id',
+               CASE WHEN i ->> 'amount' ~ '^[0-9]{1,18}$' THEN (i ->> 'amount')::bigint END,
+               i ->> 'phone', lower(i ->> 'status')
+          FROM jsonb_array_elements(p_items) i
+         WHERE jsonb_typeof(i -> 'reference') = 'string'
+           AND NOT EXISTS (SELECT 1 FROM mono.fund_requests f WHERE f.reference = i ->> 'reference')
+        ON CONFLICT (reference) DO NOTHING
+        RETURNING 1)
+    SELECT count(*) FROM r
+$$;

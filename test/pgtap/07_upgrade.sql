@@ -4,7 +4,8 @@
 -- bodies, settings), views, triggers and indexes in schema mono and the
 -- extension's functions. The fresh install is this run's database (mono_pay
 -- is created only in mono_pay.database_name; 0.1.0's script had no such
--- rule), the upgraded one a scratch database, dropped at the end.
+-- rule), the upgraded one a scratch database, dropped at the end. Before
+-- the update, this library's functions refuse the old objects (issue 24).
 -- 0.1.0's install script is the fixture test/upgrade/mono_pay--0.1.0.sql
 -- (make install-upgrade-fixture, which test/run runs).
 \ir ../lib/tap.psql
@@ -18,14 +19,36 @@ CREATE DATABASE mono_upgrade_old;
 \c mono_upgrade_old
 SET client_min_messages = warning;
 CREATE EXTENSION mono_pay VERSION '0.1.0';
+-- (issue 24) this library refuses to run against 0.1.0's objects: the error
+-- of mono_charge() before the update, as sqlstate|message|detail|hint
+CREATE FUNCTION pg_temp.charge_error() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_state text; v_message text; v_detail text; v_hint text;
+BEGIN
+    PERFORM mono_charge('2348012345678', 5000, 'before the update', 'UPG07REFUSED1');
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+    RETURN concat_ws('|', v_state, v_message, v_detail, v_hint);
+END;
+$$;
+SELECT pg_temp.charge_error() AS refused_before \gset
 ALTER EXTENSION mono_pay UPDATE TO '0.3.0';
 SELECT extversion AS old_version FROM pg_extension WHERE extname = 'mono_pay' \gset
+SELECT reference || ' ' || status AS charged_after
+  FROM mono_charge('2348012345678', 5000, 'after the update', 'UPG07CHARGED1') \gset
 SELECT json_object_agg(kind, lines)::text AS old_schema FROM (:describe) s \gset
 \c mono_test
 SELECT json_object_agg(kind, lines)::text AS new_schema FROM (:describe) s \gset
 -- (pgTAP keeps its plan per session: planned after the last \c)
-SELECT plan(6);
+SELECT plan(8);
 
+SELECT is(:'refused_before'::text,
+          '55000|mono_charge() cannot run: the SQL objects of mono_pay do not match its library|'
+          'The extension installed in this database is 0.1.0; the library is 0.3.0.|Run ALTER EXTENSION mono_pay UPDATE.',
+          'before the update, mono_charge() refuses 0.1.0''s objects: 55000, both versions, and the fix');
+SELECT is(:'charged_after'::text, 'UPG07CHARGED1 queued', 'after ALTER EXTENSION UPDATE, mono_charge() queues the request');
 SELECT is(:'old_version'::text, '0.3.0', 'ALTER EXTENSION ... UPDATE TO ''0.3.0'' reaches 0.3.0 (through the released 0.1.0 -> 0.2.0)');
 CREATE TEMP TABLE described AS
 SELECT o.key AS kind, o.value AS upgraded, n.value AS fresh

@@ -22,6 +22,7 @@
 #include "common/jsonapi.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
+#include "storage/proc.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -727,6 +728,14 @@ RecoveryInProgress(void)
 
 /* A read-write transaction. */
 bool		XactReadOnly = false;
+
+/*
+ * This process's PGPROC. Its local transaction id, 0, is the one
+ * mono_require_sql_version() starts out having checked: the fuzzed entry
+ * points find the SQL objects current without reading pg_extension.
+ */
+static PGPROC fuzz_proc;
+PGPROC	   *MyProc = &fuzz_proc;
 
 /* The transaction's clock: a fixed day, 2026-12-01 12:00 UTC. */
 TimestampTz
