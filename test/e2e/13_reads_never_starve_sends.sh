@@ -20,7 +20,7 @@ plan 6
 
 t7_fresh
 t7_set max_in_flight $PIPE poll_interval 50ms poll_base 10ms poll_max 10ms
-t7_queue_batch READS13A 23413000000 100 $N 1 1
+t7_queue_batch READS13A 234130000 100 $N 1 1
 ok "wait_for \"SELECT count(*) = $N FROM mono.fund_requests WHERE status = 'awaiting_authorization'\" 120" \
 	"$N charges await their customers"
 

@@ -26,9 +26,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Queue N charges with references PREFIX000001...: queue PREFIX N
+# Queue N charges with references PREFIX000001..., phones 2348 + 9 digits
+# from FIRST_PHONE + 1 on: queue PREFIX N FIRST_PHONE (each charge its own
+# phone: Mono takes a phone's next prompt only once its earlier one is
+# answered, and these customers never answer)
 queue() {
-	PGOPTIONS='-c synchronous_commit=on' sql "SELECT count(mono_charge('2348' || lpad(i::text, 9, '0'), 1000 + i,
+	PGOPTIONS='-c synchronous_commit=on' sql "SELECT count(mono_charge('2348' || lpad(($3 + i)::text, 9, '0'), 1000 + i,
 		'Restart test charge ' || i, '$1' || lpad(i::text, 6, '0'))) FROM generate_series(1, $2) i" >/dev/null
 }
 
@@ -71,7 +74,7 @@ sql "TRUNCATE mono.payments, mono.schedule, mono.fund_requests, mono.beneficiari
 # ----------------------------------------------------------------------
 sql "ALTER SYSTEM SET mono_pay.enabled = off" >/dev/null
 reload_conf
-queue QUEUED 200
+queue QUEUED 200 0
 sleep 0.6
 is "$(refs QUEUED received)" "0" "with mono_pay.enabled = off, 200 committed charges stay queued and nothing is sent"
 
@@ -97,10 +100,12 @@ diag "$(refs QUEUED resent) of them were sent twice (an ambiguous send settled b
 # ----------------------------------------------------------------------
 # 2. In flight to a slow Mono: immediate restart (a crash), then fast
 # ----------------------------------------------------------------------
+phones=0
 for mode in immediate fast; do
 	prefix=$(echo "INFLIGHT$mode" | tr a-z A-Z | cut -c1-12)
+	phones=$((phones + 1000))
 	sim fault '{"kind":"delay","delay_s":1.5,"count":100000,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'
-	queue "$prefix" 200
+	queue "$prefix" 200 "$phones"
 	if ! wait_for "SELECT count(*) >= 20 FROM mono.fund_requests WHERE reference LIKE '$prefix%' AND status = 'sending'" 15; then
 		diag "the batch was not in flight before the restart"
 	fi

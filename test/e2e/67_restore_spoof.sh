@@ -19,6 +19,7 @@ t7_fresh
 ha_cluster && create_test_db mono_test || bail_out "no cluster"
 wait_for "SELECT state = 'running' FROM mono_worker_status()" 30 || bail_out "the worker does not run"
 sim user 2348084000001 active >/dev/null
+sim user 2348084000002 active >/dev/null
 
 PGAPPNAME=pg_restore t7_sql "SELECT current_setting('application_name'), mono_charge('2348084000001', 5100, 'Spoofed name', 'SPOOF000001')" >"$MONO_TMP/spoof1.out"
 like "$(cat "$MONO_TMP/spoof1.out")" "pg_restore|(" "a session sets application_name = 'pg_restore'"
@@ -28,8 +29,11 @@ is "$(t7_sql "SELECT count(*) FROM mono.node_identity WHERE recorded_by = 'resto
 	"the name alone marks no restore"
 
 before=$(ha_requests)
+# (another phone: SPOOF000001 awaits the customer, and Mono takes a phone's
+# next prompt only once its earlier one is answered; only the pause may
+# hold this row back)
 PGAPPNAME=pg_restore t7_sql "INSERT INTO mono.fund_requests (reference, phone, amount, description, type, created_at)
-                             VALUES ('SPOOF000002', '2348084000001', 5200, 'An old row', 'onetime', now() - interval '1 day')" >/dev/null
+                             VALUES ('SPOOF000002', '2348084000002', 5200, 'An old row', 'onetime', now() - interval '1 day')" >/dev/null
 ok "wait_for \"SELECT state LIKE 'paused:%' FROM mono_worker_status()\" 30" \
 	"a row with an old created_at, inserted under that name, pauses the worker (a restore)"
 sleep 2

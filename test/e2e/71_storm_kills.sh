@@ -34,7 +34,7 @@ t7_tally_start "$TALLY"
 
 # Queue batch B (1..4) of the N charges, durably.
 queue_batch() {
-	t7_queue_batch KILLS71 23471000000 2000 "$N" 4 "$1"
+	t7_queue_batch KILLS71 234710000 2000 "$N" 4 "$1"
 }
 
 # Wait until the worker has requests of ours in flight (rows in sending).

@@ -35,8 +35,10 @@ t7_fresh
 t7_set retry_base ${BASE_MS}ms retry_max ${MAX_MS}ms max_attempts 100 poll_base 300ms poll_max 4s
 sim user 2347200000099 not_found
 
-# three requests awaiting the customer before the outage: they are polled
-t7_sql "SELECT count(mono_charge('2347200000001', 100 + i, 'Before the outage ' || i, 'OUTAGE72P' || i))
+# three requests awaiting the customers before the outage: they are polled
+# (one phone each: Mono takes a phone's next prompt only once its earlier
+# one is answered)
+t7_sql "SELECT count(mono_charge('23472000000' || lpad(i::text, 2, '0'), 100 + i, 'Before the outage ' || i, 'OUTAGE72P' || i))
           FROM generate_series(1, 3) i" >/dev/null
 ok "wait_for \"SELECT count(*) = 3 FROM mono.fund_requests WHERE reference LIKE 'OUTAGE72P%' AND status = 'awaiting_authorization'\" 10" \
 	"before the outage: three requests await the customer"

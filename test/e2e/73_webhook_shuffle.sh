@@ -13,15 +13,19 @@
 # Mono ids, payments (amount, status, message, processed_at, instalment),
 # schedule statuses, link statuses.
 #
-# The flow, per charge i (k = i mod 5; even i on customer A, odd on B, both
-# linked first; weekly, four instalments, all in the past):
+# The flow, per charge i (k = i mod 5; charges 0-4 on customer A, 5-9 on B,
+# and so on, each customer linked first; weekly, four instalments, all in
+# the past):
 #   k=0 approved, instalments 1 and 2 paid, completed
 #   k=1 approved, instalment 1 failed then paid, instalment 2 failed
 #   k=2 expired before approval
 #   k=3 approved, then processing, instalment 1 paid
 #   k=4 never approved (awaiting the customer)
 # and at the end customer B is unlinked through mono_unlink_beneficiary(),
-# which cancels B's live recurring requests.
+# which cancels B's live recurring requests. Mono sends a phone's next
+# prompt only once its earlier one is answered: the customers answer step k
+# of their charges, its webhooks are delivered (run B: three times each,
+# shuffled), then step k + 1 goes out.
 # Size: MONO_SHUFFLE_CHARGES (10 here, 50 under test/storm); MONO_SHUFFLE_POLL
 # seconds between reads (2 here, 8 under test/storm: the more charges, the
 # longer the deliveries take, and the reads should not settle everything
@@ -71,7 +75,7 @@ dump() {
 	    FROM mono.schedule s JOIN f ON f.id = s.fund_request_id
 	    LEFT JOIN mono.payments p ON p.id = s.payment_id
 	  UNION ALL
-	  SELECT format('link %s: %s %s mono_id=%s bvn=%s', right(b.phone, 1), b.action, b.status,
+	  SELECT format('link %s: %s %s mono_id=%s bvn=%s', right(b.phone, 2), b.action, b.status,
 	                b.mono_id IS NOT NULL, b.bvn IS NOT NULL)
 	    FROM mono.beneficiaries b WHERE b.phone LIKE '$2%'
 	  UNION ALL
@@ -79,79 +83,86 @@ dump() {
 	) x" -F ' '
 }
 
-# One run of the flow: run TAG PHONE_PREFIX (phones PREFIX1 = A, PREFIX2 = B).
-# Prints the figures of its deliveries.
+# One run of the flow: run TAG PHONE_PREFIX (customer g, from 1, has phone
+# PREFIX + 2 digits: A = 01, B = 02). Prints the figures of its deliveries.
 run() {
-	local tag=$1 pa=${2}1 pb=${2}2 since i k ref
+	local tag=$1 prefix=$2 groups=$(((N + 4) / 5)) since i k n ref delivered=0 dups=0 failed=0
+	# deliver the webhooks since the last step, and add up the figures
+	step() {
+		# shellcheck disable=SC2046
+		set -- $(deliver "$since")
+		since=$1 delivered=$((delivered + $2)) dups=$((dups + $3)) failed=$((failed + $4))
+	}
 	since=$(sim get 'webhooks?since=0' | python3 -c 'import json,sys; print(json.load(sys.stdin)["next"])')
-	t7_sql "SELECT mono_link_beneficiary('$pa', 'Ada Obi', '000013', '0123456789', '22212345678');
-	        SELECT mono_link_beneficiary('$pb', 'Bayo Ade', '000014', '0123456780', '22212345679')" >/dev/null
+	t7_sql "SELECT count(mono_link_beneficiary('$prefix' || lpad(g::text, 2, '0'), 'Customer ' || g, '000013',
+	                                           '01234567' || lpad(g::text, 2, '0'), '222123456' || lpad(g::text, 2, '0')))
+	          FROM generate_series(1, $groups) g" >/dev/null
 	t7_sql "SET TimeZone = 'UTC';
 	        SELECT count(mono_test.backdate(c.id, '$start'::timestamptz, '$start'::timestamptz + interval '3 weeks'))
 	          FROM generate_series(0, $((N - 1))) i
-	          CROSS JOIN LATERAL mono_charge(CASE WHEN i % 2 = 0 THEN '$pa' ELSE '$pb' END, 10000 + i,
+	          CROSS JOIN LATERAL mono_charge('$prefix' || lpad((i / 5 + 1)::text, 2, '0'), 10000 + i,
 	                                         'Weekly plan ' || i, '$tag' || lpad(i::text, 4, '0'),
 	                                         'week', 1, now()) c" >/dev/null
-	wait_for "SELECT count(*) = $N FROM mono.fund_requests WHERE reference LIKE '$tag%' AND status = 'awaiting_authorization'" 20 || return 1
-	wait_for "SELECT count(*) = 2 FROM mono.beneficiaries WHERE phone IN ('$pa', '$pb') AND status = 'awaiting_authorization'" 20 || return 1
-	sim post "beneficiaries/$pa/approve" >/dev/null
-	sim post "beneficiaries/$pb/approve" >/dev/null
-	for i in $(seq 0 $((N - 1))); do
-		ref=$tag$(printf '%04d' "$i")
-		k=$((i % 5))
-		case $k in
-		0)
-			sim post "fund-requests/$ref/approve" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d1\"}" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d2\"}" >/dev/null
-			sim post "fund-requests/$ref/complete" >/dev/null
-			;;
-		1)
-			sim post "fund-requests/$ref/approve" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"failed\",\"processed_at\":\"$d1\",\"message\":\"Insufficient funds\"}" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$t\"}" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"failed\",\"processed_at\":\"$d2\",\"message\":\"Account frozen\"}" >/dev/null
-			;;
-		2)
-			sim post "fund-requests/$ref/expire" >/dev/null
-			;;
-		3)
-			sim post "fund-requests/$ref/approve" >/dev/null
-			sim post "fund-requests/$ref/processing" >/dev/null
-			sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d1\"}" >/dev/null
-			;;
-		esac
+	wait_for "SELECT count(*) = $groups FROM mono.beneficiaries WHERE phone LIKE '$prefix%' AND status = 'awaiting_authorization'" 20 || return 1
+	for i in $(seq 1 "$groups"); do sim post "beneficiaries/$prefix$(printf '%02d' "$i")/approve" >/dev/null; done
+	step
+	for k in 0 1 2 3 4; do
+		n=$(((N + 4 - k) / 5))
+		# each customer's charge of step k goes out once the one before is settled
+		wait_for "SELECT count(*) = $n FROM mono.fund_requests WHERE reference LIKE '$tag%'
+		            AND substr(reference, 8)::int % 5 = $k AND status = 'awaiting_authorization'" 30 || return 1
+		for i in $(seq "$k" 5 $((N - 1))); do
+			ref=$tag$(printf '%04d' "$i")
+			case $k in
+			0)
+				sim post "fund-requests/$ref/approve" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d1\"}" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d2\"}" >/dev/null
+				sim post "fund-requests/$ref/complete" >/dev/null
+				;;
+			1)
+				sim post "fund-requests/$ref/approve" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"failed\",\"processed_at\":\"$d1\",\"message\":\"Insufficient funds\"}" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$t\"}" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"failed\",\"processed_at\":\"$d2\",\"message\":\"Account frozen\"}" >/dev/null
+				;;
+			2)
+				sim post "fund-requests/$ref/expire" >/dev/null
+				;;
+			3)
+				sim post "fund-requests/$ref/approve" >/dev/null
+				sim post "fund-requests/$ref/processing" >/dev/null
+				sim post "fund-requests/$ref/debit" "{\"status\":\"successful\",\"processed_at\":\"$d1\"}" >/dev/null
+				;;
+			esac
+		done
+		step
 	done
-	# deliver everything so far, then unlink B (it must be linked first)
-	# shellcheck disable=SC2046
-	set -- $(deliver "$since")
-	since=$1
-	local delivered=$2 dups=$3 failed=$4
-	wait_for "SELECT status = 'linked' FROM mono.beneficiaries WHERE phone = '$pb'" 20 || return 1
-	t7_sql "SELECT mono_unlink_beneficiary('$pb')" >/dev/null
-	wait_for "SELECT status = 'unlinked' FROM mono.beneficiaries WHERE phone = '$pb'" 20 || return 1
-	# shellcheck disable=SC2046
-	set -- $(deliver "$since")
-	echo "delivered=$((delivered + $2)) duplicates=$((dups + $3)) failed=$((failed + $4))"
+	# then unlink B (it must be linked first)
+	wait_for "SELECT status = 'linked' FROM mono.beneficiaries WHERE phone = '${prefix}02'" 20 || return 1
+	t7_sql "SELECT mono_unlink_beneficiary('${prefix}02')" >/dev/null
+	wait_for "SELECT status = 'unlinked' FROM mono.beneficiaries WHERE phone = '${prefix}02'" 20 || return 1
+	step
+	echo "delivered=$delivered duplicates=$dups failed=$failed"
 }
 
 # Run A: in order, once
 sim config '{"webhooks_duplicate":1,"webhooks_shuffle_seed":null}'
-figA=$(run SHUF73A 234730000000)
+figA=$(run SHUF73A 23473000000)
 diag "run A (ordered, once): $figA"
 ok "[ -n '$figA' ]" "run A went through"
-dumpA=$(dump SHUF73A 234730000000)
+dumpA=$(dump SHUF73A 23473000000)
 
 # Run B: three times each, shuffled
 sim config "{\"webhooks_duplicate\":3,\"webhooks_shuffle_seed\":$SEED}"
-figB=$(run SHUF73B 234730000001)
+figB=$(run SHUF73B 23473000001)
 diag "run B (three times each, shuffled): $figB"
 ok "[ -n '$figB' ]" "run B went through"
 # polling may still be catching up: give both a moment to agree
 sleep "$POLL"
-dumpA=$(dump SHUF73A 234730000000)
+dumpA=$(dump SHUF73A 23473000000)
 for _ in $(seq 1 $((POLL * 12))); do
-	dumpB=$(dump SHUF73B 234730000001)
+	dumpB=$(dump SHUF73B 23473000001)
 	[ "$dumpB" = "$dumpA" ] && break
 	sleep 0.25
 done
@@ -168,7 +179,7 @@ polled=$(t7_sql "SELECT sum(polls) FROM mono.fund_requests WHERE reference LIKE 
 for r in A B; do
 	diag "run $r: outcomes of its stored events: $(t7_sql "SELECT string_agg(outcome || '=' || n, ' ' ORDER BY outcome)
 	    FROM (SELECT outcome, count(*) n FROM mono.webhook_events
-	           WHERE body -> 'data' ->> 'phone' LIKE '23473000000$( [ $r = A ] && echo 0 || echo 1)_'
+	           WHERE body -> 'data' ->> 'phone' LIKE '2347300000$( [ $r = A ] && echo 0 || echo 1)__'
 	              OR coalesce(body -> 'data' ->> 'fund_request', body -> 'data' ->> 'id') IN
 	                 (SELECT mono_id FROM mono.fund_requests WHERE reference LIKE 'SHUF73$r%')
 	          GROUP BY 1) s")"
@@ -190,10 +201,10 @@ is "$(count 'fr .*: expired')" "$(per 2)" "k=2 requests expired"
 is "$(count 'pay .* successful')" "$(($(per 0) * 2 + $(per 1) + $(per 3)))" "every successful debit is a payment"
 is "$(count 'sched .* paid paid_by=successful')" "$(($(per 0) * 2 + $(per 1) + $(per 3)))" \
 	"every successful debit paid its instalment"
-# B's recurring requests bound to the link (odd i, k = 1, 3: approved) are
-# cancelled by the unlink; one still awaiting the customer (k = 4) is not
-# the link's yet at Mono, so it is not cancelled
-cancelled_expected=$(for i in $(seq 1 2 $((N - 1))); do k=$((i % 5)); [ $k -eq 1 ] || [ $k -eq 3 ] && echo x; done | wc -l)
+# B's recurring requests bound to the link (i = 5..9, k = 1, 3: approved)
+# are cancelled by the unlink; one still awaiting the customer (k = 4) is
+# not the link's yet at Mono, so it is not cancelled
+cancelled_expected=$(for i in $(seq 5 $((N < 10 ? N - 1 : 9))); do k=$((i % 5)); [ $k -eq 1 ] || [ $k -eq 3 ] && echo x; done | wc -l)
 is "$(count 'fr .*: cancelled')" "$cancelled_expected" \
 	"the unlink of customer B cancelled the requests bound to B's link (approved ones), not one still awaiting the customer"
 

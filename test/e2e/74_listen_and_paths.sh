@@ -74,7 +74,9 @@ wait_for "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'qa
 as_app() { PGUSER=$APP PGOPTIONS= sql "$@"; }
 as_app "SELECT status FROM mono_link_beneficiary('2348074000001', 'Ada Obi', '000013', '0123456789', '22274000001', 5000, 'First')" >/dev/null
 as_app "SELECT status FROM mono_link_beneficiary('2348074000002', 'Bayo Ade', '000014', '0123456780', '22274000002')" >/dev/null
-as_app "SELECT count(mono_charge('2348074000003', 100 + i, 'Charge ' || i, 'LISTEN74C' || i)) FROM generate_series(1, 5) i" >/dev/null
+# one phone per charge: Mono takes a phone's next prompt only once its
+# earlier one is answered
+as_app "SELECT count(mono_charge('23480740001' || lpad(i::text, 2, '0'), 100 + i, 'Charge ' || i, 'LISTEN74C' || i)) FROM generate_series(1, 5) i" >/dev/null
 # (both counts: a subquery inside the first WHERE made it true while links were queued)
 wait_for "SELECT (SELECT count(*) = 0 FROM mono.fund_requests WHERE status IN ('queued', 'sending', 'unknown'))
           AND (SELECT count(*) = 0 FROM mono.beneficiaries WHERE status IN ('queued', 'sending', 'unknown'))" 20
@@ -88,7 +90,7 @@ as_app "SELECT status FROM mono_unlink_beneficiary('2348074000002')" >/dev/null
 wait_for "SELECT status = 'unlinked' FROM mono.beneficiaries WHERE phone = '2348074000002'" 10
 # a wrong API key: the worker's calls get 401s; the rows wait (issue 22)
 t7_set secret_key "$WRONG_KEY"
-as_app "SELECT count(mono_charge('2348074000003', 100 + i, 'Refused ' || i, 'LISTEN74W' || i)) FROM generate_series(1, 3) i" >/dev/null
+as_app "SELECT count(mono_charge('23480740002' || lpad(i::text, 2, '0'), 100 + i, 'Refused ' || i, 'LISTEN74W' || i)) FROM generate_series(1, 3) i" >/dev/null
 ok "wait_for \"SELECT count(*) >= 1 FROM mono.fund_requests WHERE reference LIKE 'LISTEN74W%' AND status = 'queued' AND last_error LIKE 'HTTP 401%'\" 15" \
 	"with a wrong API key the worker's charges are refused with 401 and wait, failing none"
 t7_sql "ALTER SYSTEM RESET mono_pay.secret_key" >/dev/null

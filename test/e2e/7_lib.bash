@@ -115,15 +115,16 @@ t7_wait_worker() {
 }
 
 # Queue batch B of N charges split into K batches, durably (synchronous_commit
-# on): references TAG + 6 digits, 100 phones PHONE11 + 2 digits (a phone's own
-# requests leave one after another), amounts BASE + i.
-#	t7_queue_batch TAG PHONE11 BASE N K B
+# on): references TAG + 6 digits, one phone per charge PHONE9 + 4 digits (Mono
+# takes a phone's next prompt only once its earlier one is answered, and these
+# customers never answer), amounts BASE + i.
+#	t7_queue_batch TAG PHONE9 BASE N K B
 t7_queue_batch() {
 	local tag=$1 phones=$2 base=$3 n=$4 k=$5 b=$6 per lo hi
 	per=$(((n + k - 1) / k)) lo=$(((b - 1) * per + 1)) hi=$((b * per))
 	[ "$hi" -gt "$n" ] && hi=$n
 	t7_sql "SET synchronous_commit = on;
-	        SELECT count(mono_charge('$phones' || lpad((i % 100)::text, 2, '0'), $base + i,
+	        SELECT count(mono_charge('$phones' || lpad(i::text, 4, '0'), $base + i,
 	                                 '$tag charge ' || i, '$tag' || lpad(i::text, 6, '0')))
 	          FROM generate_series($lo, $hi) i" >/dev/null
 }

@@ -15,6 +15,8 @@ plan 10
 
 t7_fresh
 for i in $(seq 10 29); do sim user "23480810000$i" active; done
+for i in $(seq 10 19); do sim user "23480810001$i" active; done
+sim user 2348081000200 active
 
 # ---------------------------------------------------------------- pgbouncer
 bdir=$MONO_TMP/pgbouncer81
@@ -59,19 +61,20 @@ wait
 ok "wait_for \"SELECT count(*) = 20 FROM mono.fund_requests WHERE reference LIKE 'POOLED81R%' AND status = 'awaiting_authorization'\" 30" \
 	"20 clients' mono_charge through the pooler: all 20 sent"
 
-# the trigger: a table whose INSERT charges
+# the trigger: a table whose INSERT charges (other phones: Mono takes a
+# phone's next prompt only once its earlier one is answered)
 t7_sql "CREATE TABLE public.orders81 (id serial, phone text, amount bigint, note text, ref text);
         CREATE TRIGGER charge AFTER INSERT ON public.orders81 FOR EACH ROW
         EXECUTE FUNCTION mono_charge_trigger('phone=phone', 'amount=amount', 'description=note', 'reference=ref')" >/dev/null
 for i in $(seq 10 19); do
-	pooled "INSERT INTO public.orders81 (phone, amount, note, ref) VALUES ('23480810000$i', 500, 'Trigger order', 'POOLTRG81R$i')" >/dev/null &
+	pooled "INSERT INTO public.orders81 (phone, amount, note, ref) VALUES ('23480810001$i', 500, 'Trigger order', 'POOLTRG81R$i')" >/dev/null &
 done
 wait
 ok "wait_for \"SELECT count(*) = 10 FROM mono.fund_requests WHERE reference LIKE 'POOLTRG81R%' AND status = 'awaiting_authorization'\" 30" \
 	"10 trigger-charged INSERTs through the pooler: all 10 sent"
 
 # mono_wait: one statement, so one pooled transaction, for its whole wait
-is "$(pooled "SELECT status FROM mono_charge('2348081000010', 777, 'Waited order', 'POOLWAIT81R1')" >/dev/null;
+is "$(pooled "SELECT status FROM mono_charge('2348081000200', 777, 'Waited order', 'POOLWAIT81R1')" >/dev/null;
       pooled "SELECT status FROM mono_wait('POOLWAIT81R1', '15 seconds')")" awaiting_authorization \
 	"mono_wait through the pooler returns the status Mono gave"
 is "$(pooled "SELECT count(*) FROM mono.fund_requests WHERE reference LIKE 'POOL%'")" 31 "the pooler's clients see all their rows"

@@ -19,11 +19,15 @@ t7_fresh
 # --- the original: work in every state ----------------------------------
 ha_cluster
 create_test_db mono_test
-sim user 2348082000001 active >/dev/null
+# one phone per charge: Mono takes a phone's next prompt only once its
+# earlier one is answered
+for p in 2348082000001 2348082000003 2348082000101 2348082000102 2348082000103 2348082000104 2348082000105; do
+	sim user $p active >/dev/null
+done
 t7_sql "SELECT mono_charge('2348082000001', 5000, 'Sent before the dump', 'HARSENT00001')" >/dev/null
 # a weekly plan that started 8 days ago (backdated in the transaction that queues it)
 t7_sql "DO \$\$ DECLARE v bigint; BEGIN
-          SELECT id INTO v FROM mono_charge('2348082000001', 20000, 'Weekly plan', 'HARWEEK00001', 'week', 1, now());
+          SELECT id INTO v FROM mono_charge('2348082000003', 20000, 'Weekly plan', 'HARWEEK00001', 'week', 1, now());
           DELETE FROM mono.schedule WHERE fund_request_id = v;
           UPDATE mono.fund_requests SET start_date = now() - interval '8 days' WHERE id = v;
           PERFORM mono.plan_instalments(v, now() + interval '1 year');
@@ -39,7 +43,7 @@ wait_for "SELECT count(*) = 2 FROM mono.payments" 30 || bail_out "the payments w
 # work queued at dump time: the worker is off
 t7_set enabled off
 wait_for "SELECT in_flight = 0 FROM mono_worker_status()" 30
-t7_sql "SELECT count(mono_charge('2348082000001', 100 + i, 'Queued at dump time', 'HARQUEUED' || lpad(i::text, 3, '0')))
+t7_sql "SELECT count(mono_charge('23480820001' || lpad(i::text, 2, '0'), 100 + i, 'Queued at dump time', 'HARQUEUED' || lpad(i::text, 3, '0')))
           FROM generate_series(1, 5) i" >/dev/null
 diag "original: $(t7_sql "SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM (SELECT status, count(*) n FROM mono.fund_requests GROUP BY 1) s")"
 diag "schedule: $(t7_sql "SELECT string_agg(seq || ':' || status, ' ' ORDER BY seq) FROM mono.schedule")"

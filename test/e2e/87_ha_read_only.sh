@@ -18,9 +18,11 @@ ro_cleanup() {
 trap ro_cleanup EXIT
 
 t7_fresh
-sim user 2348084000001 active >/dev/null
+# one phone per charge: Mono takes a phone's next prompt only once its
+# earlier one is answered
+for i in 1 2 3; do sim user 234808400000$i active >/dev/null; done
 t7_set enabled off
-t7_sql "SELECT count(mono_charge('2348084000001', 300 + i, 'Read-only phase', 'HARO' || lpad(i::text, 6, '0')))
+t7_sql "SELECT count(mono_charge('234808400000' || i, 300 + i, 'Read-only phase', 'HARO' || lpad(i::text, 6, '0')))
           FROM generate_series(1, 3) i" >/dev/null
 wait_for "SELECT running AND state NOT LIKE 'waiting%' FROM mono_worker_status()" 30
 pid=$(t7_wait_worker "" 30)

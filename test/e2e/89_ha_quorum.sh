@@ -64,6 +64,7 @@ create_test_db mono_test
 for s in s1 s2; do standby_init "$s" && standby_start "$s"; done
 wait_for "SELECT count(*) = 2 FROM pg_stat_replication" 30
 sim user 2348084000001 active >/dev/null
+sim user 2348084000002 active >/dev/null
 
 # --- the forms --------------------------------------------------------------
 err=$(sql "ALTER SYSTEM SET mono_pay.standby_names = 'ANY 3 (s1, s2)'" 2>&1 || true)
@@ -91,7 +92,9 @@ ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests 
 standby_stop s2 fast
 wait_for "SELECT count(*) = 1 FROM pg_stat_replication" 30
 before=$(ha_requests)
-t7_sql "SELECT mono_charge('2348084000001', 1001, 'One down', 'HAQ0000002')" >/dev/null
+# (its own phone: HAQ0000001 awaits the customer, and Mono takes a phone's
+# next prompt only once its earlier one is answered; the same below)
+t7_sql "SELECT mono_charge('2348084000002', 1001, 'One down', 'HAQ0000002')" >/dev/null
 ok "wait_for \"SELECT state LIKE 'waiting for a standby: 1 of mono_pay.standby_names (ANY 2 (s1, s2)) connected, 2 needed%' FROM mono_worker_status()\" 30" \
 	"with s2 down the state says 1 of 2 needed standbys is connected"
 sleep 1
@@ -103,7 +106,7 @@ ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests 
 	"once s2 streams again the charge is sent"
 
 # --- a crash during a burst: both standbys hold every reference Mono has -----
-t7_sql "SELECT count(mono_charge('2348084000001', 2000 + i, 'Burst', 'HAQ1' || lpad(i::text, 6, '0')))
+t7_sql "SELECT count(mono_charge('234808410' || lpad(i::text, 4, '0'), 2000 + i, 'Burst', 'HAQ1' || lpad(i::text, 6, '0')))
           FROM generate_series(1, 200) i" >/dev/null
 sleep 0.5
 cluster_stop immediate
@@ -120,7 +123,7 @@ echo "primary_conninfo = ''" | as_pg tee -a "$(standby_dir s1)/postgresql.auto.c
 standby_stop s1 fast && standby_start s1 && standby_promote s1
 wait_for "SELECT count(*) = 1 AND bool_and(application_name = 's2') FROM pg_stat_replication" 30
 before=$(ha_requests)
-t7_sql "SELECT count(mono_charge('2348084000001', 3000 + i, 'Zombie', 'HAQ2' || lpad(i::text, 6, '0')))
+t7_sql "SELECT count(mono_charge('234808420' || lpad(i::text, 4, '0'), 3000 + i, 'Zombie', 'HAQ2' || lpad(i::text, 6, '0')))
           FROM generate_series(1, 20) i" >/dev/null
 sleep 2
 is "$(ha_requests)" "$before" "the partitioned old primary, whose other standby s2 still follows it, sends nothing"

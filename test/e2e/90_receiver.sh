@@ -80,12 +80,15 @@ is "$(for k in ignored duplicate unauthorized too_large not_json method not_foun
 
 # ---- 2. the real path: Mono's webhooks, no application code ----------
 t7_set poll_base 1h poll_max 1h
-P1=2348078000001 P2=2348078000002
+# (a phone per charge: Mono takes a phone's next prompt only once its
+# earlier one is answered)
+P1=2348078000001 P2=2348078000002 P3=2348078000003
 sim user "$P1" active
 sim user "$P2" active
+sim user "$P3" active
 t7_sql "SELECT mono_link_beneficiary('$P1', 'Ada Obi', '000013', '0123456789');
         SELECT mono_charge('$P2', 5000, 'One-time 78', 'RX78ONE00001');
-        SELECT mono_charge('$P2', 7000, 'Weekly 78', 'RX78REC00001', 'week', 1, now(), now() + interval '3 weeks')" >/dev/null
+        SELECT mono_charge('$P3', 7000, 'Weekly 78', 'RX78REC00001', 'week', 1, now(), now() + interval '3 weeks')" >/dev/null
 ok "wait_for \"SELECT count(*) = 2 FROM mono.fund_requests WHERE status = 'awaiting_authorization' AND reference LIKE 'RX78%'\" 20" \
 	"both charges await the customer"
 wait_for "SELECT status = 'awaiting_authorization' FROM mono.beneficiaries WHERE phone = '$P1'" 20 >/dev/null

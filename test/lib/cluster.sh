@@ -196,9 +196,6 @@ mono_pay.retry_base = '200ms'
 mono_pay.poll_interval = '200ms'
 mono_pay.request_timeout = '2s'
 mono_pay.http_log = on
-# most tests charge one phone many times without playing the customer: they
-# wait only for Mono's answers; 76_owo_fidelity tests the default (on)
-mono_pay.one_prompt_per_phone = off
 fsync = off
 synchronous_commit = off
 full_page_writes = off

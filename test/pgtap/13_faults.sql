@@ -7,6 +7,16 @@
 \ir setup.psql
 
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
+-- one phone per charge: Mono takes a phone's next prompt only once its
+-- earlier one is answered, and these go unanswered
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111112 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111113 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111114 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111115 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111116 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111117 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111118 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111119 active`
 
 SELECT plan(44);
 
@@ -43,7 +53,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.counts('FAULT500000001')$$, $$VALUES (
 -- 429 with Retry-After: 2
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"429","count":1,"retry_after":2,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'After a 429', 'FAULT429000001') AS ignored \gset
+SELECT mono_charge('2348011111112', 5000, 'After a 429', 'FAULT429000001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'queued' AND attempts = 1 FROM mono.fund_requests
                                    WHERE reference = 'FAULT429000001')$$),
           'HTTP 429: the charge goes back to queued for a retry');
@@ -70,7 +80,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.counts('FAULT429000001')$$, $$VALUES (
 -- unknown, settled by a read, never charged twice
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"delay","delay_s":3,"count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'After a timeout', 'FAULTTIMEOUT01') AS ignored \gset
+SELECT mono_charge('2348011111113', 5000, 'After a timeout', 'FAULTTIMEOUT01') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'unknown' FROM mono.fund_requests
                                    WHERE reference = 'FAULTTIMEOUT01')$$, '5 seconds'),
           'a timeout after the body was sent makes the row unknown');
@@ -94,7 +104,7 @@ SELECT results_eq($$SELECT http_status, last_error FROM mono.fund_requests WHERE
 -- The connection closed after the body, without an answer
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"close_after_body","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'After a closed connection', 'FAULTCLOSED001') AS ignored \gset
+SELECT mono_charge('2348011111114', 5000, 'After a closed connection', 'FAULTCLOSED001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'FAULTCLOSED001')$$),
           'close_after_body: the charge is settled in awaiting_authorization');
@@ -110,7 +120,7 @@ SELECT is((SELECT count(*) FROM jsonb_array_elements(:'log'::jsonb) e
 -- A 202 whose body is not JSON
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"invalid_json","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'After invalid JSON', 'FAULTBADJSON01') AS ignored \gset
+SELECT mono_charge('2348011111115', 5000, 'After invalid JSON', 'FAULTBADJSON01') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'FAULTBADJSON01')$$),
           'invalid JSON: the charge is settled in awaiting_authorization');
@@ -122,7 +132,7 @@ SELECT is((SELECT accepted FROM pg_temp.counts('FAULTBADJSON01')), 1, 'accepted 
 -- 400: final, keeps Mono's message, HTTP status and trace_id
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"400","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'Refused with 400', 'FAULT400000001') AS ignored \gset
+SELECT mono_charge('2348011111116', 5000, 'Refused with 400', 'FAULT400000001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests
                                    WHERE reference = 'FAULT400000001')$$),
           'HTTP 400: the charge fails');
@@ -143,7 +153,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.counts('FAULT400000001')$$, $$VALUES (
 -- refuses every blank description, so Mono's answer is injected)
 ------------------------------------------------------------------------
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"400","count":1,"method":"POST","path_prefix":"/owo/v1/fund-requests","message":"Invalid payload","errors":[{"field":"description","message":"description is required"}]}'`
-SELECT mono_charge('2348011111111', 5000, 'Fields', 'FAULTFIELDS001') AS ignored \gset
+SELECT mono_charge('2348011111117', 5000, 'Fields', 'FAULTFIELDS001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests
                                    WHERE reference = 'FAULTFIELDS001')$$),
           'a request Mono rejects with field errors fails');
@@ -176,7 +186,7 @@ SELECT results_eq($$SELECT status::text, last_error FROM mono.fund_requests WHER
 ALTER SYSTEM SET mono_pay.api_url = 'http://127.0.0.1:1';
 SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
-SELECT mono_charge('2348011111111', 5000, 'While Mono is unreachable', 'FAULTREFUSED01') AS ignored \gset
+SELECT mono_charge('2348011111118', 5000, 'While Mono is unreachable', 'FAULTREFUSED01') AS ignored \gset
 -- (attempts counts a claim: wait until that attempt's outcome is recorded too)
 SELECT ok(mono_test.wait_until($$(SELECT attempts >= 2 AND status <> 'sending' FROM mono.fund_requests
                                    WHERE reference = 'FAULTREFUSED01')$$),
@@ -202,7 +212,7 @@ ALTER SYSTEM SET mono_pay.max_attempts = 3;
 SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"500","count":100,"method":"POST","path_prefix":"/owo/v1/fund-requests"}'`
-SELECT mono_charge('2348011111111', 5000, 'Against a permanent 500', 'FAULTGIVEUP001') AS ignored \gset
+SELECT mono_charge('2348011111119', 5000, 'Against a permanent 500', 'FAULTGIVEUP001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'failed' FROM mono.fund_requests
                                    WHERE reference = 'FAULTGIVEUP001')$$),
           'retries exhausted: failed');

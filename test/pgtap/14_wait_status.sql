@@ -22,6 +22,8 @@ SELECT sent_total AS sent0 FROM mono_worker_status() \gset
 
 ------------------------------------------------------------------------
 -- mono_wait() after COMMIT returns the redirect_url
+-- (each charge below has its own phone: Mono takes a phone's next prompt
+-- only once its earlier one is answered, and these go unanswered)
 ------------------------------------------------------------------------
 SELECT mono_charge('2348011111111', 5000, 'Waited for', 'WAIT0000000001') AS ignored \gset
 SELECT results_eq($$SELECT status::text, redirect_url LIKE 'https://wa.me/%' FROM mono_wait('WAIT0000000001')$$,
@@ -35,7 +37,7 @@ SELECT is(awaiting_authorization, 1::bigint, 'the outbox counts it awaiting auth
 
 -- a slow Mono: mono_wait waits for it
 \set ignored `"$MONO_TEST_LIB"/sim fault '{"kind":"delay","delay_s":0.7,"count":1,"method":"POST"}'`
-SELECT mono_charge('2348011111111', 5000, 'Waited for, slowly', 'WAIT0000000002') AS ignored \gset
+SELECT mono_charge('2348011111112', 5000, 'Waited for, slowly', 'WAIT0000000002') AS ignored \gset
 SELECT clock_timestamp() AS t0 \gset
 SELECT results_eq($$SELECT status::text FROM mono_wait('WAIT0000000002', '10 seconds')$$,
                   $$VALUES ('awaiting_authorization')$$,
@@ -47,7 +49,7 @@ SELECT ok(clock_timestamp() - :'t0'::timestamptz BETWEEN interval '0.6 seconds' 
 -- mono_wait() in the transaction that queued the request
 ------------------------------------------------------------------------
 BEGIN;
-SELECT mono_charge('2348011111111', 5000, 'Not committed yet', 'WAIT0000000003') AS ignored \gset
+SELECT mono_charge('2348011111113', 5000, 'Not committed yet', 'WAIT0000000003') AS ignored \gset
 CREATE TEMP TABLE same_tx AS SELECT * FROM mono_test.run($$SELECT * FROM mono_wait('WAIT0000000003', '1 second')$$);
 SELECT is(code, '55000', 'mono_wait() in the queuing transaction raises 55000') FROM same_tx;
 SELECT is(message, 'mono_wait("WAIT0000000003") called in the transaction that queued the request',
@@ -75,7 +77,7 @@ ROLLBACK;
 ALTER SYSTEM SET mono_pay.enabled = off;
 SELECT mono_test.reload() AS reloaded \gset
 SELECT pg_sleep(0.3) AS slept \gset
-SELECT mono_charge('2348011111111', 5000, 'While the worker is disabled', 'WAIT0000000004') AS ignored \gset
+SELECT mono_charge('2348011111114', 5000, 'While the worker is disabled', 'WAIT0000000004') AS ignored \gset
 SELECT mono_link_beneficiary('2348022222222', 'Ada Obi', '000013', '0123456789', '22212345678',
                              5000, 'First charge, worker disabled') AS ignored \gset
 SELECT clock_timestamp() AS t0 \gset

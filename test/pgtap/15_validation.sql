@@ -11,9 +11,10 @@ SET TimeZone = 'UTC';
 SELECT plan(81);
 
 -- setup: a live link (2348011111111, still awaiting the customer) and a
--- used reference
+-- used reference (another phone: Mono takes a phone's next prompt only
+-- once its earlier one is answered)
 SELECT mono_link_beneficiary('2348011111111', 'Ada Obi', '000013', '0123456789', '22212345678') AS ignored \gset
-SELECT mono_charge('2348011111111', 5000, 'A used reference', 'USEDREF0000001') AS ignored \gset
+SELECT mono_charge('2348011111115', 5000, 'A used reference', 'USEDREF0000001') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT (SELECT status FROM mono.beneficiaries) = 'awaiting_authorization'
                                     AND (SELECT status FROM mono.fund_requests) = 'awaiting_authorization')$$),
           'setup: a link and a charge are accepted by Mono');

@@ -219,6 +219,11 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
                                    WHERE phone = '2348022222222')$$),
           'setup: a second link awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post beneficiaries/2348022222222/approve`
+-- the link's webhooks first: Mono sends the phone's next prompt only once
+-- the customer has answered this one
+\set hooks `"$MONO_TEST_LIB"/sim get "webhooks?since=:next"`
+SELECT :'hooks'::jsonb ->> 'next' AS next \gset
+INSERT INTO delivered SELECT 'link2', * FROM pg_temp.deliver(:'hooks');
 SELECT mono_charge('2348022222222', 30000, 'Monthly plan', 'MONTHLYPLAN001', 'month', 1,
                    date_trunc('second', now()) + interval '1 day') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests

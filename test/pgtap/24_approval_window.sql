@@ -3,7 +3,11 @@
 -- why; requests the customer did act on, and links, are left alone.
 \ir setup.psql
 
+-- one phone per request: Mono sends a phone's next prompt only when none
+-- of its earlier ones awaits the customer
 \set ignored `"$MONO_TEST_LIB"/sim user 2348011111111 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111112 active`
+\set ignored `"$MONO_TEST_LIB"/sim user 2348011111113 active`
 
 SELECT plan(14);
 
@@ -21,7 +25,7 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
 SELECT is(current_setting('mono_pay.approval_window'), '48 hours', 'the default window is 48 hours');
 
 -- one the customer approves in time
-SELECT mono_charge('2348011111111', 6000, 'Approved in time', 'WINDOWAPPROVED') AS ignored \gset
+SELECT mono_charge('2348011111112', 6000, 'Approved in time', 'WINDOWAPPROVED') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'WINDOWAPPROVED')$$),
           'setup: a second request awaits the customer');
@@ -38,7 +42,7 @@ SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM 
 -- a window of one second
 ALTER SYSTEM SET mono_pay.approval_window = '1s';
 SELECT mono_test.reload() AS reloaded \gset
-SELECT mono_charge('2348011111111', 7000, 'Never authorised', 'WINDOWEXPIRE01') AS ignored \gset
+SELECT mono_charge('2348011111113', 7000, 'Never authorised', 'WINDOWEXPIRE01') AS ignored \gset
 SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
                                    WHERE reference = 'WINDOWEXPIRE01')$$),
           'a request is accepted by Mono and awaits the customer');

@@ -16,7 +16,7 @@
 ALTER SYSTEM SET mono_pay.poll_base = '1h';
 SELECT mono_test.reload() AS reloaded \gset
 
-SELECT plan(9);
+SELECT plan(11);
 
 ------------------------------------------------------------------------
 -- (a) unlink confirmed by the POST's answer, then its webhook
@@ -24,14 +24,21 @@ SELECT plan(9);
 SELECT mono_link_beneficiary('2348074100001', 'Ada Obi', '000013', '0123456789', '22274100001') AS ignored \gset
 SELECT mono_charge('2348074100001', 5000, 'Monthly', 'UNLINK74REC1', 'month', 1, now() + interval '1 day') AS ignored \gset
 SELECT mono_charge('2348074100001', 5000, 'Weekly, never approved', 'UNLINK74REC2', 'week', 1, now() + interval '1 day') AS ignored \gset
-SELECT ok(mono_test.wait_until($$(SELECT count(*) = 2 FROM mono.fund_requests WHERE status = 'awaiting_authorization')
-                                 AND (SELECT status = 'awaiting_authorization' FROM mono.beneficiaries)$$),
-          'setup: a link and two recurring requests await the customer');
+-- one prompt per phone: each goes once the customer has answered the one before
+SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.beneficiaries)$$),
+          'setup: a link awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post beneficiaries/2348074100001/approve`
+\set ignored `"$MONO_TEST_LIB"/deliver-webhooks --quiet`
+SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
+                                   WHERE reference = 'UNLINK74REC1')$$),
+          'setup: once it is linked, a recurring request awaits the customer');
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/UNLINK74REC1/approve`
 -- its start date is tomorrow: Mono sends active then; the simulator is told it came
 \set ignored `"$MONO_TEST_LIB"/sim post fund-requests/UNLINK74REC1/activate`
 \set ignored `"$MONO_TEST_LIB"/deliver-webhooks --quiet`
+SELECT ok(mono_test.wait_until($$(SELECT status = 'awaiting_authorization' FROM mono.fund_requests
+                                   WHERE reference = 'UNLINK74REC2')$$),
+          'setup: once that one is approved, the second recurring request awaits the customer');
 SELECT results_eq($$SELECT (SELECT status::text FROM mono.beneficiaries), (SELECT status::text FROM mono.fund_requests WHERE reference = 'UNLINK74REC1')$$,
                   $$VALUES ('linked', 'active')$$, 'setup: the link is linked, the monthly request active (from webhooks)');
 SELECT mono_unlink_beneficiary('2348074100001') AS ignored \gset
