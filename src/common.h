@@ -101,7 +101,6 @@ extern int mono_retry_base;
 extern int mono_retry_max;
 extern int mono_poll_base;
 extern int mono_poll_max;
-extern bool mono_one_prompt_per_phone;
 extern char *mono_schedule_grace;
 extern char *mono_approval_window;
 extern bool mono_http_log;

@@ -27,7 +27,6 @@ int mono_retry_base = 1000;
 int mono_retry_max = 300000;
 int mono_poll_base = 60000;
 int mono_poll_max = 21600000;
-bool mono_one_prompt_per_phone = true;
 char *mono_schedule_grace = NULL;
 char *mono_approval_window = NULL;
 bool mono_http_log = false;
@@ -208,8 +207,6 @@ static const MonoSetting settings[] = {
 	 .description = "First delay before reading back a request that waits on Mono; doubles with each read."},
 	{INT("poll_max", mono_poll_max, 21600000, 10, 604800000, PGC_SIGHUP), .flags = GUC_UNIT_MS,
 	 .description = "Longest delay between two reads of the same request."},
-	{BOOL("one_prompt_per_phone", mono_one_prompt_per_phone, true, PGC_SIGHUP),
-	 .description = "A phone's next request waits until the customer has acted on its previous prompt (not only until Mono answered it)."},
 	{STRING("schedule_grace", mono_schedule_grace, "5 days", PGC_SIGHUP), .check = check_interval,
 	 .description = "How long after its due date an instalment of an approved plan, with no payment reported, becomes missed (Mono reports a failed debit only after its retries: days)."},
 	{BOOL("http_log", mono_http_log, false, PGC_SIGHUP),

@@ -33,9 +33,9 @@ typedef enum OwoStatement
 #define CALL(f, ...) "SELECT * FROM mono." f "(" __VA_ARGS__ ")"
 
 static MonoStatement statements[NUM_STATEMENTS] = {
-	[CLAIM_CHARGES] = {"claim due fund requests", CALL("claim_charges", "p_limit => $1, p_one_prompt => $2"), 2, {INT4OID, BOOLOID}},
+	[CLAIM_CHARGES] = {"claim due fund requests", CALL("claim_charges", "p_limit => $1"), 1, {INT4OID}},
 	[CLAIM_FIRST_CHARGE] = {"claim a link's first fund request", CALL("claim_first_charge", "p_link_id => $1"), 1, {INT8OID}},
-	[CLAIM_LINKS] = {"claim due links and unlinks", CALL("claim_links", "p_limit => $1, p_one_prompt => $2"), 2, {INT4OID, BOOLOID}},
+	[CLAIM_LINKS] = {"claim due links and unlinks", CALL("claim_links", "p_limit => $1"), 1, {INT4OID}},
 	[CLAIM_UNKNOWN_CHARGES] = {"claim settling reads of fund requests", CALL("claim_unknown_charges", "p_limit => $1, p_push_ms => $2"), 2, {INT4OID, INT8OID}},
 	[CLAIM_UNKNOWN_LINKS] = {"claim settling reads of links", CALL("claim_unknown_links", "p_limit => $1, p_push_ms => $2"), 2, {INT4OID, INT8OID}},
 	[CLAIM_POLL_CHARGES] = {"claim polling reads of fund requests", CALL("claim_poll_charges", "p_limit => $1, p_base_ms => $2, p_max_ms => $3"), 3, {INT4OID, INT8OID, INT8OID}},
@@ -113,8 +113,8 @@ fail_unbuildable(OwoStatement which, const char *table, int64 id)
 static int
 claim_charges(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
-	uint64 n = run(CLAIM_CHARGES, args);
+	Datum arg = Int32GetDatum(limit);
+	uint64 n = run(CLAIM_CHARGES, &arg);
 	SPITupleTable *tt = SPI_tuptable;
 	uint64 i;
 
@@ -163,8 +163,8 @@ claim_first_charge(int64 link_id, bool *ok)
 static int
 claim_links(int limit, dlist_head *jobs, MemoryContext cxt)
 {
-	Datum args[2] = {Int32GetDatum(limit), BoolGetDatum(mono_one_prompt_per_phone)};
-	uint64 n = run(CLAIM_LINKS, args);
+	Datum arg = Int32GetDatum(limit);
+	uint64 n = run(CLAIM_LINKS, &arg);
 	SPITupleTable *tt = SPI_tuptable;
 	uint64 i;
 

@@ -192,23 +192,23 @@ $$;
 -- A phone's requests leave one after another, in queue order: Mono ties a
 -- redirect_url to the user's most recent request, so a row goes only when
 -- no request or link of its phone is in flight (sending, or unknown until
--- a read settles it), none earlier is still queued, and, with
--- mono_pay.one_prompt_per_phone, none awaits the customer's authorisation
--- (a link, which never expires, within approval_window). Other phones'
+-- a read settles it), none earlier is still queued, and none awaits the
+-- customer's authorisation (a link, which never expires, within
+-- approval_window): one prompt per phone. Other phones'
 -- rows pass by: the queue does not wait. OFFSET 0 keeps each NOT EXISTS a
 -- per-row probe of the phone's index entries (a subplan), never an anti
 -- join: with the statistics of a settled table (no row queued) the planner
 -- took the phone index for nearly empty and scanned all of it under every
 -- candidate row, until autoanalyze ran (a burst's ramp).
-CREATE OR REPLACE FUNCTION mono.phone_is_free(p_phone text, p_id bigint, p_one_prompt boolean)
+CREATE OR REPLACE FUNCTION mono.phone_is_free(p_phone text, p_id bigint)
 RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = p_phone
                AND mono.in_outbox(e.status)
                AND (mono.in_flight(e.status) OR (e.status = 'queued' AND e.id < p_id)
-                    OR (p_one_prompt AND e.status = 'awaiting_authorization')) OFFSET 0)
+                    OR e.status = 'awaiting_authorization') OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = p_phone
                AND l.action = 'link' AND (mono.unanswered(l.status)
-                    OR (p_one_prompt AND l.status = 'awaiting_authorization'
+                    OR (l.status = 'awaiting_authorization'
                         AND l.updated_at > now() - mono.setting_interval('approval_window'))) OFFSET 0)
 $$;
 

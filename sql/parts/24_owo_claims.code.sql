@@ -6,7 +6,7 @@
 
 -- Claim due one-time and recurring charges: sending, attempts + 1. Free text longer than Mono takes comes back NULL, so that
 -- a hostile row costs no memory: the row then fails on its own.
-CREATE OR REPLACE FUNCTION mono.claim_charges(p_limit integer, p_one_prompt boolean)
+CREATE OR REPLACE FUNCTION mono.claim_charges(p_limit integer)
 RETURNS TABLE (id bigint, attempts integer, reference text, phone text, type text,
                description text, amount bigint, currency text, period text,
                "interval" integer, start_iso text, end_iso text)
@@ -17,7 +17,7 @@ BEGIN
     UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1, updated_at = now()
      WHERE f.id IN (SELECT q.id FROM mono.fund_requests q
                      WHERE q.status = 'queued' AND q.link_id IS NULL AND q.next_attempt_at <= now()
-                       AND mono.phone_is_free(q.phone, q.id, p_one_prompt)
+                       AND mono.phone_is_free(q.phone, q.id)
                        AND NOT mono.start_passed(q.type, q.start_date, q.created_at)
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING f.id, f.attempts, f.reference::text, f.phone::text, f.type::text,
@@ -50,8 +50,8 @@ END;
 $$;
 
 -- Claim due links and unlinks. A link waits for its phone's fund requests
--- in flight (an unlink does not).
-CREATE OR REPLACE FUNCTION mono.claim_links(p_limit integer, p_one_prompt boolean)
+-- in flight or awaiting the customer (an unlink does not).
+CREATE OR REPLACE FUNCTION mono.claim_links(p_limit integer)
 RETURNS TABLE (id bigint, attempts integer, action text, phone text, bvn text,
                account_name text, nip_code text, account_number text, mono_id text)
 LANGUAGE plpgsql AS $$
@@ -63,8 +63,7 @@ BEGIN
                      WHERE q.status = 'queued' AND q.next_attempt_at <= now()
                        AND (q.action = 'unlink' OR NOT EXISTS (SELECT 1 FROM mono.fund_requests e
                             WHERE e.phone = q.phone AND e.link_id IS NULL
-                              AND (mono.in_flight(e.status)
-                                   OR (p_one_prompt AND e.status = 'awaiting_authorization'))))
+                              AND (mono.in_flight(e.status) OR e.status = 'awaiting_authorization')))
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING b.id, b.attempts, b.action::text, b.phone::text, b.bvn::text,
               CASE WHEN octet_length(b.account_name) <= 400 THEN b.account_name::text END,

@@ -86,14 +86,13 @@ SELECT 'oldest_sendable_seconds', 'charges', 'queued',
               AND NOT EXISTS (SELECT 1 FROM mono.fund_requests e WHERE e.phone = q.phone
                       AND e.status IN ('queued', 'sending', 'unknown', 'awaiting_authorization')
                       AND (e.status IN ('sending', 'unknown') OR (e.status = 'queued' AND e.id < q.id)
-                           OR (o.one_prompt AND e.status = 'awaiting_authorization')) OFFSET 0)
+                           OR e.status = 'awaiting_authorization') OFFSET 0)
               AND NOT EXISTS (SELECT 1 FROM mono.beneficiaries l WHERE l.phone = q.phone
                       AND l.action = 'link' AND (l.status IN ('queued', 'sending', 'unknown')
-                           OR (o.one_prompt AND l.status = 'awaiting_authorization'
+                           OR (l.status = 'awaiting_authorization'
                                AND l.updated_at > now() - o.approval_window)) OFFSET 0)
             ORDER BY q.next_attempt_at LIMIT 1)), 0)::float8
-  FROM (SELECT current_setting('mono_pay.one_prompt_per_phone')::boolean AS one_prompt,
-               current_setting('mono_pay.approval_window')::interval AS approval_window) o
+  FROM (SELECT current_setting('mono_pay.approval_window')::interval AS approval_window) o
 UNION ALL
 SELECT 'oldest_sendable_seconds', 'links', 'queued',
        coalesce(extract(epoch FROM now() - (
@@ -101,10 +100,8 @@ SELECT 'oldest_sendable_seconds', 'links', 'queued',
             WHERE q.status = 'queued' AND q.next_attempt_at <= now()
               AND (q.action = 'unlink' OR NOT EXISTS (SELECT 1 FROM mono.fund_requests e
                    WHERE e.phone = q.phone AND e.link_id IS NULL
-                     AND (e.status IN ('sending', 'unknown')
-                          OR (o.one_prompt AND e.status = 'awaiting_authorization'))))
+                     AND e.status IN ('sending', 'unknown', 'awaiting_authorization')))
             ORDER BY q.next_attempt_at LIMIT 1)), 0)::float8
-  FROM (SELECT current_setting('mono_pay.one_prompt_per_phone')::boolean AS one_prompt) o
 UNION ALL
 -- failures and retries by class of Mono's last answer; a row mono_pay
 -- could not make a request of (never sent) is its own class, unbuildable

@@ -142,3 +142,9 @@ DROP FUNCTION mono.link_verdict(text, text, integer, text, text, bigint);
 DROP FUNCTION mono.claim_charges(integer, smallint, boolean);
 DROP FUNCTION mono.recover_sends(smallint, smallint);
 ALTER TABLE mono.fund_requests DROP COLUMN claimed_by;
+
+-- issue 24: mono_pay.one_prompt_per_phone is gone: a phone's next request
+-- always waits until the customer has acted on its prompt (Mono's rule).
+-- The claims and their phone check lose the parameter.
+DROP FUNCTION mono.claim_links(integer, boolean);
+DROP FUNCTION mono.phone_is_free(text, bigint, boolean);

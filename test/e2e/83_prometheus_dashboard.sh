@@ -41,8 +41,7 @@ is "$(as_monitor "$seen")" 1 "with pg_read_all_stats it sees the worker's backen
 
 # ------------------------------------------------------------ held, not stuck
 # a phone's first charge waits for its customer; the second is held for it
-# (one prompt per phone: on by default, off in test/run's cluster)
-t7_set one_prompt_per_phone on
+# (one prompt per phone)
 t7_sql "SELECT mono_charge('2348083000010', 500, 'First prompt', 'HELD83AA')" >/dev/null
 ok "wait_for \"SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = 'HELD83AA'\" 30" \
 	"the phone's first charge awaits its customer"

@@ -32,7 +32,7 @@ SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relid = 'mono.fund
 -- the figures are kept in psql variables and checked after the ROLLBACK
 -- (pgTAP's own count of tests run would be rolled back with them)
 SELECT (SELECT count(*) FILTER (WHERE free)
-          FROM (SELECT mono.phone_is_free(phone, id, true) AS free
+          FROM (SELECT mono.phone_is_free(phone, id) AS free
                   FROM mono.fund_requests ORDER BY id LIMIT 200) p) AS free_phones \gset
 SELECT x.seq_scan - s.seq_scan AS seq_scans, x.idx_scan - s.idx_scan AS idx_scans
   FROM pg_stat_xact_user_tables x, scans s

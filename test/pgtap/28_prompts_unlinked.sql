@@ -2,28 +2,25 @@
 -- and refuse_unlinked): what mono_pay does when
 --   1. Mono ties a redirect_url to the user's latest request, so a newer
 --      prompt for a phone makes an earlier pending one stale (its approval
---      is refused): with mono_pay.one_prompt_per_phone on (the default),
---      the worker sends a phone's second request only once the customer
---      acted on the first, so both can be approved; off (as most tests
---      run), the first is made stale;
+--      is refused): the worker sends a phone's second request only once
+--      the customer acted on the first (one prompt per phone, always), so
+--      both can be approved;
 --   2. Mono refuses a fund request for a phone with no linked beneficiary:
 --      the row fails once, with Mono's message and HTTP status, and is not
 --      sent again.
 \ir setup.psql
 
 \set ignored `"$MONO_TEST_LIB"/sim user 2348028000001 active`
-\set ignored `"$MONO_TEST_LIB"/sim user 2348028000002 active`
 \set ignored `"$MONO_TEST_LIB"/sim user 2348028000003 active`
 \set ignored `"$MONO_TEST_LIB"/sim config '{"stale_prompts": true, "webhooks_drop": true}'`
-ALTER SYSTEM SET mono_pay.one_prompt_per_phone = on;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
 SELECT mono_test.reload() AS reloaded \gset
 
-SELECT plan(11);
+SELECT plan(9);
 
 ------------------------------------------------------------------------
--- 1. one prompt per phone (on): no prompt is made stale
+-- 1. one prompt per phone: no prompt is made stale
 ------------------------------------------------------------------------
 BEGIN;
 SELECT mono_charge('2348028000001', 1000, 'First prompt', 'PROMPT28FIRST1') AS ignored \gset
@@ -48,19 +45,6 @@ SELECT doesnt_match(:'approve2'::text, '409', 'and the customer can approve it t
 SELECT ok(mono_test.wait_until($$(SELECT status = 'approved' FROM mono.fund_requests
                                    WHERE reference = 'PROMPT28SECOND')$$, '20 seconds'),
           'both requests approved: no prompt was lost to a newer one');
-
--- off (what the setting prevents): the newer prompt makes the first stale
-ALTER SYSTEM SET mono_pay.one_prompt_per_phone = off;
-SELECT mono_test.reload() AS reloaded \gset
-BEGIN;
-SELECT mono_charge('2348028000002', 1000, 'First prompt', 'PROMPT28STALE1') AS ignored \gset
-SELECT mono_charge('2348028000002', 2000, 'Second prompt', 'PROMPT28STALE2') AS ignored \gset
-COMMIT;
-SELECT ok(mono_test.wait_until($$(SELECT bool_and(status = 'awaiting_authorization') FROM mono.fund_requests
-                                   WHERE reference IN ('PROMPT28STALE1', 'PROMPT28STALE2'))$$),
-          'one_prompt_per_phone off: both requests of the phone are sent at once');
-\set stale `"$MONO_TEST_LIB"/sim post fund-requests/PROMPT28STALE1/approve 2>&1 || true`
-SELECT matches(:'stale'::text, '409', 'and the first is stale: Mono refuses its approval (409)');
 
 ------------------------------------------------------------------------
 -- 2. a fund request for a phone with no linked beneficiary, refused

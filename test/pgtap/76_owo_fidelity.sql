@@ -9,8 +9,7 @@
 --   2. a phone with more than 100 requests, and a schedule past 100
 --      payments, are read page by page (100 a page)
 --   5. a phone's second request waits until the customer acted on the
---      first (mono_pay.one_prompt_per_phone, on by default); other phones
---      pass by
+--      first (one prompt per phone); other phones pass by
 --   6. a status Mono reports that mono_pay does not know (paused) is kept
 --      in mono_status, shown in mono.instalments, and stops missed alerts
 --   7. a 400 naming the reference, in words without "duplicate", is
@@ -21,7 +20,6 @@
 
 \set ignored `"$MONO_TEST_LIB"/sim config '{"webhooks_drop": true}'`
 \set ignored `for p in 2348076000001 2348076000002 2348076000003 2348076000004 2348076000005 2348076000006 2348076000007 2348076000008 2348076000009 2348076000010; do "$MONO_TEST_LIB"/sim user $p active; done`
-ALTER SYSTEM SET mono_pay.one_prompt_per_phone = on;
 ALTER SYSTEM SET mono_pay.poll_base = '300ms';
 ALTER SYSTEM SET mono_pay.poll_max = '1s';
 SELECT mono_test.reload() AS reloaded \gset
