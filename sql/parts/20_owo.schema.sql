@@ -214,6 +214,30 @@ CREATE TYPE mono.owo_outcome AS (
     read_offset     integer
 );
 
+-- What the worker's claims (24_owo_claims) hand it, one shape each: a fund
+-- request to send (the fields of its body; a description longer than Mono
+-- takes comes back NULL), a link or unlink to send, and a fund request or
+-- link to read back, by a settling read or by polling (a column the claim
+-- does not need is NULL). The C reads them by column name.
+CREATE TYPE mono.charge_to_send AS (
+    id bigint, attempts integer, reference text, phone text, type text,
+    description text, amount bigint, currency text, period text,
+    "interval" integer, start_iso text, end_iso text
+);
+CREATE TYPE mono.link_to_send AS (
+    id bigint, attempts integer, action text, phone text, bvn text,
+    account_name text, nip_code text, account_number text, mono_id text
+);
+CREATE TYPE mono.charge_to_read AS (
+    id bigint, attempts integer, phone text, reference text, mono_id text,
+    amount bigint, type text, http_status integer, list_offset integer,
+    payments_offset integer
+);
+CREATE TYPE mono.link_to_read AS (
+    id bigint, attempts integer, action text, phone text, mono_id text,
+    linked boolean, list_offset integer
+);
+
 -- pg_dump keeps every table and sequence that holds user data
 SELECT pg_catalog.pg_extension_config_dump('mono.beneficiaries', '');
 SELECT pg_catalog.pg_extension_config_dump('mono.beneficiaries_id_seq', '');

@@ -4,14 +4,12 @@
 -- the start-up recovery of interrupted sends, and the outbox's counts.
 ------------------------------------------------------------------------
 
--- Claim due one-time and recurring charges: sending, attempts + 1. Free text longer than Mono takes comes back NULL, so that
--- a hostile row costs no memory: the row then fails on its own.
+-- Claim due one-time and recurring charges: sending, attempts + 1. Free
+-- text longer than Mono takes comes back NULL, so that a hostile row costs
+-- no memory: the row then fails on its own.
 CREATE OR REPLACE FUNCTION mono.claim_charges(p_limit integer)
-RETURNS TABLE (id bigint, attempts integer, reference text, phone text, type text,
-               description text, amount bigint, currency text, period text,
-               "interval" integer, start_iso text, end_iso text)
+RETURNS SETOF mono.charge_to_send
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1, updated_at = now()
@@ -31,11 +29,8 @@ $$;
 
 -- Claim the first fund request travelling inside link p_link_id.
 CREATE OR REPLACE FUNCTION mono.claim_first_charge(p_link_id bigint)
-RETURNS TABLE (id bigint, attempts integer, reference text, phone text, type text,
-               description text, amount bigint, currency text, period text,
-               "interval" integer, start_iso text, end_iso text)
+RETURNS SETOF mono.charge_to_send
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.fund_requests f SET status = 'sending', attempts = f.attempts + 1, updated_at = now()
@@ -52,10 +47,8 @@ $$;
 -- Claim due links and unlinks. A link waits for its phone's fund requests
 -- in flight or awaiting the customer (an unlink does not).
 CREATE OR REPLACE FUNCTION mono.claim_links(p_limit integer)
-RETURNS TABLE (id bigint, attempts integer, action text, phone text, bvn text,
-               account_name text, nip_code text, account_number text, mono_id text)
+RETURNS SETOF mono.link_to_send
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.beneficiaries b SET status = 'sending', attempts = b.attempts + 1, updated_at = now()
@@ -74,44 +67,38 @@ $$;
 -- Claim unknown fund requests whose settling read is due; the claim only
 -- pushes their next read ahead by p_push_ms.
 CREATE OR REPLACE FUNCTION mono.claim_unknown_charges(p_limit integer, p_push_ms bigint)
-RETURNS TABLE (id bigint, attempts integer, phone text, reference text, amount bigint,
-               type text, http_status integer, list_offset integer)
+RETURNS SETOF mono.charge_to_read
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.fund_requests f SET next_attempt_at = now() + p_push_ms * interval '1 millisecond'
      WHERE f.id IN (SELECT q.id FROM mono.fund_requests q
                      WHERE q.status = 'unknown' AND q.link_id IS NULL AND q.next_attempt_at <= now()
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
-    RETURNING f.id, f.attempts, f.phone::text, f.reference::text, f.amount::bigint,
-              f.type::text, f.http_status, f.list_offset;
+    RETURNING f.id, f.attempts, f.phone::text, f.reference::text, NULL::text, f.amount::bigint,
+              f.type::text, f.http_status, f.list_offset, NULL::integer;
 END;
 $$;
 
 -- Claim unknown links and unlinks whose settling read is due.
 CREATE OR REPLACE FUNCTION mono.claim_unknown_links(p_limit integer, p_push_ms bigint)
-RETURNS TABLE (id bigint, attempts integer, action text, phone text, mono_id text,
-               list_offset integer)
+RETURNS SETOF mono.link_to_read
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.beneficiaries b SET next_attempt_at = now() + p_push_ms * interval '1 millisecond'
      WHERE b.id IN (SELECT q.id FROM mono.beneficiaries q
                      WHERE q.status = 'unknown' AND q.next_attempt_at <= now()
                      ORDER BY q.next_attempt_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
-    RETURNING b.id, b.attempts, b.action::text, b.phone::text, b.mono_id, b.list_offset;
+    RETURNING b.id, b.attempts, b.action::text, b.phone::text, b.mono_id, NULL::boolean, b.list_offset;
 END;
 $$;
 
 -- Claim the polling reads of fund requests that wait on Mono, backing off
 -- as they age (p_base_ms doubling, at most p_max_ms).
 CREATE OR REPLACE FUNCTION mono.claim_poll_charges(p_limit integer, p_base_ms bigint, p_max_ms bigint)
-RETURNS TABLE (id bigint, attempts integer, phone text, reference text, mono_id text,
-               amount bigint, type text, list_offset integer, payments_offset integer)
+RETURNS SETOF mono.charge_to_read
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.fund_requests f SET polls = f.polls + 1,
@@ -122,17 +109,15 @@ BEGIN
                        AND q.next_poll_at <= now()
                      ORDER BY q.next_poll_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
     RETURNING f.id, f.attempts, f.phone::text, f.reference::text, f.mono_id, f.amount::bigint,
-              f.type::text, f.list_offset, f.payments_offset;
+              f.type::text, NULL::integer, f.list_offset, f.payments_offset;
 END;
 $$;
 
 -- Claim the polling reads of links: waiting ones, and linked ones (an
 -- unlink in WhatsApp whose webhook was lost).
 CREATE OR REPLACE FUNCTION mono.claim_poll_links(p_limit integer, p_base_ms bigint, p_max_ms bigint)
-RETURNS TABLE (id bigint, attempts integer, phone text, mono_id text, linked boolean,
-               list_offset integer)
+RETURNS SETOF mono.link_to_read
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     UPDATE mono.beneficiaries b SET polls = b.polls + 1,
@@ -142,7 +127,7 @@ BEGIN
                      WHERE mono.link_read_back(q.status)
                        AND q.next_poll_at <= now()
                      ORDER BY q.next_poll_at LIMIT p_limit FOR UPDATE SKIP LOCKED)
-    RETURNING b.id, b.attempts, b.phone::text, b.mono_id, b.status = 'linked', b.list_offset;
+    RETURNING b.id, b.attempts, b.action::text, b.phone::text, b.mono_id, b.status = 'linked', b.list_offset;
 END;
 $$;
 

@@ -148,3 +148,30 @@ ALTER TABLE mono.fund_requests DROP COLUMN claimed_by;
 -- The claims and their phone check lose the parameter.
 DROP FUNCTION mono.claim_links(integer, boolean);
 DROP FUNCTION mono.phone_is_free(text, bigint, boolean);
+
+-- issue 24: the claims return named row types (20_owo.schema.sql), one
+-- per thing handed to the worker, instead of a column list each: a new
+-- return type, so the old functions go and the code parts make the new.
+CREATE TYPE mono.charge_to_send AS (
+    id bigint, attempts integer, reference text, phone text, type text,
+    description text, amount bigint, currency text, period text,
+    "interval" integer, start_iso text, end_iso text
+);
+CREATE TYPE mono.link_to_send AS (
+    id bigint, attempts integer, action text, phone text, bvn text,
+    account_name text, nip_code text, account_number text, mono_id text
+);
+CREATE TYPE mono.charge_to_read AS (
+    id bigint, attempts integer, phone text, reference text, mono_id text,
+    amount bigint, type text, http_status integer, list_offset integer,
+    payments_offset integer
+);
+CREATE TYPE mono.link_to_read AS (
+    id bigint, attempts integer, action text, phone text, mono_id text,
+    linked boolean, list_offset integer
+);
+DROP FUNCTION mono.claim_first_charge(bigint);
+DROP FUNCTION mono.claim_unknown_charges(integer, bigint);
+DROP FUNCTION mono.claim_unknown_links(integer, bigint);
+DROP FUNCTION mono.claim_poll_charges(integer, bigint, bigint);
+DROP FUNCTION mono.claim_poll_links(integer, bigint, bigint);
