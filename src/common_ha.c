@@ -39,8 +39,7 @@ mono_ha_waits_for_standby(void)
 /* Every connected standby (not a base backup): its application_name and flush LSN. */
 static MonoStatement ack_stmt = {
 	"read pg_stat_replication for mono_pay.standby_names",
-	"SELECT r.application_name, r.flush_lsn FROM pg_catalog.pg_stat_replication r"
-	" WHERE r.state OPERATOR(pg_catalog.<>) 'backup' AND r.flush_lsn IS NOT NULL",
+	"SELECT application_name, flush_lsn FROM mono.streaming_standbys() WHERE flush_lsn IS NOT NULL",
 	0,
 	{InvalidOid},
 	true};
@@ -150,8 +149,7 @@ mono_ha_streaming_standbys(void)
 
 	mono_tx_begin("mono_pay: counting streaming standbys");
 	mono_spi_query("count the streaming standbys",
-				   "SELECT pg_catalog.count(*)::int4 FROM pg_catalog.pg_stat_replication"
-				   " WHERE state OPERATOR(pg_catalog.<>) 'backup'",
+				   "SELECT pg_catalog.count(*)::int4 FROM mono.streaming_standbys()",
 				   true);
 	n = DatumGetInt32(mono_spi_value(0, 1, &isnull));
 	mono_tx_commit();

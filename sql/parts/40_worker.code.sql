@@ -290,3 +290,13 @@ LANGUAGE sql AS $$
         RETURNING 1)
     SELECT count(*) FROM r
 $$;
+
+-- The standbys streaming from this server (base backups aside), each with
+-- how far it has flushed: what mono_pay.standby_names waits for, and the
+-- count behind its warnings (src/common_ha.c).
+CREATE OR REPLACE FUNCTION mono.streaming_standbys()
+RETURNS TABLE (application_name text, flush_lsn pg_lsn)
+LANGUAGE sql STABLE AS $$
+    SELECT r.application_name, r.flush_lsn FROM pg_stat_replication r
+     WHERE r.state <> 'backup'
+$$;
