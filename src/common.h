@@ -185,6 +185,7 @@ extern char *mono_spi_text(int row, const char *column);
 extern Datum mono_spi_return_row(FunctionCallInfo fcinfo, HeapTuple row, TupleDesc desc);
 extern void mono_tx_begin(const char *activity);
 extern void mono_tx_commit(void);
+extern bool mono_run_step(void (*step)(void), const char *what, const char *hint);
 extern char *mono_extension_version(void);
 extern void mono_require_sql_version(const char *function);
 

@@ -140,6 +140,40 @@ mono_tx_commit(void)
 }
 
 /*
+ * Run step in the worker; an error is not fatal: it is reported (last_error
+ * "<what> failed: ...", a WARNING with hint) and its transaction aborted,
+ * so that one failing step never stops the others. True when step ran through.
+ */
+bool
+mono_run_step(void (*step)(void), const char *what, const char *hint)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		step();
+	}
+	PG_CATCH();
+	{
+		ErrorData *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		mono_set_last_error(psprintf("%s failed: %s", what, edata->message));
+		ereport(WARNING,
+				(errmsg("mono_pay worker: %s failed: %s", what, edata->message),
+				 hint ? errhint("%s", hint) : 0));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * The version of the extension mono_pay installed in this database
  * (palloc'd), or NULL; read from pg_extension directly, in the current
  * transaction.

@@ -566,35 +566,6 @@ ready_to_work(void)
 }
 
 /*
- * Periodic upkeep (schedules, approval window, log retention). Its failure
- * is reported, not fatal: sending must not stop because upkeep failed.
- */
-static void
-maintain(void)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		mono_queue_maintain();
-	}
-	PG_CATCH();
-	{
-		ErrorData *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		mono_set_last_error(psprintf("upkeep failed: %s", edata->message));
-		ereport(WARNING,
-				(errmsg("mono_pay worker: upkeep failed: %s", edata->message)));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-}
-
-/*
  * Wait on the latch, curl's sockets and timer for up to timeout_ms while
  * the worker may not work (transfers under way still progress; their
  * outcomes wait to be recorded). Returns true when woken.
@@ -713,7 +684,9 @@ run(void)
 			next_sweep = TimestampTzPlusMilliseconds(now, mono_poll_interval);
 			if (mono_enabled)
 			{
-				maintain();
+				/* upkeep (schedules, approval window, log retention): its failure
+				 * must not stop sending */
+				(void) mono_run_step(mono_queue_maintain, "upkeep", NULL);
 				mono_reconcile_if_due();
 			}
 		}
@@ -739,7 +712,7 @@ mono_worker_main(Datum main_arg pg_attribute_unused())
 	mono_settings_keep();
 	connect_to_database();
 	mono_settings_ignore_per_database();
-	/* pg_stat_activity.application_name: "mono_pay worker", "mono_pay sender 1", ... */
+	/* pg_stat_activity.application_name: "mono_pay worker" */
 	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_OVERRIDE);
 	/*
 	 * The worker runs as a superuser: no search_path set on the database may

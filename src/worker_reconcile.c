@@ -88,36 +88,23 @@ reconcile(void)
 			 more ? errdetail("Only the first %d pages of Mono's list were read.", MONO_LIST_PAGES) : 0));
 }
 
+/* Reconcile, then seal this node as the primary. */
+static void
+reconcile_and_seal(void)
+{
+	reconcile();
+	(void) mono_seal_reconciled();
+}
+
 /*
- * At a sweep of the first worker: when the seal says this node was
- * promoted, reconcile with Mono, then seal it as the primary. A failure
- * is logged and the seal kept: the next sweep tries again.
+ * At a sweep: when the seal says this node was promoted, reconcile with
+ * Mono, then seal it as the primary. A failure is logged and the seal
+ * kept: the next sweep tries again.
  */
 void
 mono_reconcile_if_due(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
-	if (!mono_seal_reconcile_due())
-		return;
-	PG_TRY();
-	{
-		reconcile();
-		(void) mono_seal_reconciled();
-	}
-	PG_CATCH();
-	{
-		ErrorData *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		mono_set_last_error(psprintf("reconciliation after a promotion failed: %s", edata->message));
-		ereport(WARNING,
-				(errmsg("mono_pay worker: could not reconcile with Mono after a promotion: %s", edata->message),
-				 errhint("It is tried again at the next sweep; until then mono.orphans may miss charges the failover lost.")));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (mono_seal_reconcile_due())
+		(void) mono_run_step(reconcile_and_seal, "reconciliation with Mono after a promotion",
+							 "It is tried again at the next sweep; until then mono.orphans may miss charges the failover lost.");
 }
