@@ -67,3 +67,7 @@ ALTER SYSTEM RESET mono_pay.http_log;
 SELECT mono_test.reload() AS reloaded \gset
 
 SELECT * FROM finish();
+
+-- leave nothing behind for the worker to send, poll or refresh during later files
+DELETE FROM mono.accounts WHERE account_id LIKE 'c56\_%';
+\ir clean.psql
