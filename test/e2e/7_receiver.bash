@@ -116,6 +116,18 @@ t7_wait_count() {
 	return 1
 }
 
+# The count of deliveries answered 200 once none waits (30 s at most): the
+# base a storm's count starts from, so that a late delivery of an event made
+# before the storm is not counted as one of it. t7_settled_deliveries
+t7_settled_deliveries() {
+	local _
+	for _ in $(seq 1 600); do
+		[ "$(t7_deliveries pending)" = 0 ] && break
+		sleep 0.05
+	done
+	t7_deliveries delivered
+}
+
 # Wait (120 s at most: twice the simulator's retry span) until BASE + N
 # deliveries were answered 200 and none waits: t7_wait_delivered BASE N
 t7_wait_delivered() {

@@ -34,7 +34,7 @@ t7_sql "SELECT mono_charge('$P', 9000, 'Storm 80', '$REF', 'week', 1, now(), now
 wait_for "SELECT status = 'awaiting_authorization' FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
 sim post "fund-requests/$REF/approve" >/dev/null
 wait_for "SELECT mono.fund_request_rank(status) BETWEEN 4 AND 6 FROM mono.fund_requests WHERE reference = '$REF'" 20 >/dev/null
-base=$(t7_deliveries delivered)
+base=$(t7_settled_deliveries)
 t7_sql "CHECKPOINT" >/dev/null
 
 # the storm: N debits (N payment events) posted from the background

@@ -20,7 +20,7 @@ plan 7
 
 t7_fresh
 RX_SIM_ARGS="--webhook-retries 8 --webhook-retry-base 0.2" t7_receiver_start
-base=$(t7_deliveries delivered)
+base=$(t7_settled_deliveries)
 outages_before=$(grep -c 'database unavailable' "$MONO_TMP/receiver.log" || true)
 
 (for i in $(seq 1 "$N"); do
