@@ -3,10 +3,8 @@
 -- claims rows (24_owo_claims.code.sql) and reports what Mono answered as a
 -- verdict (the enum mono.verdict, 20_owo.schema.sql); the statuses are
 -- decided here, beside the webhook and polling rules of
--- 22_owo_events.code.sql. (The SQL functions that backends call,
--- mono_charge() to mono_wait(), and the DROP EXTENSION guard keep their
--- statements in C: a new library runs them against the old objects too,
--- until ALTER EXTENSION UPDATE; the worker waits for it.)
+-- 22_owo_events.code.sql; what a charge or link starts as is decided by
+-- the intake (26_owo_intake.code.sql).
 --
 -- Verdicts of a send (the row is expected in sending):
 --   accepted         2xx with a JSON body
